@@ -1,0 +1,38 @@
+//! # Ejercicios del capítulo 4: contexto, objetivos y lotes
+//!
+//! Completa cada función (quita el `todo!()`) y califícate con:
+//!
+//! ```text
+//! cargo ejercicios cap04
+//! ```
+#![allow(unused_variables)]
+
+use ndarray::{Array2, ArrayView1};
+
+/// **Ejercicio 4.1 — Pares contexto → objetivo.**
+///
+/// Un trozo de `k + 1` tokens contiene `k` ejemplos: para `t` de 1 a `k`, el contexto son los
+/// primeros `t` tokens y el objetivo es el token siguiente. Con `chunk = [27, 38, 37]`:
+/// `[([27], 38), ([27, 38], 37)]`. Un trozo de 0 o 1 tokens no tiene ejemplos.
+///
+/// Pista: `chunk[..t].to_vec()` copia los primeros `t` tokens.
+pub fn context_target_pairs(chunk: &[u32]) -> Vec<(Vec<u32>, u32)> {
+    todo!("los pares (contexto, objetivo)")
+}
+
+/// **Ejercicio 4.2 — Armar un lote.**
+///
+/// Para cada inicio `i` de `starts`, la fila correspondiente de `x` es
+/// `data[i..i + block_size]` y la de `y` es `data[i + 1..i + block_size + 1]`: los mismos
+/// tokens desplazados una posición. Devuelve `(x, y)`, ambos de forma
+/// `(starts.len(), block_size)`. Todos los inicios son válidos.
+///
+/// Pista: `Array2::zeros((filas, columnas))` y luego `x[[fila, t]] = data[i + t]`; o
+/// `Array2::from_shape_fn`.
+pub fn batch_at(
+    data: ArrayView1<u32>,
+    starts: &[usize],
+    block_size: usize,
+) -> (Array2<u32>, Array2<u32>) {
+    todo!("apila los bloques de entrada y de objetivo")
+}

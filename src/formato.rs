@@ -1,0 +1,77 @@
+//! Cómo se muestran los tensores en la narración de los capítulos.
+
+use ndarray::ArrayView2;
+
+/// Una lista de identificadores alineados en columnas, `per_line` por línea, como los
+/// imprime PyTorch: `[27, 38, 37,  1, ...]`.
+pub fn ids(values: &[u32], per_line: usize) -> String {
+    let width = values.iter().map(|v| digits(*v)).max().unwrap_or(1);
+    let mut out = String::from("[");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+            out.push_str(if i % per_line == 0 { "\n " } else { " " });
+        }
+        out.push_str(&format!("{v:>width$}"));
+    }
+    out.push(']');
+    out
+}
+
+/// Los `k` primeros y los `k` últimos elementos: `[62, 60, 53, ..., 32, 42, 0]`.
+pub fn ids_elided(values: &[u32], k: usize) -> String {
+    if values.len() <= 2 * k {
+        return ids(values, usize::MAX);
+    }
+    let show = |s: &[u32]| s.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    format!(
+        "[{}, ..., {}]",
+        show(&values[..k]),
+        show(&values[values.len() - k..])
+    )
+}
+
+/// Una matriz de identificadores, fila por fila y con columnas alineadas.
+pub fn ids_2d(values: ArrayView2<u32>) -> String {
+    let width = values.iter().map(|v| digits(*v)).max().unwrap_or(1);
+    let rows: Vec<String> = values
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let cells: Vec<String> = row.iter().map(|v| format!("{v:>width$}")).collect();
+            format!("[{}]", cells.join(", "))
+        })
+        .collect();
+    format!("[{}]", rows.join(",\n "))
+}
+
+/// Una forma como `(4, 8)`.
+pub fn shape(dims: &[usize]) -> String {
+    let dims: Vec<String> = dims.iter().map(usize::to_string).collect();
+    if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    }
+}
+
+fn digits(v: u32) -> usize {
+    v.to_string().len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligned_and_wrapped() {
+        assert_eq!(ids(&[27, 1, 40], 2), "[27,  1,\n 40]");
+        assert_eq!(ids(&[], 4), "[]");
+        assert_eq!(ids_elided(&[1, 2, 3, 4, 5, 6, 7], 2), "[1, 2, ..., 6, 7]");
+        assert_eq!(ids_elided(&[1, 2], 2), "[1, 2]");
+        let m = ndarray::array![[1u32, 20], [3, 4]];
+        assert_eq!(ids_2d(m.view()), "[[ 1, 20],\n [ 3,  4]]");
+        assert_eq!(shape(&[4, 8]), "(4, 8)");
+        assert_eq!(shape(&[7]), "(7,)");
+    }
+}

@@ -1,0 +1,16 @@
+//! # gpt-desde-cero
+//!
+//! Biblioteca del libro «GPT desde cero»: un modelo de lenguaje a nivel de caracteres,
+//! construido paso a paso sobre el texto de *Don Quijote*.
+//!
+//! Cada módulo es una idea del libro; cada capítulo (`chapters/NN_*.rs`) es un programa
+//! corto que narra y llama a estos módulos.
+
+pub mod batches;
+pub mod cli;
+pub mod corpus;
+pub mod dataset;
+pub mod ejercicios;
+pub mod formato;
+pub mod rng;
+pub mod tokenizer;
