@@ -16,3 +16,31 @@ pub const DEFAULT_SEED: u64 = 1337;
 pub fn seeded(seed: u64) -> Rng {
     Rng::seed_from_u64(seed)
 }
+
+/// `n` muestras de una normal de media `mean` y desviación `std`, en `f32`: la inicialización
+/// de pesos (`nn.init.normal_`) sin depender del RNG de candle.
+pub fn normal_vec(rng: &mut Rng, n: usize, mean: f32, std: f32) -> Vec<f32> {
+    use rand::Rng as _;
+    let dist = rand_distr::Normal::new(mean, std).expect("desviación típica finita y no negativa");
+    (0..n).map(|_| rng.sample(dist)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_samples_are_reproducible_and_well_scaled() {
+        let a = normal_vec(&mut seeded(3), 20_000, 0.0, 0.02);
+        let b = normal_vec(&mut seeded(3), 20_000, 0.0, 0.02);
+        assert_eq!(a, b);
+        let mean = a.iter().sum::<f32>() / a.len() as f32;
+        let var = a.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / a.len() as f32;
+        assert!(mean.abs() < 1e-3, "media {mean}");
+        assert!(
+            (var.sqrt() - 0.02).abs() < 1e-3,
+            "desviación {}",
+            var.sqrt()
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! Calificadores del capítulo 03.
+
+use super::*;
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        Exercise {
+            id: "cap03::split_point",
+            title: "Ejercicio 3.1 — Dónde cortar",
+            file: "ejercicios/cap03_tensores.rs",
+            hint: "`(train_fraction * len as f64) as usize`.",
+            grade: || {
+                check(
+                    "(1038397, 0.9)",
+                    graded::cap03::split_point(1038397, 0.9),
+                    934557,
+                )?;
+                many(500, 31, |r| {
+                    let len = r.random_range(0..2_000_000);
+                    let f = [0.5, 0.8, 0.9, 0.95, 0.1][r.random_range(0..5)];
+                    check(
+                        &format!("({len}, {f})"),
+                        graded::cap03::split_point(len, f),
+                        dataset::split_point(len, f),
+                    )
+                })
+            },
+        },
+        Exercise {
+            id: "cap03::token_counts",
+            title: "Ejercicio 3.2 — Contar tokens",
+            file: "ejercicios/cap03_tensores.rs",
+            hint: "recorre los identificadores y suma uno en `counts[id as usize]`.",
+            grade: || {
+                many(200, 32, |r| {
+                    let vocab_size = r.random_range(1..100);
+                    let len = r.random_range(0..500);
+                    let ids: Array1<u32> = (0..len)
+                        .map(|_| r.random_range(0..vocab_size as u32))
+                        .collect();
+                    check(
+                        &format!("vocab_size = {vocab_size}, ids = {:?}", ids.to_vec()),
+                        graded::cap03::token_counts(ids.view(), vocab_size),
+                        dataset::token_counts(ids.view(), vocab_size),
+                    )
+                })
+            },
+        },
+    ]
+}
