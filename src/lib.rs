@@ -12,5 +12,6 @@ pub mod corpus;
 pub mod dataset;
 pub mod ejercicios;
 pub mod formato;
+pub mod layers;
 pub mod rng;
 pub mod tokenizer;
