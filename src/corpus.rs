@@ -177,6 +177,7 @@ pub fn cache_path() -> PathBuf {
     dir.join(FILE_NAME)
 }
 
+// ANCHOR: load
 /// Carga el corpus: `local` si se indica; si no, la caché; si no, lo descarga.
 pub fn load(local: Option<&Path>) -> Result<Corpus, CorpusError> {
     load_with(local, &cache_path(), &Download::from_env())
@@ -211,6 +212,7 @@ pub fn load_with(
         },
     })
 }
+// ANCHOR_END: load
 
 fn read_text(path: &Path) -> Result<String, CorpusError> {
     let bytes = std::fs::read(path).map_err(|source| CorpusError::Read {

@@ -14,10 +14,12 @@ pub enum Split {
     Val,
 }
 
+// ANCHOR: encode_text
 /// Codifica todo el texto como un arreglo 1-D de `u32` (`torch.tensor(encode(text))`).
 pub fn encode_text(tokenizer: &Tokenizer, text: &str) -> Result<Array1<u32>, TokenizerError> {
     tokenizer.encode(text).map(Array1::from)
 }
+// ANCHOR_END: encode_text
 
 // ANCHOR: split_point
 /// Dónde cortar: `int(0.9 * len)` en Python, es decir, truncando hacia abajo.

@@ -6,6 +6,7 @@
 
 use rand::SeedableRng;
 
+// ANCHOR: seeded
 /// El RNG de todo el proyecto: ChaCha8, rápido y con la misma secuencia en toda plataforma.
 pub type Rng = rand_chacha::ChaCha8Rng;
 
@@ -16,6 +17,7 @@ pub const DEFAULT_SEED: u64 = 1337;
 pub fn seeded(seed: u64) -> Rng {
     Rng::seed_from_u64(seed)
 }
+// ANCHOR_END: seeded
 
 /// `n` muestras de una normal de media `mean` y desviación `std`, en `f32`: la inicialización
 /// de pesos (`nn.init.normal_`) sin depender del RNG de candle.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+// ANCHOR: error
 /// Error al codificar o decodificar.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenizerError {
@@ -22,6 +23,7 @@ pub enum TokenizerError {
     #[error("el vocabulario debe tener caracteres distintos y ordenados; {} no lo está", CharName(*ch))]
     UnsortedVocabulary { ch: char },
 }
+// ANCHOR_END: error
 
 /// Muestra un carácter de forma legible aunque sea invisible o combinante: `«a» (U+0061)`.
 #[derive(Debug, Clone, Copy)]
