@@ -7,11 +7,13 @@
 //! corto que narra y llama a estos módulos.
 
 pub mod batches;
+pub mod bigram;
 pub mod cli;
 pub mod corpus;
 pub mod dataset;
 pub mod ejercicios;
 pub mod formato;
 pub mod layers;
+pub mod plot;
 pub mod rng;
 pub mod tokenizer;

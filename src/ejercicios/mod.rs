@@ -18,6 +18,8 @@ pub mod student {
     pub mod cap03;
     #[path = "cap04_lotes.rs"]
     pub mod cap04;
+    #[path = "cap05_bigram.rs"]
+    pub mod cap05;
 }
 
 /// Las soluciones de referencia (¡no mires hasta intentarlo!).
@@ -26,6 +28,7 @@ pub mod reference {
     pub mod cap02;
     pub mod cap03;
     pub mod cap04;
+    pub mod cap05;
 }
 
 /// La versión que se califica: la tuya con `--features ejercicios`, la de referencia si no.

@@ -13,6 +13,7 @@ pub mod cap01;
 pub mod cap02;
 pub mod cap03;
 pub mod cap04;
+pub mod cap05;
 
 /// Todos los ejercicios, en el orden del libro.
 pub fn all() -> Vec<Exercise> {
@@ -21,6 +22,7 @@ pub fn all() -> Vec<Exercise> {
         cap02::exercises(),
         cap03::exercises(),
         cap04::exercises(),
+        cap05::exercises(),
     ]
     .concat()
 }
@@ -77,4 +79,25 @@ pub fn check<T: PartialEq + std::fmt::Debug>(input: &str, got: T, want: T) -> Gr
 pub fn many(cases: usize, seed: u64, mut case: impl FnMut(&mut rng::Rng) -> Grade) -> Grade {
     let mut r = rng::seeded(seed);
     (0..cases).try_for_each(|_| case(&mut r))
+}
+
+/// Como [`check`], para números reales: iguales salvo `tol` (absoluta o relativa). Un NaN o
+/// un infinito nunca se dan por buenos.
+pub fn check_close(input: &str, got: &[f32], want: &[f32], tol: f32) -> Grade {
+    let bad = got.len() != want.len()
+        || got
+            .iter()
+            .zip(want)
+            .any(|(g, w)| !g.is_finite() || (g - w).abs() > tol * w.abs().max(1.0));
+    if bad {
+        let mut g = format!("{got:?}");
+        let mut w = format!("{want:?}");
+        g.truncate(200);
+        w.truncate(200);
+        Err(format!(
+            "con {input}\n      se esperaba {w}\n      y se obtuvo {g}"
+        ))
+    } else {
+        Ok(())
+    }
 }

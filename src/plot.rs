@@ -1,0 +1,122 @@
+//! Curvas de pérdida: un CSV para analizarlas y un SVG para verlas (y ponerlas en el libro).
+
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+
+/// Una medición de la pérdida media en entrenamiento y validación tras `step` pasos.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossPoint {
+    pub step: usize,
+    pub train: f32,
+    pub val: f32,
+}
+
+/// Escribe `dir/stem.csv` y `dir/stem.svg` (creando `dir` si hace falta) y devuelve sus rutas.
+pub fn save_loss_curve(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    points: &[LossPoint],
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    use anyhow::Context as _;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("no se pudo crear la carpeta «{}»", dir.display()))?;
+    let csv = dir.join(format!("{stem}.csv"));
+    let svg = dir.join(format!("{stem}.svg"));
+    std::fs::write(&csv, to_csv(points))
+        .with_context(|| format!("no se pudo escribir «{}»", csv.display()))?;
+    draw_svg(&svg, title, points)
+        .map_err(|e| anyhow::anyhow!("no se pudo dibujar «{}»: {e}", svg.display()))?;
+    Ok((csv, svg))
+}
+
+/// El CSV: `paso,entrenamiento,validacion`.
+pub fn to_csv(points: &[LossPoint]) -> String {
+    let mut out = String::from("paso,entrenamiento,validacion\n");
+    for p in points {
+        out.push_str(&format!("{},{:.6},{:.6}\n", p.step, p.train, p.val));
+    }
+    out
+}
+
+fn draw_svg(
+    path: &Path,
+    title: &str,
+    points: &[LossPoint],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max_step = points.iter().map(|p| p.step).max().unwrap_or(1).max(1);
+    let losses = points.iter().flat_map(|p| [p.train, p.val]);
+    let (lo, hi) = losses.fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = if lo <= hi { (lo, hi) } else { (0.0, 1.0) };
+    let pad = ((hi - lo) * 0.08).max(0.05);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0..max_step, (lo - pad)..(hi + pad))?;
+    chart
+        .configure_mesh()
+        .x_desc("paso")
+        .y_desc("pérdida")
+        .draw()?;
+    let series = [
+        (
+            "entrenamiento",
+            BLUE,
+            points.iter().map(|p| (p.step, p.train)).collect::<Vec<_>>(),
+        ),
+        (
+            "validación",
+            RED,
+            points.iter().map(|p| (p.step, p.val)).collect(),
+        ),
+    ];
+    for (name, color, data) in series {
+        chart
+            .draw_series(LineSeries::new(data, color.stroke_width(2)))?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_csv_and_svg() {
+        let dir = tempfile::tempdir().unwrap();
+        let pts = [
+            LossPoint {
+                step: 0,
+                train: 4.9,
+                val: 4.95,
+            },
+            LossPoint {
+                step: 100,
+                train: 3.0,
+                val: 3.1,
+            },
+        ];
+        let (csv, svg) =
+            save_loss_curve(&dir.path().join("salidas"), "curva", "Prueba", &pts).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(csv).unwrap(),
+            "paso,entrenamiento,validacion\n0,4.900000,4.950000\n100,3.000000,3.100000\n"
+        );
+        let svg = std::fs::read_to_string(svg).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("validación"));
+    }
+}
