@@ -39,9 +39,14 @@ pub fn run(program: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
     match program() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  causa: {cause}");
+            let mut shown = e.to_string();
+            eprintln!("error: {shown}");
+            for cause in e.chain().skip(1).map(|c| c.to_string()) {
+                // Muchos errores ya incluyen su causa en el mensaje: no la repetimos.
+                if !shown.contains(&cause) {
+                    eprintln!("  causa: {cause}");
+                    shown.push_str(&cause);
+                }
             }
             ExitCode::FAILURE
         }
@@ -50,7 +55,7 @@ pub fn run(program: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
 
 /// Lee los argumentos con ayuda y errores en español. Un error de uso sale con código 2.
 pub fn parse<T: clap::Parser>() -> T {
-    let mut cmd = in_spanish(T::command());
+    let mut cmd = with_spanish_usage(in_spanish(T::command()));
     let result = cmd
         .try_get_matches_from_mut(std::env::args_os())
         .and_then(|m| T::from_arg_matches(&m));
@@ -65,8 +70,12 @@ pub fn parse<T: clap::Parser>() -> T {
                 std::process::exit(0);
             }
             eprintln!("error: {}", describe(&err));
-            let usage = cmd.render_usage().to_string();
-            let usage = usage.trim_start_matches("Usage: ");
+            // El uso de la orden que falló (p. ej. `07_gpt generar`), si clap lo sabe.
+            let usage = match err.get(ContextKind::Usage) {
+                Some(u) => u.to_string(),
+                None => cmd.render_usage().to_string(),
+            };
+            let usage = usage.trim().trim_start_matches("Usage:").trim();
             eprintln!("\nUso: {usage}\n\nPrueba con --help para ver las opciones.");
             std::process::exit(2);
         }
@@ -77,7 +86,11 @@ fn describe(err: &clap::Error) -> String {
     let ctx = |k| err.get(k).map(|v| v.to_string()).unwrap_or_default();
     match err.kind() {
         ErrorKind::UnknownArgument => {
-            format!("argumento desconocido «{}»", ctx(ContextKind::InvalidArg))
+            let mut msg = format!("argumento desconocido «{}»", ctx(ContextKind::InvalidArg));
+            if let Some(suggested) = err.get(ContextKind::SuggestedArg) {
+                msg.push_str(&format!("; ¿quisiste decir «{suggested}»?"));
+            }
+            msg
         }
         ErrorKind::InvalidSubcommand => {
             format!(
@@ -85,17 +98,23 @@ fn describe(err: &clap::Error) -> String {
                 ctx(ContextKind::InvalidSubcommand)
             )
         }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+            if ctx(ContextKind::InvalidValue).is_empty() =>
+        {
+            format!("falta el valor de {}", ctx(ContextKind::InvalidArg))
+        }
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
             let mut msg = format!(
                 "valor no válido «{}» para {}",
                 ctx(ContextKind::InvalidValue),
                 ctx(ContextKind::InvalidArg)
             );
-            if let Some(valid) = err.get(ContextKind::ValidValue) {
+            let valid = ctx(ContextKind::ValidValue);
+            if !valid.is_empty() {
                 msg.push_str(&format!(" (valores posibles: {valid})"));
             }
             if let Some(source) = std::error::Error::source(err) {
-                msg.push_str(&format!(": {source}"));
+                msg.push_str(&format!(": {}", value_problem(source)));
             }
             msg
         }
@@ -116,8 +135,37 @@ fn describe(err: &clap::Error) -> String {
         ErrorKind::TooManyValues => {
             format!("demasiados valores para {}", ctx(ContextKind::InvalidArg))
         }
+        ErrorKind::NoEquals => {
+            format!("{} necesita su valor con «=»", ctx(ContextKind::InvalidArg))
+        }
+        ErrorKind::WrongNumberOfValues | ErrorKind::TooFewValues => format!(
+            "número de valores incorrecto para {}",
+            ctx(ContextKind::InvalidArg)
+        ),
+        ErrorKind::InvalidUtf8 => "un argumento no es texto UTF-8 válido".to_string(),
         _ => format!("argumentos no válidos ({})", err.kind()),
     }
+}
+
+/// Por qué no se pudo leer un valor: los errores de números de la biblioteca estándar vienen
+/// en inglés, así que los explicamos en español.
+fn value_problem(source: &(dyn std::error::Error + 'static)) -> String {
+    use std::num::IntErrorKind;
+    if let Some(e) = source.downcast_ref::<std::num::ParseIntError>() {
+        return match e.kind() {
+            IntErrorKind::Empty => "está vacío",
+            IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => {
+                "el número es demasiado grande"
+            }
+            IntErrorKind::Zero => "no puede ser cero",
+            _ => "no es un número entero válido",
+        }
+        .to_string();
+    }
+    if source.is::<std::num::ParseFloatError>() {
+        return "no es un número decimal (usa punto: 0.001)".to_string();
+    }
+    source.to_string()
 }
 
 /// Cambia las partes fijas de la ayuda de clap (títulos, `--help`) al español.
@@ -137,6 +185,11 @@ fn in_spanish(mut cmd: Command) -> Command {
         template.push_str("\nArgumentos:\n{positionals}\n");
     }
     template.push_str("\nOpciones:\n{options}\n{after-help}");
+    // clap escribe «[default: …]» y «[possible values: …]»: los ponemos nosotros, en español.
+    let ids: Vec<clap::Id> = cmd.get_arguments().map(|a| a.get_id().clone()).collect();
+    for id in ids {
+        cmd = cmd.mut_arg(id, spanish_arg_help);
+    }
     cmd.disable_help_flag(true)
         .disable_help_subcommand(true)
         .disable_version_flag(true)
@@ -148,6 +201,70 @@ fn in_spanish(mut cmd: Command) -> Command {
                 .action(ArgAction::Help)
                 .help("Muestra esta ayuda"),
         )
+}
+
+/// Añade a la ayuda de un argumento su valor por defecto y sus valores posibles, en español.
+fn spanish_arg_help(arg: Arg) -> Arg {
+    if !arg.get_action().takes_values() {
+        return arg; // los interruptores (`--algo` sin valor) no muestran nada de esto
+    }
+    let mut extra = Vec::new();
+    if !arg.is_hide_default_value_set() {
+        let defaults: Vec<_> = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy())
+            .collect();
+        if !defaults.is_empty() {
+            extra.push(format!("[por defecto: {}]", defaults.join(" ")));
+        }
+    }
+    if !arg.is_hide_possible_values_set() {
+        let values: Vec<_> = (arg.get_value_parser().possible_values())
+            .into_iter()
+            .flatten()
+            .filter(|v| !v.is_hide_set())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        if !values.is_empty() {
+            extra.push(format!("[valores posibles: {}]", values.join(", ")));
+        }
+    }
+    if extra.is_empty() {
+        return arg;
+    }
+    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+    let help = format!("{help} {}", extra.join(" ")).trim().to_string();
+    arg.hide_default_value(true)
+        .hide_possible_values(true)
+        .help(help)
+}
+
+/// La línea de uso en español («[OPCIONES]» en vez de «[OPTIONS]»), para la ayuda y los errores,
+/// también en las órdenes (`07_gpt generar …`).
+fn with_spanish_usage(cmd: Command) -> Command {
+    let mut built = cmd.clone();
+    built.build(); // así cada orden conoce su nombre completo
+    spanish_usage_from(cmd, &mut built)
+}
+
+fn spanish_usage_from(mut cmd: Command, built: &mut Command) -> Command {
+    let usage = built.render_usage().to_string();
+    let usage = usage
+        .trim_start_matches("Usage: ")
+        .replace("[OPTIONS]", "[OPCIONES]")
+        .replace("<COMMAND>", "<ORDEN>")
+        .replace("[COMMAND]", "[ORDEN]");
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        if let Some(sub) = built.find_subcommand_mut(&name) {
+            cmd = cmd.mut_subcommand(&name, |s| spanish_usage_from(s, sub));
+        }
+    }
+    cmd.override_usage(usage)
 }
 
 /// Barra de progreso de bytes (descargas). Se oculta sola si la salida no es una terminal.
@@ -175,4 +292,78 @@ pub fn step_bar(steps: u64, message: &'static str) -> ProgressBar {
     );
     bar.set_message(message);
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ejemplo() -> Command {
+        let opcion = Arg::new("modo")
+            .long("modo")
+            .value_parser(["a", "b"])
+            .default_value("a")
+            .help("El modo");
+        let sub = Command::new("sub").about("Una orden").arg(opcion);
+        with_spanish_usage(in_spanish(Command::new("prog").subcommand(sub)))
+    }
+
+    #[test]
+    fn la_ayuda_de_las_ordenes_esta_en_espanol() {
+        let mut cmd = ejemplo();
+        cmd.build();
+        let root = cmd.render_help().to_string();
+        assert!(root.contains("Uso: prog [ORDEN]"), "{root}");
+        assert!(root.contains("Órdenes:"), "{root}");
+        let sub = cmd.find_subcommand_mut("sub").unwrap();
+        let help = sub.render_help().to_string();
+        assert!(help.contains("Uso: prog sub [OPCIONES]"), "{help}");
+        assert!(
+            help.contains("El modo [por defecto: a] [valores posibles: a, b]"),
+            "{help}"
+        );
+        for en in ["Usage", "OPTIONS", "default:", "possible values"] {
+            assert!(!help.contains(en), "{help}");
+        }
+    }
+
+    #[test]
+    fn los_errores_de_uso_estan_en_espanol() {
+        let mut cmd = ejemplo();
+        let err = cmd
+            .try_get_matches_from_mut(["prog", "sub", "--mod", "a"])
+            .unwrap_err();
+        let msg = describe(&err);
+        assert_eq!(
+            msg,
+            "argumento desconocido «--mod»; ¿quisiste decir «--modo»?"
+        );
+        let usage = err.get(ContextKind::Usage).unwrap().to_string();
+        assert!(usage.contains("prog sub [OPCIONES]"), "{usage}");
+
+        let err = cmd
+            .try_get_matches_from_mut(["prog", "sub", "--modo", "c"])
+            .unwrap_err();
+        assert_eq!(
+            describe(&err),
+            "valor no válido «c» para --modo <modo> (valores posibles: a, b)"
+        );
+        let err = cmd
+            .try_get_matches_from_mut(["prog", "sub", "--modo"])
+            .unwrap_err();
+        assert_eq!(describe(&err), "falta el valor de --modo <modo>");
+    }
+
+    #[test]
+    fn los_numeros_mal_escritos_se_explican_en_espanol() {
+        let e = "ocho".parse::<usize>().unwrap_err();
+        assert_eq!(value_problem(&e), "no es un número entero válido");
+        let e = "300".parse::<u8>().unwrap_err();
+        assert_eq!(value_problem(&e), "el número es demasiado grande");
+        let e = "0,5".parse::<f64>().unwrap_err();
+        assert_eq!(
+            value_problem(&e),
+            "no es un número decimal (usa punto: 0.001)"
+        );
+    }
 }

@@ -27,14 +27,17 @@ const HOW_TO_PROCEED: &str = "Comprueba tu conexión y vuelve a intentarlo, o us
 /// Todo lo que puede fallar al obtener el corpus. Cada mensaje dice qué pasó y qué hacer.
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
-    #[error("no se pudo leer el corpus «{}»: {source}", path.display())]
+    #[error("no se pudo leer el corpus «{}»: {}", path.display(), io_detail(source))]
     Read { path: PathBuf, source: io::Error },
     #[error(
         "el archivo «{}» no es texto UTF-8 válido (byte inválido en la posición {position}); guárdalo como UTF-8",
         path.display()
     )]
     FileNotUtf8 { path: PathBuf, position: usize },
-    #[error("el corpus «{}» está vacío", path.display())]
+    #[error(
+        "el corpus «{}» está vacío; usa un archivo de texto con contenido (--corpus <RUTA>)",
+        path.display()
+    )]
     Empty { path: PathBuf },
     #[error("no se pudo conectar con {url}: {detail}. {HOW_TO_PROCEED}")]
     Network { url: String, detail: String },
@@ -49,10 +52,14 @@ pub enum CorpusError {
     )]
     TooLarge { limit: u64 },
     #[error(
-        "lo descargado no es texto UTF-8 válido (byte inválido en la posición {position}); ¿es la URL correcta? No se guardó nada."
+        "lo descargado no es texto UTF-8 válido (byte inválido en la posición {position}); ¿es la URL correcta? No se guardó nada. Usa --corpus <RUTA> para un texto local."
     )]
     DownloadNotUtf8 { position: usize },
-    #[error("no se pudo escribir la caché en «{}»: {source}", path.display())]
+    #[error(
+        "el servidor respondió sin contenido al pedir {url}; ¿es la URL correcta? No se guardó nada. Usa --corpus <RUTA> para un texto local."
+    )]
+    DownloadEmpty { url: String },
+    #[error("no se pudo escribir la caché en «{}»: {}", path.display(), io_detail(source))]
     Cache { path: PathBuf, source: io::Error },
 }
 
@@ -99,7 +106,9 @@ impl Download {
     /// La descarga por defecto, con la URL de `GPT_DESDE_CERO_URL` si está definida.
     pub fn from_env() -> Self {
         Self {
-            url: std::env::var(URL_VAR).unwrap_or_else(|_| URL.to_string()),
+            url: env_var(URL_VAR)
+                .and_then(|v| v.into_string().ok())
+                .unwrap_or_else(|| URL.to_string()),
             max_bytes: MAX_BYTES,
             connect_timeout: Duration::from_secs(15),
             timeout: Duration::from_secs(300),
@@ -109,6 +118,12 @@ impl Download {
     /// Descarga y valida el texto, y solo entonces lo guarda en `dest` (renombrando de golpe).
     pub fn to_file(&self, dest: &Path) -> Result<String, CorpusError> {
         let bytes = self.fetch()?;
+        // Un cuerpo vacío se guardaría como una caché vacía, y esa caché fallaría siempre.
+        if bytes.is_empty() {
+            return Err(CorpusError::DownloadEmpty {
+                url: self.url.clone(),
+            });
+        }
         let text = String::from_utf8(bytes).map_err(|e| CorpusError::DownloadNotUtf8 {
             position: e.utf8_error().valid_up_to(),
         })?;
@@ -119,7 +134,7 @@ impl Download {
     fn fetch(&self) -> Result<Vec<u8>, CorpusError> {
         let network = |e: reqwest::Error| CorpusError::Network {
             url: self.url.clone(),
-            detail: error_chain(&e),
+            detail: network_detail(&e),
         };
         let client = reqwest::blocking::Client::builder()
             .connect_timeout(self.connect_timeout)
@@ -146,7 +161,7 @@ impl Download {
         let mut reader = bar.wrap_read(response.take(self.max_bytes + 1));
         let truncated = |received: u64| CorpusError::Truncated {
             received,
-            expected: expected.map_or("(desconocido)".to_string(), |n| n.to_string()),
+            expected: expected.map_or("un total desconocido".to_string(), |n| n.to_string()),
         };
         let mut chunk = [0u8; 64 * 1024];
         loop {
@@ -154,7 +169,10 @@ impl Download {
                 Ok(0) => break,
                 Ok(n) => body.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return Err(truncated(body.len() as u64)),
+                Err(_) => {
+                    bar.finish_and_clear(); // que el mensaje de error no quede tras la barra
+                    return Err(truncated(body.len() as u64));
+                }
             }
         }
         bar.finish_and_clear();
@@ -173,8 +191,13 @@ impl Download {
 
 /// La ruta de la caché: `$GPT_DESDE_CERO_DATOS/el_quijote.txt` o `datos/el_quijote.txt`.
 pub fn cache_path() -> PathBuf {
-    let dir = std::env::var_os(DATA_DIR_VAR).map_or_else(|| PathBuf::from(DATA_DIR), PathBuf::from);
+    let dir = env_var(DATA_DIR_VAR).map_or_else(|| PathBuf::from(DATA_DIR), PathBuf::from);
     dir.join(FILE_NAME)
+}
+
+/// Una variable de entorno definida y no vacía (`VAR=` cuenta como no definida).
+fn env_var(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
 }
 
 // ANCHOR: load
@@ -232,24 +255,62 @@ fn read_text(path: &Path) -> Result<String, CorpusError> {
 }
 
 /// Escribe en un temporal de la misma carpeta y lo renombra: o queda el archivo entero, o nada.
+/// La carpeta se crea solo aquí, con la descarga ya completa y validada; si aun así falla la
+/// escritura, se borran las carpetas que acabamos de crear (el temporal se borra solo).
 fn write_atomically(dest: &Path, bytes: &[u8]) -> Result<(), CorpusError> {
-    let cache_err = |source| CorpusError::Cache {
-        path: dest.to_path_buf(),
-        source,
-    };
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(dir).map_err(cache_err)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".descarga-")
-        .tempfile_in(dir)
-        .map_err(cache_err)?;
-    tmp.write_all(bytes).map_err(cache_err)?;
-    tmp.as_file().sync_all().map_err(cache_err)?;
-    tmp.persist(dest).map_err(|e| cache_err(e.error))?;
-    Ok(())
+    // Las carpetas que no existen aún, de la más profunda hacia arriba.
+    let created: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .collect();
+    let write = || -> io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".descarga-")
+            .tempfile_in(dir)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(dest).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().map_err(|source| {
+        for d in &created {
+            let _ = std::fs::remove_dir(d); // solo borra carpetas vacías
+        }
+        CorpusError::Cache {
+            path: dest.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// Un error de entrada/salida en español; si no es de los habituales, el texto del sistema.
+fn io_detail(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no existe".to_string(),
+        io::ErrorKind::PermissionDenied => "no tienes permiso".to_string(),
+        io::ErrorKind::IsADirectory => "es una carpeta, no un archivo".to_string(),
+        io::ErrorKind::StorageFull => "no queda espacio en el disco".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Qué falló en la red, en español, seguido del detalle técnico de `reqwest`.
+fn network_detail(e: &reqwest::Error) -> String {
+    let what = if e.is_builder() {
+        "la URL no es válida"
+    } else if e.is_timeout() {
+        "se agotó el tiempo de espera"
+    } else if e.is_connect() {
+        "no se pudo abrir la conexión"
+    } else {
+        "falló la petición"
+    };
+    format!("{what} ({})", error_chain(e))
 }
 
 /// El mensaje de un error con todas sus causas, en una línea.

@@ -45,3 +45,122 @@ pub fn chapter_stdout(bin_path: &str, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("la salida es UTF-8")
 }
+
+/// Un servidor HTTP/1.1 mínimo en 127.0.0.1 (puerto elegido por el sistema), para probar la
+/// descarga de verdad: a cada petición responde los mismos bytes crudos (cabeceras y cuerpo) y
+/// cierra la conexión. Cuenta las peticiones que recibe. Se detiene al soltarlo.
+pub struct Servidor {
+    pub url: String,
+    direccion: std::net::SocketAddr,
+    peticiones: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    parar: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    hilo: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Servidor {
+    /// Responde `respuesta` tal cual: así se pueden simular cortes y cabeceras mentirosas.
+    pub fn crudo(respuesta: Vec<u8>) -> Self {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering::SeqCst;
+        use std::time::Duration;
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("abrir un puerto local");
+        let direccion = listener.local_addr().unwrap();
+        let peticiones = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let parar = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (cuenta, fin) = (peticiones.clone(), parar.clone());
+        let hilo = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if fin.load(SeqCst) {
+                    break;
+                }
+                let Ok(mut conn) = conn else { continue };
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
+                // Leemos la petición entera (un GET no lleva cuerpo) antes de contestar.
+                let mut pedido = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !pedido.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(n) if n > 0 => pedido.extend_from_slice(&buf[..n]),
+                        _ => break,
+                    }
+                }
+                if !pedido.starts_with(b"GET ") {
+                    continue;
+                }
+                cuenta.fetch_add(1, SeqCst);
+                // El cliente puede colgar antes de leerlo todo (p. ej. si es demasiado grande).
+                let _ = conn.write_all(&respuesta);
+                let _ = conn.shutdown(std::net::Shutdown::Write);
+                // Esperamos a que el cliente cierre (con límite) para un cierre limpio.
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+            }
+        });
+        Self {
+            url: format!("http://{direccion}/el_quijote.txt"),
+            direccion,
+            peticiones,
+            parar,
+            hilo: Some(hilo),
+        }
+    }
+
+    /// `200 OK` con `Content-Length` y este cuerpo.
+    pub fn ok(cuerpo: &[u8]) -> Self {
+        Self::crudo(respuesta_http("200 OK", Some(cuerpo.len()), cuerpo))
+    }
+
+    /// Cuántas peticiones ha recibido hasta ahora.
+    pub fn peticiones(&self) -> usize {
+        self.peticiones.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Servidor {
+    fn drop(&mut self) {
+        self.parar.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Una conexión de cortesía despierta al hilo, que está esperando en `accept`.
+        let _ = std::net::TcpStream::connect(self.direccion);
+        if let Some(hilo) = self.hilo.take() {
+            let _ = hilo.join();
+        }
+    }
+}
+
+/// Una respuesta HTTP/1.1 cruda. Sin `Content-Length`, el cuerpo acaba al cerrar la conexión.
+pub fn respuesta_http(estado: &str, content_length: Option<usize>, cuerpo: &[u8]) -> Vec<u8> {
+    let mut r = format!("HTTP/1.1 {estado}\r\nContent-Type: text/plain; charset=utf-8\r\n");
+    if let Some(n) = content_length {
+        r.push_str(&format!("Content-Length: {n}\r\n"));
+    }
+    r.push_str("Connection: close\r\n\r\n");
+    let mut r = r.into_bytes();
+    r.extend_from_slice(cuerpo);
+    r
+}
+
+/// Una dirección en la que no escucha nadie: abrimos un puerto libre y lo cerramos.
+pub fn url_sin_servidor() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let direccion = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{direccion}/el_quijote.txt")
+}
+
+/// Todo lo que hay dentro de `dir` (archivos y carpetas, también ocultos), recursivamente.
+pub fn contenido(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut todo = Vec::new();
+    if let Ok(entradas) = std::fs::read_dir(dir) {
+        for e in entradas.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.extend(contenido(&p));
+            }
+            todo.push(p);
+        }
+    }
+    todo.sort();
+    todo
+}
