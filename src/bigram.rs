@@ -289,11 +289,13 @@ impl Bigram for CandleBigram {
         self.loss_tensor(x, y)?.to_scalar()
     }
 
+    // ANCHOR: candle_train_step
     fn train_step(&mut self, x: &[u32], y: &[u32]) -> candle_core::Result<f32> {
         let loss = self.loss_tensor(x, y)?;
         self.optimizer.backward_step(&loss)?;
         loss.to_scalar()
     }
+    // ANCHOR_END: candle_train_step
 
     fn table(&self) -> candle_core::Result<Array2<f32>> {
         let dims = self.table.dims2()?;
