@@ -6,6 +6,7 @@
 //! Cada módulo es una idea del libro; cada capítulo (`chapters/NN_*.rs`) es un programa
 //! corto que narra y llama a estos módulos.
 
+pub mod attention;
 pub mod batches;
 pub mod bigram;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod corpus;
 pub mod dataset;
 pub mod ejercicios;
 pub mod formato;
+pub mod heatmap;
 pub mod layers;
 pub mod plot;
 pub mod rng;

@@ -20,6 +20,8 @@ pub mod student {
     pub mod cap04;
     #[path = "cap05_bigram.rs"]
     pub mod cap05;
+    #[path = "cap06_autoatencion.rs"]
+    pub mod cap06;
 }
 
 /// Las soluciones de referencia (¡no mires hasta intentarlo!).
@@ -29,6 +31,7 @@ pub mod reference {
     pub mod cap03;
     pub mod cap04;
     pub mod cap05;
+    pub mod cap06;
 }
 
 /// La versión que se califica: la tuya con `--features ejercicios`, la de referencia si no.

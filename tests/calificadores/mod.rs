@@ -14,6 +14,7 @@ pub mod cap02;
 pub mod cap03;
 pub mod cap04;
 pub mod cap05;
+pub mod cap06;
 
 /// Todos los ejercicios, en el orden del libro.
 pub fn all() -> Vec<Exercise> {
@@ -23,6 +24,7 @@ pub fn all() -> Vec<Exercise> {
         cap03::exercises(),
         cap04::exercises(),
         cap05::exercises(),
+        cap06::exercises(),
     ]
     .concat()
 }

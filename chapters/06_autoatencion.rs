@@ -1,0 +1,315 @@
+//! Capítulo 6 — Autoatención: del promedio con bucles a una cabeza entrenada sobre el Quijote.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use candle_core::Device;
+use clap::Parser;
+use gpt_desde_cero::attention::{
+    self, HeadModel, HeadModelConfig, HeadWeights, TrainConfig, TrainEvent,
+};
+use gpt_desde_cero::bigram::{self, HandBigram};
+use gpt_desde_cero::dataset::{self, Dataset, TRAIN_FRACTION};
+use gpt_desde_cero::layers::Params;
+use gpt_desde_cero::tokenizer::Tokenizer;
+use gpt_desde_cero::{cli, formato, heatmap, rng};
+
+/// Capítulo 6: el truco matemático de la autoatención, una cabeza en ndarray y en candle, y un
+/// modelo pequeño con una cabeza entrenado sobre el corpus, con el mapa de sus pesos de atención.
+#[derive(Parser)]
+#[command(name = "06_autoatencion")]
+struct Args {
+    #[command(flatten)]
+    corpus: cli::CorpusArgs,
+    /// Pasos de entrenamiento del modelo con una cabeza
+    #[arg(long, value_name = "N", default_value_t = 5_000)]
+    pasos: usize,
+    /// Secuencias por lote (batch_size)
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    lote: usize,
+    /// Longitud del contexto (block_size) del modelo entrenado
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    bloque: usize,
+    /// Tasa de aprendizaje de AdamW
+    #[arg(long, value_name = "X", default_value_t = 3e-3)]
+    lr: f64,
+    /// Cada cuántos pasos se estima la pérdida
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    intervalo_eval: usize,
+    /// Lotes que promedia cada estimación de la pérdida
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    iter_eval: usize,
+    /// Semilla del generador aleatorio (datos de juguete, pesos, lotes y muestreo)
+    #[arg(long, value_name = "N", default_value_t = rng::DEFAULT_SEED)]
+    semilla: u64,
+    /// Frase cuyos pesos de atención se dibujan
+    #[arg(long, value_name = "TEXTO", default_value = "En un lugar de la Mancha")]
+    frase: String,
+    /// Carpeta donde escribir el mapa de calor (SVG)
+    #[arg(long, value_name = "RUTA", default_value = "salidas")]
+    salidas: PathBuf,
+}
+
+fn main() -> ExitCode {
+    // El modelo es diminuto: repartir entre hilos multiplicaciones de 32 × 32 cuesta más de lo
+    // que ahorra (y, con la máquina ocupada, muchísimo más). candle lee esta variable en cada
+    // multiplicación; quien la fije a mano manda. El resultado es el mismo con cualquier valor.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: al empezar `main`, antes de crear ningún otro hilo.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
+    cli::run(|| {
+        let args: Args = cli::parse();
+        anyhow::ensure!(args.lote > 0, "--lote debe ser al menos 1");
+        anyhow::ensure!(args.bloque > 0, "--bloque debe ser al menos 1");
+        anyhow::ensure!(
+            args.intervalo_eval > 0,
+            "--intervalo-eval debe ser al menos 1"
+        );
+        anyhow::ensure!(args.iter_eval > 0, "--iter-eval debe ser al menos 1");
+        anyhow::ensure!(
+            args.lr.is_finite() && args.lr > 0.0,
+            "--lr debe ser un número positivo"
+        );
+        anyhow::ensure!(!args.frase.is_empty(), "--frase no puede estar vacía");
+        let corpus = args.corpus.load()?;
+        let tokenizer = Tokenizer::from_text(&corpus.text);
+        let phrase: String = args.frase.chars().take(args.bloque).collect();
+        let phrase_ids = tokenizer.encode(&phrase).context(
+            "la frase no se puede codificar con el vocabulario del corpus; elige otra con --frase",
+        )?;
+        let data = dataset::encode_text(&tokenizer, &corpus.text)?;
+        let ds = Dataset::split(&data, TRAIN_FRACTION);
+        ds.check_block_size(args.bloque)?;
+
+        println!("== 1. El truco matemático: promediar el pasado ==");
+        // ANCHOR: averages
+        let mut rng = rng::seeded(args.semilla);
+        let x = attention::toy_input(4, 8, 2, &mut rng); // (B, T, C)
+        println!(
+            "x: forma {} (semilla {})",
+            formato::shape(x.shape()),
+            args.semilla
+        );
+        println!(
+            "x[0] =\n{}",
+            attention::format_matrix(x.index_axis(ndarray::Axis(0), 0), 4)
+        );
+        let v1 = attention::average_loops(x.view());
+        let v2 = attention::average_tril(x.view());
+        let v3 = attention::average_softmax(x.view());
+        println!("Versión 1, con bucles: xbow[0] =");
+        println!(
+            "{}",
+            attention::format_matrix(v1.index_axis(ndarray::Axis(0), 0), 4)
+        );
+        println!("Versión 2, pesos triangulares normalizados (T = 8):");
+        println!(
+            "{}",
+            attention::format_matrix(attention::tril_weights(8).view(), 4)
+        );
+        println!("Versión 3, softmax de ceros con −∞ encima de la diagonal: los mismos pesos.");
+        let d12 = attention::max_abs_diff(v1.view(), v2.view());
+        let d13 = attention::max_abs_diff(v1.view(), v3.view());
+        println!(
+            "Diferencia máxima entre la versión 1 y la 2: {d12:.6}; entre la 1 y la 3: {d13:.6}"
+        );
+        // ANCHOR_END: averages
+        println!();
+
+        println!("== 2. Una cabeza de autoatención (ndarray) ==");
+        // ANCHOR: head
+        let mut rng = rng::seeded(args.semilla);
+        let (n_embd, head_size) = (32, 16);
+        let x = attention::toy_input(4, 8, n_embd, &mut rng);
+        let weights = HeadWeights::random(
+            n_embd,
+            head_size,
+            attention::linear_init_std(n_embd),
+            &mut rng,
+        );
+        let head = attention::head_forward(&weights, x.view());
+        println!(
+            "x: forma {}; clave, consulta y valor: {} → {head_size}; salida: forma {}",
+            formato::shape(x.shape()),
+            n_embd,
+            formato::shape(head.out.shape())
+        );
+        println!("Pesos de atención del primer elemento del lote, wei[0]:");
+        println!(
+            "{}",
+            attention::format_matrix(head.weights.index_axis(ndarray::Axis(0), 0), 4)
+        );
+        // ANCHOR_END: head
+        println!();
+
+        println!("== 3. Por qué se escala por 1/√head_size ==");
+        // ANCHOR: scale
+        let mut rng = rng::seeded(args.semilla);
+        let var = attention::scale_variances(4, 8, head_size, &mut rng);
+        println!("Varianza de k: {:.4}; de q: {:.4}", var.key, var.query);
+        println!(
+            "Varianza de q·kᵀ sin escalar: {:.4} (del orden de head_size = {head_size})",
+            var.unscaled
+        );
+        println!(
+            "Varianza de q·kᵀ/√{head_size}: {:.4} (del orden de 1)",
+            var.scaled
+        );
+        let example = attention::SOFTMAX_EXAMPLE;
+        let sharp: Vec<f32> = example.iter().map(|v| v * 8.0).collect();
+        println!(
+            "softmax({}) = {}",
+            vector(&example),
+            vector(&attention::softmax(&example))
+        );
+        println!(
+            "softmax({}) = {}",
+            vector(&sharp),
+            vector(&attention::softmax(&sharp))
+        );
+        // ANCHOR_END: scale
+        println!();
+
+        println!("== 4. La misma cabeza en candle ==");
+        // ANCHOR: candle
+        let device = Device::Cpu;
+        let mut params = Params::new(&device);
+        let candle_head = attention::Head::from_weights(&mut params, "head", &weights)?;
+        let (out, wei) =
+            candle_head.forward_with_weights(&attention::to_tensor3(x.view(), &device)?)?;
+        let d_out = attention::max_abs_diff(attention::from_tensor3(&out)?.view(), head.out.view());
+        let d_wei =
+            attention::max_abs_diff(attention::from_tensor3(&wei)?.view(), head.weights.view());
+        println!(
+            "Parámetros de la cabeza: {} (3 matrices de {head_size} × {n_embd})",
+            params.count()
+        );
+        println!("Diferencia máxima con ndarray: salida {d_out:.6}, pesos {d_wei:.6}");
+        // ANCHOR_END: candle
+        println!();
+
+        println!("== 5. Un modelo con una cabeza, entrenado ==");
+        // ANCHOR: train
+        let mut rng = rng::seeded(args.semilla);
+        let config = HeadModelConfig::new(tokenizer.vocab_size(), args.bloque);
+        let model = HeadModel::new(config, &device, &mut rng)?;
+        println!(
+            "Incrustaciones de token {}×{n} y de posición {}×{n}, una cabeza de {}, capa lineal {} → {}: {} parámetros",
+            config.vocab_size,
+            config.block_size,
+            config.head_size,
+            config.head_size,
+            config.vocab_size,
+            model.params().count(),
+            n = config.n_embd,
+        );
+        let cfg = TrainConfig {
+            steps: args.pasos,
+            batch_size: args.lote,
+            learning_rate: args.lr,
+            eval_interval: args.intervalo_eval,
+            eval_iters: args.iter_eval,
+        };
+        println!(
+            "Entrenando {} pasos (lote {}, contexto {}, AdamW con lr {}):",
+            cfg.steps, cfg.batch_size, config.block_size, cfg.learning_rate
+        );
+        let bar = cli::step_bar(cfg.steps as u64, "Entrenando");
+        let started = Instant::now();
+        let history = attention::train(&model, &ds, &cfg, &mut rng, |event| match event {
+            TrainEvent::Step(_) => bar.inc(1),
+            TrainEvent::Eval { step, losses } => bar.suspend(|| {
+                println!(
+                    "paso {step:>6}: pérdida de entrenamiento {:.4}, de validación {:.4}",
+                    losses.train, losses.val
+                )
+            }),
+        })?;
+        bar.finish_and_clear();
+        // ANCHOR_END: train
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "Tiempo de entrenamiento (con las estimaciones): {seconds:.1} s, {:.0} pasos/s",
+            cfg.steps as f64 / seconds
+        );
+        let head_val = history
+            .last()
+            .expect("siempre hay una estimación final")
+            .1
+            .val;
+        println!();
+
+        // ANCHOR: bigram
+        println!("El bigram del capítulo 5 con el mismo presupuesto, para comparar:");
+        let mut rng = rng::seeded(args.semilla);
+        let table = bigram::initial_table(tokenizer.vocab_size(), &mut rng);
+        let mut reference = HandBigram::new(table, args.lr as f32);
+        let bigram_cfg = bigram::TrainConfig {
+            steps: cfg.steps,
+            batch_size: cfg.batch_size,
+            block_size: config.block_size,
+            lr: args.lr as f32,
+            eval_interval: cfg.steps.max(1),
+            eval_iters: cfg.eval_iters,
+        };
+        let bar = cli::step_bar(cfg.steps as u64, "Bigram");
+        let report = bigram::train(
+            &mut reference,
+            &ds,
+            &bigram_cfg,
+            &mut rng,
+            |_, _| bar.inc(1),
+            |_| {},
+        )?;
+        bar.finish_and_clear();
+        let bigram_val = report
+            .curve
+            .last()
+            .expect("siempre hay una estimación final")
+            .val;
+        println!("Pérdida de validación tras {} pasos:", cfg.steps);
+        println!("  bigram (una tabla, sin contexto): {bigram_val:.4}");
+        println!("  una cabeza de autoatención:       {head_val:.4}");
+        // ANCHOR_END: bigram
+        println!();
+
+        println!("== 6. ¿A qué mira la cabeza? ==");
+        // ANCHOR: heatmap
+        let wei = model.attention(&phrase_ids)?;
+        let labels: Vec<char> = phrase.chars().collect();
+        println!(
+            "Pesos de atención para «{phrase}» (fila: quien pregunta; columna: a quién mira):"
+        );
+        print!("{}", heatmap::ascii(wei.view(), &labels));
+        let profile = attention::attention_profile(wei.view());
+        println!(
+            "Peso medio que cada carácter da a sí mismo: {:.2}; al anterior: {:.2}; a los demás: {:.2}",
+            profile.own, profile.previous, profile.rest
+        );
+        let figure = args.salidas.join("atencion.svg");
+        let title = format!("Atención de la cabeza entrenada: «{phrase}»");
+        heatmap::svg(&figure, wei.view(), &labels, &title)?;
+        println!("Mapa de calor: {}", figure.display());
+        // ANCHOR_END: heatmap
+        println!();
+
+        println!("== 7. Texto generado por el modelo con una cabeza ==");
+        let start = tokenizer
+            .encode("\n")
+            .ok()
+            .and_then(|ids| ids.first().copied())
+            .unwrap_or(0);
+        let ids = model.generate(&[start], 300, &mut rng)?;
+        println!("{}", tokenizer.decode(&ids)?);
+        Ok(())
+    })
+}
+
+/// Un vector con cuatro decimales: `[0.1000, -0.2000, ...]`.
+fn vector(values: &[f32]) -> String {
+    let cells: Vec<String> = values.iter().map(|v| format!("{v:.4}")).collect();
+    format!("[{}]", cells.join(", "))
+}

@@ -1,0 +1,77 @@
+//! # Ejercicios del capítulo 6: autoatención
+//!
+//! Completa cada función (quita el `todo!()`) y califícate con:
+//!
+//! ```text
+//! cargo ejercicios cap06
+//! ```
+//!
+//! Las formas son las del libro: `x` tiene forma `(B, T, C)`: `B` secuencias, `T` posiciones
+//! y `C` canales por posición. Se comparan tus resultados con los de la biblioteca con una
+//! tolerancia pequeña, así que el orden de las sumas no importa.
+#![allow(unused_variables)]
+
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
+
+/// **Ejercicio 6.1 — El promedio del pasado con una matriz triangular (versión 2).**
+///
+/// Para cada secuencia `b` y posición `t`, la salida `out[b, t, :]` es la media de
+/// `x[b, 0, :]`, …, `x[b, t, :]`. Hazlo sin bucles sobre el pasado: construye la matriz
+/// `wei` de forma `(T, T)` con `wei[i, j] = 1/(i+1)` si `j ≤ i` y `0` si no (triangular
+/// inferior, cada fila suma 1), y multiplica `wei` por la matriz `(T, C)` de cada secuencia.
+///
+/// Con `T = 3`, `wei` es:
+///
+/// ```text
+/// [[1,   0,   0  ],
+///  [1/2, 1/2, 0  ],
+///  [1/3, 1/3, 1/3]]
+/// ```
+///
+/// Pistas: `Array2::from_shape_fn((t, t), |(i, j)| ...)` construye `wei`;
+/// `x.outer_iter()` recorre las secuencias (cada una una `ArrayView2` de forma `(T, C)`), y
+/// `wei.dot(&x_b)` las multiplica. `out.index_axis_mut(Axis(0), b).assign(...)` guarda cada
+/// resultado.
+pub fn average_tril(x: ArrayView3<f32>) -> Array3<f32> {
+    todo!("el promedio con la matriz triangular")
+}
+
+/// **Ejercicio 6.2 — Softmax con máscara causal (versión 3).**
+///
+/// `scores` es una matriz `(T, T)` de afinidades: `scores[i, j]` dice cuánto le interesa a
+/// la posición `i` la posición `j`. Devuelve los pesos de atención: en cada fila `i`, las
+/// columnas `j > i` (el futuro) valen exactamente `0`, y las columnas `j ≤ i` valen
+/// `exp(scores[i, j]) / Σₖ≤ᵢ exp(scores[i, k])`. Cada fila suma 1.
+///
+/// Es lo que hace `masked_fill(tril == 0, -inf)` seguido de `softmax`: `exp(−∞) = 0`.
+///
+/// Pistas: puedes poner `f32::NEG_INFINITY` encima de la diagonal y aplicar softmax a cada
+/// fila. Las afinidades pueden ser grandes (hasta cientos): `exp(100.0)` ya desborda un
+/// `f32`. Resta el máximo de cada fila antes de la exponencial; el resultado no cambia.
+pub fn causal_softmax(scores: ArrayView2<f32>) -> Array2<f32> {
+    todo!("la softmax con máscara")
+}
+
+/// **Ejercicio 6.3 — Una cabeza de autoatención.**
+///
+/// `key`, `query` y `value` tienen forma `(head_size, C)`, como los pesos de
+/// `nn.Linear(C, head_size, bias=False)`. Para cada secuencia `b` de `x`:
+///
+/// 1. `k = x_b · keyᵀ`, `q = x_b · queryᵀ` y `v = x_b · valueᵀ`, cada una `(T, head_size)`;
+/// 2. las afinidades `q · kᵀ`, de forma `(T, T)`, multiplicadas por `1/√head_size`;
+/// 3. la softmax con máscara causal del ejercicio 6.2;
+/// 4. la salida `out[b] = pesos · v`, de forma `(T, head_size)`.
+///
+/// Devuelve la salida `(B, T, head_size)`.
+///
+/// Pistas: `key.t()` es la traspuesta (una vista, sin copiar); `x_b.dot(&key.t())` proyecta
+/// todas las posiciones a la vez. `(head_size as f32).sqrt()` es la raíz. Puedes llamar a tu
+/// `causal_softmax`.
+pub fn head_forward(
+    x: ArrayView3<f32>,
+    key: ArrayView2<f32>,
+    query: ArrayView2<f32>,
+    value: ArrayView2<f32>,
+) -> Array3<f32> {
+    todo!("una cabeza de autoatención")
+}

@@ -1,0 +1,100 @@
+//! Calificadores del capítulo 06.
+
+use gpt_desde_cero::attention::{self, HeadWeights};
+use ndarray::{Array, Array2, Dimension};
+
+use super::*;
+
+/// Compara dos arreglos con tolerancia relativa: misma forma, nada de `NaN`, y cada valor a
+/// menos de `tol · (1 + |esperado|)` del esperado.
+fn close<D: Dimension>(input: &str, got: Array<f32, D>, want: Array<f32, D>, tol: f32) -> Grade {
+    if got.shape() != want.shape() {
+        return Err(format!(
+            "con {input}\n      se esperaba forma {:?} y se obtuvo {:?}",
+            want.shape(),
+            got.shape()
+        ));
+    }
+    for ((idx, &g), &w) in got.indexed_iter().zip(want.iter()) {
+        if !g.is_finite() || (g - w).abs() > tol * (1.0 + w.abs()) {
+            return Err(format!(
+                "con {input}\n      en la posición {idx:?} se esperaba {w} y se obtuvo {g}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn random_shape(r: &mut rng::Rng) -> (usize, usize, usize) {
+    (
+        r.random_range(1..5),
+        r.random_range(1..13),
+        r.random_range(1..9),
+    )
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        Exercise {
+            id: "cap06::average_tril",
+            title: "Ejercicio 6.1 — El promedio con una matriz triangular",
+            file: "ejercicios/cap06_autoatencion.rs",
+            hint: "la fila i de `wei` vale 1/(i+1) en las columnas 0..=i; multiplica `wei` por \
+                   cada secuencia `(T, C)` del lote.",
+            grade: || {
+                many(100, 61, |r| {
+                    let (b, t, c) = random_shape(r);
+                    let x = attention::toy_input(b, t, c, r);
+                    close(
+                        &format!("x de forma ({b}, {t}, {c})"),
+                        graded::cap06::average_tril(x.view()),
+                        attention::average_tril(x.view()),
+                        1e-5,
+                    )
+                })
+            },
+        },
+        Exercise {
+            id: "cap06::causal_softmax",
+            title: "Ejercicio 6.2 — Softmax con máscara causal",
+            file: "ejercicios/cap06_autoatencion.rs",
+            hint: "encima de la diagonal, peso 0; en el resto, exp / suma de la fila. Resta el \
+                   máximo de la fila antes de `exp` para no desbordar.",
+            grade: || {
+                many(150, 62, |r| {
+                    let t = r.random_range(1..13);
+                    // Afinidades pequeñas, medianas y enormes (para pillar el desbordamiento).
+                    let scale = [1.0, 10.0, 200.0][r.random_range(0..3)];
+                    let values = rng::normal_vec(r, t * t, 0.0, scale);
+                    let scores = Array2::from_shape_vec((t, t), values).unwrap();
+                    let got = graded::cap06::causal_softmax(scores.view());
+                    let input = format!("afinidades {t}×{t} de escala {scale}");
+                    close(&input, got, attention::causal_softmax(scores.view()), 1e-5)
+                })
+            },
+        },
+        Exercise {
+            id: "cap06::head_forward",
+            title: "Ejercicio 6.3 — Una cabeza de autoatención",
+            file: "ejercicios/cap06_autoatencion.rs",
+            hint: "k, q y v son x·Wᵀ; las afinidades q·kᵀ se multiplican por 1/√head_size antes \
+                   de la máscara y la softmax; la salida es pesos·v.",
+            grade: || {
+                many(60, 63, |r| {
+                    let (b, t, c) = random_shape(r);
+                    let hs = r.random_range(1..9);
+                    let x = attention::toy_input(b, t, c, r);
+                    let w = HeadWeights::random(c, hs, 1.0, r);
+                    let got = graded::cap06::head_forward(
+                        x.view(),
+                        w.key.view(),
+                        w.query.view(),
+                        w.value.view(),
+                    );
+                    let input = format!("x de forma ({b}, {t}, {c}) y head_size = {hs}");
+                    close(&input, got, attention::head_forward(&w, x.view()).out, 1e-4)
+                })
+            },
+        },
+    ]
+}
