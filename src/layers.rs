@@ -156,7 +156,9 @@ pub fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
 /// `masked_fill(mask == 0, -inf)` seguido de softmax en la última dimensión. candle no tiene
 /// `masked_fill`: se construye con `where_cond`. La máscara `(T, T)` se extiende al lote.
 pub fn masked_softmax(scores: &Tensor, mask: &Tensor) -> Result<Tensor> {
-    let neg_inf = Tensor::new(f32::NEG_INFINITY, scores.device())?.broadcast_as(scores.shape())?;
+    let neg_inf = Tensor::new(f32::NEG_INFINITY, scores.device())?
+        .to_dtype(scores.dtype())?
+        .broadcast_as(scores.shape())?;
     let mask = mask.broadcast_as(scores.shape())?;
     let filled = mask.where_cond(scores, &neg_inf)?;
     candle_nn::ops::softmax(&filled, D::Minus1)

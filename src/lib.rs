@@ -6,16 +6,21 @@
 //! Cada módulo es una idea del libro; cada capítulo (`chapters/NN_*.rs`) es un programa
 //! corto que narra y llama a estos módulos.
 
+pub mod adamw;
 pub mod attention;
 pub mod batches;
 pub mod bigram;
+pub mod checkpoint;
 pub mod cli;
 pub mod corpus;
 pub mod dataset;
 pub mod ejercicios;
+pub mod escalera;
 pub mod formato;
+pub mod gpt;
 pub mod heatmap;
 pub mod layers;
 pub mod plot;
 pub mod rng;
 pub mod tokenizer;
+pub mod train;

@@ -22,6 +22,8 @@ pub mod student {
     pub mod cap05;
     #[path = "cap06_autoatencion.rs"]
     pub mod cap06;
+    #[path = "cap07_gpt.rs"]
+    pub mod cap07;
 }
 
 /// Las soluciones de referencia (¡no mires hasta intentarlo!).
@@ -32,6 +34,7 @@ pub mod reference {
     pub mod cap04;
     pub mod cap05;
     pub mod cap06;
+    pub mod cap07;
 }
 
 /// La versión que se califica: la tuya con `--features ejercicios`, la de referencia si no.

@@ -15,6 +15,7 @@ pub mod cap03;
 pub mod cap04;
 pub mod cap05;
 pub mod cap06;
+pub mod cap07;
 
 /// Todos los ejercicios, en el orden del libro.
 pub fn all() -> Vec<Exercise> {
@@ -25,6 +26,7 @@ pub fn all() -> Vec<Exercise> {
         cap04::exercises(),
         cap05::exercises(),
         cap06::exercises(),
+        cap07::exercises(),
     ]
     .concat()
 }

@@ -1,0 +1,446 @@
+//! Capítulo 7 — El GPT completo: entrenar, guardar, reanudar y generar texto.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use gpt_desde_cero::checkpoint::{self, CheckpointError};
+use gpt_desde_cero::dataset::{self, Dataset, TRAIN_FRACTION};
+use gpt_desde_cero::gpt::{self, GptConfig, Preset, Sampling};
+use gpt_desde_cero::tokenizer::Tokenizer;
+use gpt_desde_cero::train::{self, DeviceChoice, Event, Finish, Outputs, RunOptions, Trainer};
+use gpt_desde_cero::{cli, escalera, plot, rng};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Capítulo 7: el GPT completo del cuaderno. Entrena, genera texto y recorre la escalera.
+#[derive(Parser)]
+#[command(name = "07_gpt")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Entrena el GPT y guarda checkpoints y la curva de pérdida en la carpeta de salidas
+    Entrenar(TrainArgs),
+    /// Genera texto con un checkpoint guardado
+    Generar(GenerateArgs),
+    /// Entrena cada peldaño de la construcción del modelo y compara sus pérdidas
+    Escalera(LadderArgs),
+}
+
+#[derive(ClapArgs)]
+struct TrainArgs {
+    #[command(flatten)]
+    corpus: cli::CorpusArgs,
+    /// Configuración de partida (las opciones de abajo cambian valores sueltos)
+    #[arg(long, value_enum, default_value_t = Preset::Cpu)]
+    preset: Preset,
+    /// Secuencias por lote (batch_size)
+    #[arg(long, value_name = "N")]
+    lote: Option<usize>,
+    /// Longitud del contexto (block_size)
+    #[arg(long, value_name = "N")]
+    bloque: Option<usize>,
+    /// Dimensión de las incrustaciones (n_embd)
+    #[arg(long, value_name = "N")]
+    embd: Option<usize>,
+    /// Cabezas de atención por bloque (n_head)
+    #[arg(long, value_name = "N")]
+    cabezas: Option<usize>,
+    /// Número de bloques (n_layer)
+    #[arg(long, value_name = "N")]
+    capas: Option<usize>,
+    /// Probabilidad de dropout
+    #[arg(long, value_name = "P")]
+    dropout: Option<f32>,
+    /// Tasa de aprendizaje de AdamW
+    #[arg(long, value_name = "TASA")]
+    lr: Option<f64>,
+    /// Pasos de entrenamiento en total (max_iters)
+    #[arg(long, value_name = "N")]
+    pasos: Option<usize>,
+    /// Estima la pérdida cada N pasos (eval_interval)
+    #[arg(long, value_name = "N")]
+    eval_cada: Option<usize>,
+    /// Lotes por estimación de la pérdida (eval_iters)
+    #[arg(long, value_name = "N")]
+    eval_lotes: Option<usize>,
+    /// Semilla de la inicialización, los lotes y el dropout
+    #[arg(long, value_name = "N", default_value_t = rng::DEFAULT_SEED)]
+    semilla: u64,
+    /// Para limpiamente (estimación y checkpoint) pasados estos minutos
+    #[arg(long, value_name = "MIN")]
+    max_minutos: Option<f64>,
+    /// Dónde entrenar (por defecto la GPU si el programa tiene CUDA y hay una; si no, la CPU)
+    #[arg(long, value_enum)]
+    dispositivo: Option<DeviceChoice>,
+    /// Carpeta de los checkpoints y la curva de pérdida
+    #[arg(long, value_name = "DIR", default_value = "salidas")]
+    salidas: PathBuf,
+    /// Continúa el entrenamiento guardado en <salidas>/gpt.safetensors
+    #[arg(long)]
+    reanudar: bool,
+}
+
+#[derive(ClapArgs)]
+struct GenerateArgs {
+    /// Checkpoint con el modelo entrenado
+    #[arg(
+        long,
+        value_name = "RUTA",
+        default_value = "salidas/gpt-mejor.safetensors"
+    )]
+    checkpoint: PathBuf,
+    /// Texto inicial (por defecto un salto de línea, como el cuaderno)
+    #[arg(
+        long,
+        value_name = "TEXTO",
+        default_value = "\n",
+        hide_default_value = true
+    )]
+    prompt: String,
+    /// Cuántos caracteres generar
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    tokens: usize,
+    /// Temperatura: menos de 1 es más conservador; más de 1, más aventurado
+    #[arg(long, value_name = "T", default_value_t = 1.0)]
+    temperatura: f32,
+    /// Sortea solo entre los K caracteres más probables
+    #[arg(long, value_name = "K")]
+    top_k: Option<usize>,
+    /// Semilla del sorteo: la misma semilla da el mismo texto
+    #[arg(long, value_name = "N", default_value_t = rng::DEFAULT_SEED)]
+    semilla: u64,
+    /// Dónde ejecutar el modelo
+    #[arg(long, value_enum)]
+    dispositivo: Option<DeviceChoice>,
+}
+
+#[derive(ClapArgs)]
+struct LadderArgs {
+    #[command(flatten)]
+    corpus: cli::CorpusArgs,
+    /// Pasos de entrenamiento de cada peldaño
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pasos: usize,
+    /// Lotes por estimación de la pérdida final
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    eval_lotes: usize,
+    /// Semilla
+    #[arg(long, value_name = "N", default_value_t = rng::DEFAULT_SEED)]
+    semilla: u64,
+    /// Dónde entrenar
+    #[arg(long, value_enum)]
+    dispositivo: Option<DeviceChoice>,
+}
+
+fn main() -> ExitCode {
+    cli::run(|| {
+        let args: Args = cli::parse();
+        match args.command {
+            Command::Entrenar(a) => train_command(a),
+            Command::Generar(a) => generate_command(a),
+            Command::Escalera(a) => ladder_command(a),
+        }
+    })
+}
+
+/// La configuración del preset con los valores que el usuario cambió.
+fn config_from(a: &TrainArgs, vocab_size: usize) -> anyhow::Result<GptConfig> {
+    let mut c = GptConfig::preset(a.preset, vocab_size);
+    let set = |slot: &mut usize, v: Option<usize>| {
+        if let Some(v) = v {
+            *slot = v;
+        }
+    };
+    set(&mut c.batch_size, a.lote);
+    set(&mut c.block_size, a.bloque);
+    set(&mut c.n_embd, a.embd);
+    set(&mut c.n_head, a.cabezas);
+    set(&mut c.n_layer, a.capas);
+    set(&mut c.max_iters, a.pasos);
+    set(&mut c.eval_interval, a.eval_cada);
+    set(&mut c.eval_iters, a.eval_lotes);
+    c.dropout = a.dropout.unwrap_or(c.dropout);
+    c.learning_rate = a.lr.unwrap_or(c.learning_rate);
+    c.validate()?;
+    Ok(c)
+}
+
+fn describe(c: &GptConfig) -> String {
+    format!(
+        "lote {}, bloque {}, n_embd {}, {} cabezas, {} capas, dropout {}, lr {}, {} pasos \
+         (estimación cada {} pasos con {} lotes)",
+        c.batch_size,
+        c.block_size,
+        c.n_embd,
+        c.n_head,
+        c.n_layer,
+        c.dropout,
+        c.learning_rate,
+        c.max_iters,
+        c.eval_interval,
+        c.eval_iters
+    )
+}
+
+fn step_bar(total: usize, done: usize) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {bar:25} {pos}/{len} pasos · {prefix} · quedan {eta}")
+            .expect("plantilla fija"),
+    );
+    bar.set_position(done as u64);
+    bar
+}
+
+fn train_command(a: TrainArgs) -> anyhow::Result<()> {
+    let device = train::select_device(a.dispositivo)?;
+    let corpus = a.corpus.load()?;
+    let tokenizer = Tokenizer::from_text(&corpus.text);
+    let data = dataset::encode_text(&tokenizer, &corpus.text)?;
+    let ds = Dataset::split(&data, TRAIN_FRACTION);
+    let cfg = config_from(&a, tokenizer.vocab_size())?;
+    ds.check_block_size(cfg.block_size)?;
+    let outputs = Outputs {
+        last: a.salidas.join("gpt.safetensors"),
+        best: a.salidas.join("gpt-mejor.safetensors"),
+    };
+
+    // ANCHOR: resume
+    let mut trainer = if a.reanudar {
+        let path = &outputs.last;
+        let loaded = checkpoint::load(path, &device)?;
+        if loaded.vocabulary != tokenizer.chars() {
+            return Err(CheckpointError::OtherVocabulary {
+                path: path.clone(),
+                saved: loaded.vocabulary.len(),
+                current: tokenizer.vocab_size(),
+            }
+            .into());
+        }
+        let mut differences = checkpoint::resume_differences(&loaded.config, &cfg);
+        if loaded.progress.seed != a.semilla {
+            differences.push(format!(
+                "semilla = {} en el checkpoint y {} ahora",
+                loaded.progress.seed, a.semilla
+            ));
+        }
+        if !differences.is_empty() {
+            return Err(CheckpointError::OtherConfig {
+                path: path.clone(),
+                differences,
+            }
+            .into());
+        }
+        let mut t = Trainer::from_checkpoint(loaded, path)?;
+        // Los pasos totales y las estimaciones sí se pueden cambiar al reanudar.
+        t.model.config = cfg.clone();
+        println!(
+            "Reanudando «{}» en el paso {}",
+            path.display(),
+            t.progress.step
+        );
+        t
+    } else {
+        Trainer::new(&cfg, &device, a.semilla)?
+    };
+    // ANCHOR_END: resume
+    if trainer.progress.step >= cfg.max_iters {
+        anyhow::bail!(
+            "el checkpoint ya tiene {} pasos y se pidieron {}: usa --pasos con un número mayor",
+            trainer.progress.step,
+            cfg.max_iters
+        );
+    }
+
+    println!("Dispositivo: {}", train::device_name(&device));
+    println!("Configuración (preset {}): {}", a.preset, describe(&cfg));
+    println!("{}", gpt::format_param_count(trainer.model.params.count()));
+
+    train::install_ctrl_c();
+    let start_step = trainer.progress.step;
+    let tokens_per_step = (cfg.batch_size * cfg.block_size) as f64;
+    let bar = step_bar(cfg.max_iters, start_step);
+    let mut history = trainer.progress.history.clone();
+    let start = Instant::now();
+    let mut eval_time = Duration::ZERO;
+    let mut last_eval_end = Instant::now();
+    let options = RunOptions {
+        time_limit: a
+            .max_minutos
+            .map(|m| Duration::from_secs_f64(m.max(0.0) * 60.0)),
+        outputs: Some(outputs.clone()),
+    };
+    let vocabulary = tokenizer.chars().to_vec();
+    let finish = train::run(
+        &mut trainer,
+        &ds,
+        &vocabulary,
+        &options,
+        |event| match event {
+            Event::Eval { point, best } => {
+                eval_time += last_eval_end.elapsed().min(start.elapsed());
+                history.push(point);
+                let mark = if best { " (mejor)" } else { "" };
+                bar.suspend(|| {
+                    println!(
+                        "paso {}: pérdida de entrenamiento {:.4}, de validación {:.4}{mark}",
+                        point.step, point.train, point.val
+                    )
+                });
+                let title = format!("GPT, preset {}", a.preset);
+                if let Err(e) = plot::save_loss_curve(&a.salidas, "gpt-curva", &title, &history) {
+                    bar.suspend(|| eprintln!("aviso: {e}"));
+                }
+                last_eval_end = Instant::now();
+            }
+            Event::Step { step, loss } => {
+                let done = (step + 1 - start_step) as f64;
+                let secs = start.elapsed().as_secs_f64().max(1e-9);
+                bar.set_position(step as u64 + 1);
+                bar.set_message(format!("pérdida {loss:.3}"));
+                bar.set_prefix(format!("{:.0} tokens/s", done * tokens_per_step / secs));
+            }
+        },
+    );
+    bar.finish_and_clear();
+    let finish = finish?;
+    let _ = eval_time;
+
+    let steps = trainer.progress.step - start_step;
+    let secs = start.elapsed().as_secs_f64();
+    match finish {
+        Finish::Completed => println!("Entrenamiento completo: {} pasos.", trainer.progress.step),
+        Finish::OutOfTime => println!(
+            "Se acabó el tiempo (--max-minutos): parado en el paso {}.",
+            trainer.progress.step
+        ),
+        Finish::Interrupted => println!(
+            "Interrumpido con Ctrl-C: parado en el paso {}.",
+            trainer.progress.step
+        ),
+    }
+    println!(
+        "Tiempo: {steps} pasos en {secs:.1} s ({:.1} ms/paso de media con las estimaciones, {:.0} tokens/s)",
+        1000.0 * secs / steps.max(1) as f64,
+        steps as f64 * tokens_per_step / secs
+    );
+    if let Some(best) = trainer.progress.best_val {
+        println!("Mejor pérdida de validación: {best:.4}");
+    }
+    println!(
+        "Checkpoints: {} (para reanudar) y {} (el de mejor validación)",
+        outputs.last.display(),
+        outputs.best.display()
+    );
+    println!(
+        "Curva de pérdida: {} y {}",
+        a.salidas.join("gpt-curva.svg").display(),
+        a.salidas.join("gpt-curva.csv").display()
+    );
+    Ok(())
+}
+
+fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
+    if !(a.temperatura.is_finite() && a.temperatura > 0.0) {
+        anyhow::bail!(
+            "la temperatura debe ser un número positivo y es {}",
+            a.temperatura
+        );
+    }
+    if a.top_k == Some(0) {
+        anyhow::bail!("--top-k debe ser al menos 1");
+    }
+    let device = train::select_device(a.dispositivo)?;
+    let loaded = load_for_generation(&a.checkpoint, &device)?;
+    let tokenizer = Tokenizer::from_chars(loaded.vocabulary.clone())?;
+    if a.prompt.is_empty() {
+        anyhow::bail!("el texto inicial (--prompt) no puede estar vacío");
+    }
+    let prompt = tokenizer
+        .encode(&a.prompt)
+        .context("el texto inicial (--prompt) tiene un carácter que el modelo no conoce")?;
+    eprintln!(
+        "Modelo: «{}» (paso {}, {})",
+        a.checkpoint.display(),
+        loaded.progress.step,
+        gpt::format_param_count(loaded.model.params.count())
+    );
+
+    // ANCHOR: generate
+    let sampling = Sampling {
+        temperature: a.temperatura,
+        top_k: a.top_k,
+    };
+    let mut rng = rng::seeded(a.semilla);
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", a.prompt)?;
+    let mut write_error = None;
+    gpt::generate(&loaded.model, &prompt, a.tokens, sampling, &mut rng, |id| {
+        let ch = tokenizer.chars()[id as usize];
+        if let Err(e) = write!(out, "{ch}").and_then(|_| out.flush()) {
+            write_error.get_or_insert(e);
+        }
+    })?;
+    writeln!(out)?;
+    // ANCHOR_END: generate
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+fn load_for_generation(
+    path: &Path,
+    device: &candle_core::Device,
+) -> anyhow::Result<checkpoint::Loaded> {
+    if !path.exists() {
+        anyhow::bail!(
+            "no existe el checkpoint «{}»; entrena primero con `07_gpt entrenar` o indica otro con --checkpoint",
+            path.display()
+        );
+    }
+    Ok(checkpoint::load(path, device)?)
+}
+
+fn ladder_command(a: LadderArgs) -> anyhow::Result<()> {
+    let device = train::select_device(a.dispositivo)?;
+    let corpus = a.corpus.load()?;
+    let tokenizer = Tokenizer::from_text(&corpus.text);
+    let data = dataset::encode_text(&tokenizer, &corpus.text)?;
+    let ds = Dataset::split(&data, TRAIN_FRACTION);
+    let setup = escalera::LadderSetup {
+        max_iters: a.pasos,
+        eval_iters: a.eval_lotes,
+        seed: a.semilla,
+        ..escalera::LadderSetup::new(tokenizer.vocab_size())
+    };
+    ds.check_block_size(setup.block_size)?;
+    println!("Dispositivo: {}", train::device_name(&device));
+    println!("{}", setup.describe());
+    println!();
+    println!("| peldaño | parámetros | pérdida de validación | tiempo |");
+    println!("| --- | ---: | ---: | ---: |");
+    for rung in escalera::Rung::ALL {
+        let bar = step_bar(setup.max_iters, 0);
+        bar.set_message(rung.name());
+        let result = escalera::train_rung(rung, &setup, &ds, &device, |step| {
+            bar.set_position(step as u64 + 1)
+        })?;
+        bar.finish_and_clear();
+        println!(
+            "| {} | {} | {:.4} | {:.1} s |",
+            rung.name(),
+            result.params,
+            result.val_loss,
+            result.seconds
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,491 @@
+//! Checkpoints: los pesos del modelo (y, para reanudar, los momentos de AdamW) en un archivo
+//! safetensors, con la configuración, el vocabulario y el progreso en sus metadatos.
+//!
+//! - Con el vocabulario dentro, generar texto no necesita el corpus.
+//! - Se escribe en un temporal de la misma carpeta y se renombra: si el programa se corta a
+//!   mitad (Ctrl-C, un apagón), el checkpoint anterior sigue entero.
+//! - Una suma de comprobación de los datos detecta archivos dañados; un checkpoint de otra
+//!   configuración o de otro vocabulario se rechaza diciendo en qué difiere.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::adamw::AdamW;
+use crate::gpt::{self, Gpt, GptConfig};
+use crate::layers::Params;
+use crate::plot::LossPoint;
+
+/// Identifica nuestros archivos (y su versión) en los metadatos.
+pub const FORMAT: &str = "gpt-desde-cero/gpt/1";
+
+/// Prefijos de los momentos de AdamW dentro del archivo.
+const M_PREFIX: &str = "adamw.m.";
+const V_PREFIX: &str = "adamw.v.";
+
+/// Todo lo que puede salir mal con un checkpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("no se pudo leer el checkpoint «{}»: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no se pudo escribir el checkpoint «{}»: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "«{}» no es un archivo safetensors válido (¿está cortado o dañado?): {detail}",
+        path.display()
+    )]
+    NotSafetensors { path: PathBuf, detail: String },
+    #[error(
+        "«{}» no es un checkpoint de este proyecto (falta o no coincide el formato «{FORMAT}»)",
+        path.display()
+    )]
+    NotOurs { path: PathBuf },
+    #[error("el checkpoint «{}» está dañado: {detail}", path.display())]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "el checkpoint «{}» es de otra configuración: {}",
+        path.display(),
+        differences.join(", ")
+    )]
+    OtherConfig {
+        path: PathBuf,
+        differences: Vec<String>,
+    },
+    #[error(
+        "el checkpoint «{}» se entrenó con otro vocabulario ({saved} caracteres) que el de este corpus ({current}); usa el mismo corpus",
+        path.display()
+    )]
+    OtherVocabulary {
+        path: PathBuf,
+        saved: usize,
+        current: usize,
+    },
+    #[error("el checkpoint «{}» no guarda el estado del optimizador y no sirve para reanudar", path.display())]
+    NoOptimizerState { path: PathBuf },
+    #[error("error de candle con el checkpoint: {0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+/// El progreso del entrenamiento que acompaña a los pesos.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Pasos de entrenamiento ya dados.
+    pub step: usize,
+    /// Semilla del entrenamiento (lotes y dropout salen de ella, paso a paso).
+    pub seed: u64,
+    /// Mejor pérdida de validación vista hasta ahora.
+    pub best_val: Option<f32>,
+    /// Las estimaciones de pérdida hechas hasta ahora (para la curva).
+    pub history: Vec<LossPoint>,
+}
+
+/// Un checkpoint leído: la configuración, el vocabulario, el modelo montado, el progreso y,
+/// si los guardaba, los momentos del optimizador.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: GptConfig,
+    pub vocabulary: Vec<char>,
+    pub model: Gpt,
+    pub progress: Progress,
+    /// `(m, v, paso)` de AdamW, en el orden de los parámetros.
+    pub optimizer: Option<(Vec<Tensor>, Vec<Tensor>, u64)>,
+}
+
+/// FNV-1a de 64 bits: una suma de comprobación sencilla y sin dependencias.
+fn checksum(chunks: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for chunk in chunks {
+        for &b in *chunk {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+fn tensor_bytes(t: &Tensor) -> candle_core::Result<Vec<u8>> {
+    let values = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    Ok(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+}
+
+fn config_metadata(cfg: &GptConfig) -> Vec<(&'static str, String)> {
+    vec![
+        ("vocab_size", cfg.vocab_size.to_string()),
+        ("block_size", cfg.block_size.to_string()),
+        ("n_embd", cfg.n_embd.to_string()),
+        ("n_head", cfg.n_head.to_string()),
+        ("n_layer", cfg.n_layer.to_string()),
+        ("dropout", cfg.dropout.to_string()),
+        ("batch_size", cfg.batch_size.to_string()),
+        ("learning_rate", cfg.learning_rate.to_string()),
+        ("max_iters", cfg.max_iters.to_string()),
+        ("eval_interval", cfg.eval_interval.to_string()),
+        ("eval_iters", cfg.eval_iters.to_string()),
+    ]
+}
+
+fn history_to_string(history: &[LossPoint]) -> String {
+    history
+        .iter()
+        .map(|p| format!("{}:{}:{}", p.step, p.train, p.val))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Los metadatos que se guardan (también sirve para mostrarlos).
+pub fn metadata(
+    cfg: &GptConfig,
+    vocabulary: &[char],
+    progress: &Progress,
+    with_optimizer: bool,
+) -> Vec<(&'static str, String)> {
+    let mut meta = vec![("format", FORMAT.to_string())];
+    meta.extend(config_metadata(cfg));
+    meta.push(("vocabulary", vocabulary.iter().collect()));
+    meta.push(("step", progress.step.to_string()));
+    meta.push(("seed", progress.seed.to_string()));
+    meta.push((
+        "best_val",
+        progress.best_val.map_or(String::new(), |v| v.to_string()),
+    ));
+    meta.push(("history", history_to_string(&progress.history)));
+    meta.push(("optimizer", with_optimizer.to_string()));
+    meta
+}
+
+/// Guarda el modelo (y el optimizador, si se da) de forma atómica en `path`.
+pub fn save(
+    path: &Path,
+    model: &Gpt,
+    vocabulary: &[char],
+    progress: &Progress,
+    optimizer: Option<&AdamW>,
+) -> Result<(), CheckpointError> {
+    let mut entries: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (name, var) in model.params.named() {
+        entries.push((name.clone(), var.dims().to_vec(), tensor_bytes(var)?));
+    }
+    if let Some(opt) = optimizer {
+        let (m, v) = opt.moments();
+        for (((name, var), m), v) in model.params.named().iter().zip(m).zip(v) {
+            let shape = var.dims().to_vec();
+            entries.push((format!("{M_PREFIX}{name}"), shape.clone(), tensor_bytes(m)?));
+            entries.push((format!("{V_PREFIX}{name}"), shape, tensor_bytes(v)?));
+        }
+    }
+    // La suma se calcula en el orden en que safetensors guarda: por nombre.
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let sum = checksum(&entries.iter().map(|e| e.2.as_slice()).collect::<Vec<_>>());
+
+    let mut meta: HashMap<String, String> =
+        metadata(&model.config, vocabulary, progress, optimizer.is_some())
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+    if let Some(opt) = optimizer {
+        meta.insert("optimizer_step".into(), opt.step.to_string());
+    }
+    meta.insert("checksum".into(), format!("{sum:016x}"));
+
+    let views = entries
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.clone(), v))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    let bytes = safetensors::serialize(views, Some(meta))
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    write_atomically(path, &bytes).map_err(|source| CheckpointError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Temporal en la misma carpeta, `fsync` y renombrar: o el archivo nuevo entero, o el viejo.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".checkpoint-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    #[cfg(unix)]
+    {
+        // Los temporales nacen privados (0600); un checkpoint es un archivo normal.
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        tmp.as_file().set_permissions(mode)?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Lee un checkpoint y monta el modelo en `device`, comprobando todo lo que se pueda.
+pub fn load(path: &Path, device: &Device) -> Result<Loaded, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let not_st = |e: safetensors::SafeTensorError| CheckpointError::NotSafetensors {
+        path: path.to_path_buf(),
+        detail: format!("{e:?}"),
+    };
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(not_st)?;
+    let st = SafeTensors::deserialize(&bytes).map_err(not_st)?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    if meta.get("format").map(String::as_str) != Some(FORMAT) {
+        return Err(CheckpointError::NotOurs {
+            path: path.to_path_buf(),
+        });
+    }
+    let corrupt = |detail: String| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let get = |key: &str| -> Result<&String, CheckpointError> {
+        meta.get(key)
+            .ok_or_else(|| corrupt(format!("falta el metadato «{key}»")))
+    };
+    fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
+        value
+            .parse()
+            .map_err(|_| format!("el metadato «{key}» vale «{value}», que no es un número válido"))
+    }
+    let num = |key: &str| -> Result<usize, CheckpointError> {
+        parse::<usize>(key, get(key)?).map_err(corrupt)
+    };
+    let config = GptConfig {
+        vocab_size: num("vocab_size")?,
+        block_size: num("block_size")?,
+        n_embd: num("n_embd")?,
+        n_head: num("n_head")?,
+        n_layer: num("n_layer")?,
+        dropout: parse("dropout", get("dropout")?).map_err(corrupt)?,
+        batch_size: num("batch_size")?,
+        learning_rate: parse("learning_rate", get("learning_rate")?).map_err(corrupt)?,
+        max_iters: num("max_iters")?,
+        eval_interval: num("eval_interval")?,
+        eval_iters: num("eval_iters")?,
+    };
+    config
+        .validate()
+        .map_err(|e| corrupt(format!("guarda una {e}")))?;
+    let vocabulary: Vec<char> = get("vocabulary")?.chars().collect();
+    if vocabulary.len() != config.vocab_size {
+        return Err(corrupt(format!(
+            "el vocabulario tiene {} caracteres y la configuración dice {}",
+            vocabulary.len(),
+            config.vocab_size
+        )));
+    }
+    crate::tokenizer::Tokenizer::from_chars(vocabulary.clone())
+        .map_err(|e| corrupt(e.to_string()))?;
+
+    // Suma de comprobación sobre los datos, en orden de nombre.
+    let mut names: Vec<String> = st.names().into_iter().map(|n| n.to_string()).collect();
+    names.sort();
+    let views = names
+        .iter()
+        .map(|n| st.tensor(n).map(|v| (n.clone(), v)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(not_st)?;
+    let sum = checksum(&views.iter().map(|(_, v)| v.data()).collect::<Vec<_>>());
+    if get("checksum")? != &format!("{sum:016x}") {
+        return Err(corrupt(
+            "la suma de comprobación de los pesos no coincide (el archivo se modificó o se dañó)"
+                .into(),
+        ));
+    }
+    let views: HashMap<String, TensorView> = views.into_iter().collect();
+    let read = |name: &str, shape: &[usize]| -> Result<Tensor, CheckpointError> {
+        let view = views
+            .get(name)
+            .ok_or_else(|| corrupt(format!("falta el tensor «{name}»")))?;
+        if view.dtype() != Dtype::F32 || view.shape() != shape {
+            return Err(corrupt(format!(
+                "el tensor «{name}» es {:?} {:?} y debería ser F32 {shape:?}",
+                view.dtype(),
+                view.shape()
+            )));
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        Ok(Tensor::from_vec(values, shape, device)?)
+    };
+
+    let specs = gpt::param_specs(&config);
+    let mut params = Params::new(device);
+    for (name, shape, _) in &specs {
+        params.add(name, read(name, shape)?)?;
+    }
+    let model = Gpt::from_params(&config, params)?;
+
+    let optimizer = if get("optimizer")? == "true" {
+        let mut m = Vec::with_capacity(specs.len());
+        let mut v = Vec::with_capacity(specs.len());
+        for (name, shape, _) in &specs {
+            m.push(read(&format!("{M_PREFIX}{name}"), shape)?);
+            v.push(read(&format!("{V_PREFIX}{name}"), shape)?);
+        }
+        let t = parse::<u64>("optimizer_step", get("optimizer_step")?).map_err(corrupt)?;
+        Some((m, v, t))
+    } else {
+        None
+    };
+
+    let best_val = match get("best_val")?.as_str() {
+        "" => None,
+        s => Some(parse::<f32>("best_val", s).map_err(corrupt)?),
+    };
+    let history = get("history")?
+        .split(';')
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let parts: Vec<&str> = item.split(':').collect();
+            match parts.as_slice() {
+                [s, t, v] => Ok(LossPoint {
+                    step: parse("history", s)?,
+                    train: parse("history", t)?,
+                    val: parse("history", v)?,
+                }),
+                _ => Err(format!("el historial tiene un punto mal escrito: «{item}»")),
+            }
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(corrupt)?;
+    let progress = Progress {
+        step: num("step")?,
+        seed: parse("seed", get("seed")?).map_err(corrupt)?,
+        best_val,
+        history,
+    };
+    Ok(Loaded {
+        config,
+        vocabulary,
+        model,
+        progress,
+        optimizer,
+    })
+}
+
+/// En qué difieren dos configuraciones en lo que importa para continuar un entrenamiento
+/// exactamente (todo salvo los pasos totales y cuándo y cuánto se evalúa).
+pub fn resume_differences(saved: &GptConfig, wanted: &GptConfig) -> Vec<String> {
+    let saved_meta = config_metadata(saved);
+    let wanted_meta = config_metadata(wanted);
+    saved_meta
+        .iter()
+        .zip(&wanted_meta)
+        .filter(|((k, _), _)| !matches!(*k, "max_iters" | "eval_interval" | "eval_iters"))
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((k, a), (_, b))| format!("{k} = {a} en el checkpoint y {b} ahora"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpt::Preset;
+    use crate::rng;
+
+    fn tiny() -> (Gpt, Vec<char>) {
+        let cfg = GptConfig::preset(Preset::Diminuto, 5);
+        let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(3)).unwrap();
+        (model, vec!['\n', ' ', 'a', 'b', 'ñ'])
+    }
+
+    fn progress() -> Progress {
+        Progress {
+            step: 7,
+            seed: 1337,
+            best_val: Some(1.5),
+            history: vec![LossPoint {
+                step: 0,
+                train: 1.75,
+                val: 1.5,
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_everything() {
+        let (model, vocab) = tiny();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("c.safetensors");
+        save(&path, &model, &vocab, &progress(), None).unwrap();
+        let loaded = load(&path, &Device::Cpu).unwrap();
+        assert_eq!(loaded.config, model.config);
+        assert_eq!(loaded.vocabulary, vocab);
+        assert_eq!(loaded.progress, progress());
+        assert!(loaded.optimizer.is_none());
+        for ((n1, a), (n2, b)) in model.params.named().iter().zip(loaded.model.params.named()) {
+            assert_eq!(n1, n2);
+            assert_eq!(
+                a.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                b.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+            );
+        }
+        // Solo queda el archivo: ningún temporal.
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("sub")).unwrap().collect();
+        assert_eq!(files.len(), 1);
+    }
+
+    #[test]
+    fn damaged_files_are_refused_with_the_reason() {
+        let (model, vocab) = tiny();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.safetensors");
+        save(&path, &model, &vocab, &progress(), None).unwrap();
+        let good = std::fs::read(&path).unwrap();
+
+        std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+        let e = load(&path, &Device::Cpu).unwrap_err().to_string();
+        assert!(e.contains("no es un archivo safetensors válido"), "{e}");
+
+        let mut flipped = good.clone();
+        let last = flipped.len() - 3;
+        flipped[last] ^= 0x40;
+        std::fs::write(&path, &flipped).unwrap();
+        let e = load(&path, &Device::Cpu).unwrap_err().to_string();
+        assert!(e.contains("suma de comprobación"), "{e}");
+
+        std::fs::write(&path, b"hola").unwrap();
+        assert!(load(&path, &Device::Cpu).is_err());
+
+        let e = load(&dir.path().join("no-existe"), &Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no se pudo leer"), "{e}");
+    }
+
+    #[test]
+    fn differences_name_the_fields() {
+        let a = GptConfig::preset(Preset::Cpu, 89);
+        let mut b = a.clone();
+        b.max_iters = 5000;
+        assert!(resume_differences(&a, &b).is_empty());
+        b.n_embd = 64;
+        assert_eq!(
+            resume_differences(&a, &b),
+            vec!["n_embd = 128 en el checkpoint y 64 ahora"]
+        );
+    }
+}

@@ -1,0 +1,374 @@
+//! Capítulo 07: el GPT completo. Recuento de parámetros, formas, checkpoints, reanudación
+//! exacta, generación con semilla y los errores del programa `07_gpt`.
+
+mod comun;
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use comun::{real_corpus, run_chapter};
+use gpt_desde_cero::checkpoint;
+use gpt_desde_cero::gpt::{self, Gpt, GptConfig, Mode, Preset};
+use gpt_desde_cero::{formato, rng};
+
+const BIN: &str = env!("CARGO_BIN_EXE_07_gpt");
+
+/// Ejecuta `07_gpt` y exige que termine bien; devuelve la salida estándar.
+fn ok(args: &[&str]) -> String {
+    real_corpus();
+    let out = run_chapter(BIN, args, &[]);
+    assert!(
+        out.status.success(),
+        "07_gpt {args:?} falló:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Ejecuta `07_gpt` y exige que falle con un mensaje en español y sin pánico.
+fn fails(args: &[&str]) -> String {
+    real_corpus();
+    let out = run_chapter(BIN, args, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "07_gpt {args:?} debía fallar");
+    assert!(!stderr.contains("panicked"), "pánico:\n{stderr}");
+    assert!(stderr.contains("error: "), "{stderr}");
+    stderr
+}
+
+/// Entrena un checkpoint diminuto en `dir` con argumentos extra.
+fn train_tiny(dir: &Path, extra: &[&str]) -> String {
+    let salidas = dir.to_str().unwrap();
+    let mut args = vec!["entrenar", "--preset", "diminuto", "--salidas", salidas];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+/// La salida sin lo que cambia de una ejecución a otra (tiempos y rutas temporales).
+fn stable(stdout: &str, dir: &Path) -> String {
+    stdout
+        .lines()
+        .filter(|l| !l.starts_with("Tiempo:"))
+        .map(|l| l.replace(dir.to_str().unwrap(), "<salidas>"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn weights(path: &Path) -> Vec<(String, Vec<f32>)> {
+    let loaded = checkpoint::load(path, &Device::Cpu).unwrap();
+    loaded
+        .model
+        .params
+        .named()
+        .iter()
+        .map(|(n, v)| (n.clone(), v.flatten_all().unwrap().to_vec1().unwrap()))
+        .collect()
+}
+
+#[test]
+fn parameter_counts_of_the_presets() {
+    let mut out = String::new();
+    for preset in Preset::ALL {
+        let cfg = GptConfig::preset(preset, 89);
+        let n = gpt::param_count(&cfg);
+        out.push_str(&format!(
+            "{preset}: {cfg:?}\n  {n} parámetros ({})\n",
+            gpt::format_param_count(n)
+        ));
+    }
+    let semilla = GptConfig::preset(Preset::Semilla, 89);
+    assert_eq!(gpt::param_count(&semilla), 10_807_385);
+    // Crear el modelo de verdad da el mismo número.
+    let m = Gpt::new(&semilla, &Device::Cpu, &mut rng::seeded(1)).unwrap();
+    assert_eq!(m.params.count(), 10_807_385);
+    insta::assert_snapshot!("gpt_parametros", out);
+}
+
+#[test]
+fn shapes_through_the_model() {
+    let cfg = GptConfig::preset(Preset::Diminuto, 89);
+    let m = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(1)).unwrap();
+    let (b, t) = (2, cfg.block_size);
+    let ids: Vec<u32> = (0..(b * t) as u32).map(|i| i % 89).collect();
+    let idx = Tensor::from_vec(ids, (b, t), &Device::Cpu).unwrap();
+    let mode = &mut Mode::Eval;
+    let shape = |x: &Tensor| formato::shape(x.dims());
+    let mut lines = vec![format!("idx: {}", shape(&idx))];
+    let tok = candle_core::Module::forward(&m.token_embedding_table, &idx).unwrap();
+    lines.push(format!("incrustación de tokens: {}", shape(&tok)));
+    let pos_ids = Tensor::arange(0u32, t as u32, &Device::Cpu).unwrap();
+    let pos = candle_core::Module::forward(&m.position_embedding_table, &pos_ids).unwrap();
+    lines.push(format!("incrustación de posiciones: {}", shape(&pos)));
+    let x = tok.broadcast_add(&pos).unwrap();
+    lines.push(format!("x = tokens + posiciones: {}", shape(&x)));
+    let mask = gpt_desde_cero::layers::causal_mask(t, &Device::Cpu).unwrap();
+    let block = &m.blocks[0];
+    let h = block.sa.heads[0].forward(&x, &mask, mode).unwrap();
+    lines.push(format!("una cabeza: {}", shape(&h)));
+    let sa = block.sa.forward(&x, &mask, mode).unwrap();
+    lines.push(format!(
+        "atención de {} cabezas: {}",
+        cfg.n_head,
+        shape(&sa)
+    ));
+    let ff_hidden = candle_core::Module::forward(&block.ffwd.up, &x).unwrap();
+    lines.push(format!("red de avance, capa oculta: {}", shape(&ff_hidden)));
+    let y = block.forward(&x, &mask, mode).unwrap();
+    lines.push(format!("salida de un bloque: {}", shape(&y)));
+    let logits = m.forward(&idx, mode).unwrap();
+    lines.push(format!("logits: {}", shape(&logits)));
+    let loss = m.loss(&idx, &idx, mode).unwrap();
+    lines.push(format!("pérdida: {}", shape(&loss)));
+    insta::assert_snapshot!("gpt_formas", lines.join("\n"));
+}
+
+#[test]
+fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = train_tiny(dir.path(), &["--pasos", "200", "--eval-cada", "50"]);
+    for f in [
+        "gpt.safetensors",
+        "gpt-mejor.safetensors",
+        "gpt-curva.svg",
+        "gpt-curva.csv",
+    ] {
+        assert!(dir.path().join(f).exists(), "falta {f}");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("gpt-curva.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 5, "{csv}"); // pasos 0, 50, 100, 150 y 199
+    // Sin temporales olvidados.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    insta::assert_snapshot!("gpt_entrenar_diminuto", stable(&stdout, dir.path()));
+
+    // Los metadatos del checkpoint: configuración, vocabulario y progreso.
+    let best = dir.path().join("gpt-mejor.safetensors");
+    let loaded = checkpoint::load(&best, &Device::Cpu).unwrap();
+    assert_eq!(loaded.vocabulary.len(), 89);
+    assert!(loaded.optimizer.is_some());
+    let meta = checkpoint::metadata(
+        &loaded.config,
+        &loaded.vocabulary,
+        &loaded.progress,
+        loaded.optimizer.is_some(),
+    );
+    let meta: Vec<String> = meta
+        .iter()
+        .map(|(k, v)| match *k {
+            // Las pérdidas, redondeadas: la última cifra puede variar entre procesadores.
+            "best_val" => format!("{k} = {:.2}", v.parse::<f32>().unwrap()),
+            "history" => format!("{k} = {} puntos", v.split(';').count()),
+            _ => format!("{k} = {v:?}"),
+        })
+        .collect();
+    insta::assert_snapshot!("gpt_checkpoint_metadatos", meta.join("\n"));
+
+    // Generar: la misma semilla da el mismo texto; otra semilla, otro.
+    let ckpt = best.to_str().unwrap();
+    let generate = |seed: &str| {
+        ok(&[
+            "generar",
+            "--checkpoint",
+            ckpt,
+            "--prompt",
+            "En un lugar de la Mancha",
+            "--tokens",
+            "80",
+            "--semilla",
+            seed,
+        ])
+    };
+    let a = generate("7");
+    assert_eq!(a, generate("7"));
+    assert_ne!(a, generate("8"));
+    assert!(a.starts_with("En un lugar de la Mancha"));
+    assert_eq!(a.trim_end_matches('\n').chars().count(), 24 + 80);
+    insta::assert_snapshot!("gpt_generar_semilla_7", a);
+
+    // top-k = 1 es la elección voraz: no depende de la semilla.
+    let greedy = |seed: &str| {
+        ok(&[
+            "generar",
+            "--checkpoint",
+            ckpt,
+            "--tokens",
+            "40",
+            "--top-k",
+            "1",
+            "--semilla",
+            seed,
+        ])
+    };
+    assert_eq!(greedy("1"), greedy("2"));
+
+    // Errores de generación, en español y con el motivo.
+    let e = fails(&["generar", "--checkpoint", ckpt, "--prompt", "hola @"]);
+    assert!(
+        e.contains("«@» (U+0040)") && e.contains("posición 5"),
+        "{e}"
+    );
+    let e = fails(&["generar", "--checkpoint", ckpt, "--temperatura", "0"]);
+    assert!(e.contains("temperatura"), "{e}");
+    let missing = dir.path().join("no-existe.safetensors");
+    let e = fails(&["generar", "--checkpoint", missing.to_str().unwrap()]);
+    assert!(e.contains("entrena primero"), "{e}");
+    let bytes = std::fs::read(&best).unwrap();
+    let broken = dir.path().join("roto.safetensors");
+    std::fs::write(&broken, &bytes[..bytes.len() - 100]).unwrap();
+    let e = fails(&["generar", "--checkpoint", broken.to_str().unwrap()]);
+    assert!(e.contains("no es un archivo safetensors válido"), "{e}");
+}
+
+/// Entrenar 2k pasos de una vez o k, guardar, reanudar y otros k da los mismos pesos (con
+/// dropout, que también depende del RNG).
+#[test]
+fn resuming_continues_exactly() {
+    let once = tempfile::tempdir().unwrap();
+    let twice = tempfile::tempdir().unwrap();
+    let common = ["--dropout", "0.1", "--eval-cada", "7", "--eval-lotes", "2"];
+    train_tiny(once.path(), &[&["--pasos", "24"][..], &common].concat());
+    train_tiny(twice.path(), &[&["--pasos", "12"][..], &common].concat());
+    let resumed = train_tiny(
+        twice.path(),
+        &[&["--pasos", "24", "--reanudar"][..], &common].concat(),
+    );
+    assert!(resumed.contains("en el paso 12"), "{resumed}");
+    let a = weights(&once.path().join("gpt.safetensors"));
+    let b = weights(&twice.path().join("gpt.safetensors"));
+    assert_eq!(a.len(), b.len());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        let diff = x
+            .iter()
+            .zip(y)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff <= 1e-6, "{name}: diferencia {diff}");
+    }
+    let la = checkpoint::load(&once.path().join("gpt.safetensors"), &Device::Cpu).unwrap();
+    let lb = checkpoint::load(&twice.path().join("gpt.safetensors"), &Device::Cpu).unwrap();
+    assert_eq!(la.progress.step, 24);
+    assert_eq!(lb.progress.step, 24);
+    assert_eq!(la.optimizer.unwrap().2, 24);
+
+    // Reanudar con otra configuración se rechaza diciendo en qué difiere.
+    let e = fails(&[
+        "entrenar",
+        "--preset",
+        "diminuto",
+        "--salidas",
+        twice.path().to_str().unwrap(),
+        "--reanudar",
+        "--pasos",
+        "30",
+        "--embd",
+        "16",
+    ]);
+    assert!(
+        e.contains("otra configuración") && e.contains("n_embd = 32 en el checkpoint y 16 ahora"),
+        "{e}"
+    );
+    // Con otro corpus (otro vocabulario), también.
+    let other = twice.path().join("otro.txt");
+    std::fs::write(&other, "abc ".repeat(500)).unwrap();
+    let e = fails(&[
+        "entrenar",
+        "--preset",
+        "diminuto",
+        "--salidas",
+        twice.path().to_str().unwrap(),
+        "--reanudar",
+        "--pasos",
+        "30",
+        "--corpus",
+        other.to_str().unwrap(),
+    ]);
+    assert!(e.contains("otro vocabulario"), "{e}");
+    // Y si ya se dieron todos los pasos pedidos.
+    let e = fails(&[
+        "entrenar",
+        "--preset",
+        "diminuto",
+        "--salidas",
+        twice.path().to_str().unwrap(),
+        "--reanudar",
+        "--pasos",
+        "24",
+        "--dropout",
+        "0.1",
+    ]);
+    assert!(e.contains("ya tiene 24 pasos"), "{e}");
+}
+
+#[test]
+fn bad_training_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let e = fails(&[
+        "entrenar",
+        "--preset",
+        "diminuto",
+        "--salidas",
+        d,
+        "--cabezas",
+        "3",
+    ]);
+    assert!(e.contains("3 cabezas"), "{e}");
+    let e = fails(&[
+        "entrenar",
+        "--preset",
+        "diminuto",
+        "--salidas",
+        d,
+        "--reanudar",
+    ]);
+    assert!(e.contains("no se pudo leer el checkpoint"), "{e}");
+    if !cfg!(feature = "cuda") {
+        let e = fails(&["entrenar", "--preset", "diminuto", "--dispositivo", "cuda"]);
+        assert!(e.contains("sin CUDA"), "{e}");
+    }
+    // Una tasa de aprendizaje absurda hace explotar la pérdida: se para con un mensaje.
+    let e = fails(&[
+        "entrenar",
+        "--preset",
+        "diminuto",
+        "--salidas",
+        d,
+        "--lr",
+        "1e12",
+        "--pasos",
+        "50",
+    ]);
+    assert!(e.contains("número finito"), "{e}");
+}
+
+#[test]
+fn a_time_limit_stops_cleanly_with_an_estimate_and_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = train_tiny(
+        dir.path(),
+        &[
+            "--pasos",
+            "100000",
+            "--max-minutos",
+            "0",
+            "--eval-lotes",
+            "2",
+        ],
+    );
+    assert!(stdout.contains("Se acabó el tiempo"), "{stdout}");
+    assert!(stdout.contains("paso 1: pérdida"), "{stdout}");
+    let loaded = checkpoint::load(&dir.path().join("gpt.safetensors"), &Device::Cpu).unwrap();
+    assert_eq!(loaded.progress.step, 1);
+}
+
+#[test]
+fn the_ladder_prints_one_row_per_rung() {
+    let stdout = ok(&["escalera", "--pasos", "3", "--eval-lotes", "1"]);
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(rows.len(), 2 + 7, "{stdout}");
+    assert!(rows[2].starts_with("| 1. bigram | 7921 |"), "{stdout}");
+    assert!(rows[8].starts_with("| 7. + dropout"), "{stdout}");
+}
