@@ -50,7 +50,7 @@ fn main() {
     let mut r = rng::seeded(1337);
     let table = bigram::initial_table(tok.vocab_size(), &mut r);
 
-    let mut run = |name: &str, steps: usize, model: &mut dyn Bigram| {
+    let run = |name: &str, steps: usize, model: &mut dyn Bigram| {
         if !wanted(name) {
             return;
         }

@@ -53,6 +53,15 @@ pub fn softmax(z: ArrayView1<f32>) -> Vec<f32> {
     exps.into_iter().map(|e| e / sum).collect()
 }
 
+/// Softmax y `log_sum_exp` de una fila con una sola pasada de exponenciales.
+fn softmax_and_lse(z: ArrayView1<f32>) -> (Vec<f32>, f32) {
+    let max = z.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut exps: Vec<f32> = z.iter().map(|&v| (v - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter_mut().for_each(|e| *e /= sum);
+    (exps, max + sum.ln())
+}
+
 // ANCHOR: backward
 /// La derivada de la pérdida respecto de los logits: `(softmax − one_hot) / N`.
 pub fn cross_entropy_grad(logits: ArrayView2<f32>, targets: &[u32]) -> Array2<f32> {
@@ -105,8 +114,7 @@ pub fn loss_and_grad(table: &Array2<f32>, x: &[u32], y: &[u32], grad: &mut Array
     let mut loss = 0.0f64;
     for (c, &k) in count.iter().enumerate().filter(|(_, k)| **k > 0) {
         let row = table.row(c);
-        let probs = softmax(row);
-        let lse = log_sum_exp(row);
+        let (probs, lse) = softmax_and_lse(row);
         // Σᵢ (lse − fila[yᵢ]) sobre las posiciones con token c.
         loss += f64::from(k as f32 * lse - row.dot(&follows.row(c)));
         // Σᵢ (p − one_hot(yᵢ)) / N = (k·p − follows[c]) / N.
@@ -151,21 +159,22 @@ impl AdamW {
 
     pub fn step(&mut self, param: &mut Array2<f32>, grad: &Array2<f32>) {
         self.t += 1;
-        let (b1, b2) = (self.beta1, self.beta2);
+        let (b1, b2, lr, eps) = (self.beta1, self.beta2, self.lr, self.eps);
         let correction1 = 1.0 - b1.powi(self.t);
         let correction2 = 1.0 - b2.powi(self.t);
-        let decay = 1.0 - self.lr * self.weight_decay;
-        Zip::from(param)
-            .and(grad)
-            .and(&mut self.m)
-            .and(&mut self.v)
-            .for_each(|w, &g, m, v| {
-                *m = b1 * *m + (1.0 - b1) * g; // media móvil del gradiente
-                *v = b2 * *v + (1.0 - b2) * g * g; // y de su cuadrado
-                let m_hat = *m / correction1;
-                let v_hat = *v / correction2;
-                *w = *w * decay - self.lr * m_hat / (v_hat.sqrt() + self.eps);
-            });
+        let decay = 1.0 - lr * self.weight_decay;
+        // Recorremos los cuatro arreglos como slices contiguos: el compilador vectoriza el bucle.
+        let w = param.as_slice_mut().expect("arreglo contiguo");
+        let g = grad.as_slice().expect("arreglo contiguo");
+        let m = self.m.as_slice_mut().expect("arreglo contiguo");
+        let v = self.v.as_slice_mut().expect("arreglo contiguo");
+        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+            *m = b1 * *m + (1.0 - b1) * g; // media móvil del gradiente
+            *v = b2 * *v + (1.0 - b2) * g * g; // y de su cuadrado
+            let m_hat = *m / correction1;
+            let v_hat = *v / correction2;
+            *w = *w * decay - lr * m_hat / (v_hat.sqrt() + eps);
+        }
     }
 }
 // ANCHOR_END: adamw
