@@ -7,8 +7,8 @@
 //! ```
 #![allow(unused_variables, unused_imports)]
 
+use crate::layers::Linear;
 use candle_core::{D, Module, Result, Tensor};
-use candle_nn::Linear;
 
 use crate::gpt::{Block, Head, Mode};
 

@@ -257,9 +257,9 @@ pub const SOFTMAX_EXAMPLE: [f32; 5] = [0.1, -0.2, 0.3, -0.2, 0.5];
 /// La misma cabeza en candle: con derivadas, para poder entrenarla.
 #[derive(Debug, Clone)]
 pub struct Head {
-    key: candle_nn::Linear,
-    query: candle_nn::Linear,
-    value: candle_nn::Linear,
+    key: crate::layers::Linear,
+    query: crate::layers::Linear,
+    value: crate::layers::Linear,
     head_size: usize,
 }
 
@@ -278,10 +278,10 @@ impl Head {
 
     /// Una cabeza con estos pesos (los mismos que usa [`head_forward`]).
     pub fn from_weights(params: &mut Params, name: &str, w: &HeadWeights) -> Result<Self> {
-        let mut linear = |part: &str, m: &Array2<f32>| -> Result<candle_nn::Linear> {
+        let mut linear = |part: &str, m: &Array2<f32>| -> Result<crate::layers::Linear> {
             let values: Vec<f32> = m.iter().copied().collect();
             let tensor = Tensor::from_vec(values, m.dim(), params.device())?;
-            Ok(candle_nn::Linear::new(
+            Ok(crate::layers::Linear::new(
                 params.add(&format!("{name}.{part}.weight"), tensor)?,
                 None,
             ))
@@ -347,7 +347,7 @@ pub struct HeadModel {
     token_embedding: candle_nn::Embedding,
     position_embedding: candle_nn::Embedding,
     head: Head,
-    lm_head: candle_nn::Linear,
+    lm_head: crate::layers::Linear,
 }
 
 impl HeadModel {

@@ -12,13 +12,13 @@
 use std::time::Instant;
 
 use candle_core::{D, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, Linear};
+use candle_nn::Embedding;
 
 use crate::adamw::{AdamW, AdamWConfig};
 use crate::batches::get_batch;
 use crate::dataset::{Dataset, Split};
 use crate::gpt::{FeedForward, Gpt, GptConfig, Head, INIT_STD, Mode, MultiHeadAttention};
-use crate::layers::{self, Params};
+use crate::layers::{self, Linear, Params};
 use crate::rng::Rng;
 use crate::train::{eval_rng, init_rng, step_rng, to_tensor};
 

@@ -11,10 +11,10 @@
 use std::fmt;
 
 use candle_core::{D, DType, Device, IndexOp, Module, Result, Tensor};
-use candle_nn::{Embedding, Linear};
+use candle_nn::Embedding;
 use rand::Rng as _;
 
-use crate::layers::{self, LayerNorm, Params};
+use crate::layers::{self, LayerNorm, Linear, Params};
 use crate::rng::Rng;
 
 /// Desviación típica de la inicialización de pesos (`nn.init.normal_(std=0.02)`).

@@ -85,8 +85,42 @@ impl Params {
     }
 }
 
-/// Capa lineal `y = x Wᵀ + b` con `W` de forma `(salida, entrada)`, como `nn.Linear`,
-/// inicializada con `N(0, std²)` y sesgo cero.
+/// Capa lineal `y = x Wᵀ + b`, con `W` de forma `(salida, entrada)` como `nn.Linear`.
+///
+/// A diferencia de `candle_nn::Linear`, aplana las dimensiones de delante y hace un solo
+/// producto 2-D `(N, entrada) × (entrada, salida)`. `candle_nn::Linear` repite `W` para cada
+/// elemento del lote (un producto por lotes), y su derivada guarda y suma `B` copias del
+/// gradiente de `W`: mucho más tiempo y memoria para el mismo resultado.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+}
+
+impl Linear {
+    pub fn new(weight: Tensor, bias: Option<Tensor>) -> Self {
+        Self { weight, bias }
+    }
+}
+
+impl candle_core::Module for Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims();
+        let (lead, n_in) = dims.split_at(dims.len() - 1);
+        let rows: usize = lead.iter().product();
+        let y = x.reshape((rows, n_in[0]))?.matmul(&self.weight.t()?)?;
+        let y = match &self.bias {
+            Some(b) if use_fused(&y) => crate::fused::add_bias(&y, b)?,
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        };
+        let mut out = lead.to_vec();
+        out.push(self.weight.dim(0)?);
+        y.reshape(out)
+    }
+}
+
+/// Capa lineal de `fan_in` a `fan_out`, inicializada con `N(0, std²)` y sesgo cero.
 pub fn linear(
     params: &mut Params,
     name: &str,
@@ -94,14 +128,14 @@ pub fn linear(
     bias: bool,
     std: f32,
     rng: &mut Rng,
-) -> Result<candle_nn::Linear> {
+) -> Result<Linear> {
     let w = params.normal(&format!("{name}.weight"), &[fan_out, fan_in], std, rng)?;
     let b = if bias {
         Some(params.zeros(&format!("{name}.bias"), &[fan_out])?)
     } else {
         None
     };
-    Ok(candle_nn::Linear::new(w, b))
+    Ok(Linear::new(w, b))
 }
 
 /// Tabla de incrustaciones `(filas, dim)` inicializada con `N(0, std²)`, como `nn.Embedding`.
@@ -133,8 +167,18 @@ impl LayerNorm {
         })
     }
 
-    // ANCHOR: layer_norm
+    /// En la CPU, la versión fusionada ([`crate::fused::layer_norm`]); si no, la del libro.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if use_fused(x) {
+            crate::fused::layer_norm(x, &self.weight, &self.bias, self.eps)
+        } else {
+            self.forward_reference(x)
+        }
+    }
+
+    // ANCHOR: layer_norm
+    /// La versión del libro, con operaciones sueltas de candle (todas con derivada).
+    pub fn forward_reference(&self, x: &Tensor) -> Result<Tensor> {
         let mean = x.mean_keepdim(D::Minus1)?;
         let centered = x.broadcast_sub(&mean)?;
         let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
@@ -152,10 +196,21 @@ pub fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
     Tensor::from_vec(values, (t, t), device)
 }
 
+/// `masked_fill(mask == 0, -inf)` seguido de softmax en la última dimensión. En la CPU, con
+/// la máscara causal, usa la versión fusionada ([`crate::fused::causal_softmax`]), que
+/// calcula lo mismo; si no, la del libro ([`masked_softmax_reference`]).
+pub fn masked_softmax(scores: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    if use_fused(scores) && is_causal(mask, scores)? {
+        crate::fused::causal_softmax(scores)
+    } else {
+        masked_softmax_reference(scores, mask)
+    }
+}
+
 // ANCHOR: masked_softmax
 /// `masked_fill(mask == 0, -inf)` seguido de softmax en la última dimensión. candle no tiene
 /// `masked_fill`: se construye con `where_cond`. La máscara `(T, T)` se extiende al lote.
-pub fn masked_softmax(scores: &Tensor, mask: &Tensor) -> Result<Tensor> {
+pub fn masked_softmax_reference(scores: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let neg_inf = Tensor::new(f32::NEG_INFINITY, scores.device())?
         .to_dtype(scores.dtype())?
         .broadcast_as(scores.shape())?;
@@ -179,9 +234,59 @@ pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
     x.mul(&mask)
 }
 
-/// Entropía cruzada media entre `logits (N, C)` y objetivos `(N,)` (con derivada).
+/// Entropía cruzada media entre `logits (N, C)` y objetivos `(N,)` (con derivada). En la
+/// CPU, la versión fusionada; si no, la de candle-nn (`log_softmax` y `gather`).
 pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    candle_nn::loss::cross_entropy(logits, targets)
+    if use_fused(logits) {
+        crate::fused::cross_entropy(logits, targets)
+    } else {
+        candle_nn::loss::cross_entropy(logits, targets)
+    }
+}
+
+/// Softmax con máscara causal sobre las dos últimas dimensiones `(T, T)`: en la CPU, la
+/// versión fusionada; si no, [`masked_softmax`] con [`causal_mask`].
+pub fn causal_softmax(scores: &Tensor) -> Result<Tensor> {
+    if use_fused(scores) {
+        crate::fused::causal_softmax(scores)
+    } else {
+        let t = scores.dim(D::Minus1)?;
+        masked_softmax(scores, &causal_mask(t, scores.device())?)
+    }
+}
+
+thread_local! {
+    static REFERENCE_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Ejecuta `f` usando solo las versiones del libro (sin operaciones fusionadas) en este
+/// hilo: así las pruebas comparan ambos caminos sobre el mismo modelo.
+pub fn with_reference_kernels<R>(f: impl FnOnce() -> R) -> R {
+    let previous = REFERENCE_ONLY.with(|r| r.replace(true));
+    let out = f();
+    REFERENCE_ONLY.with(|r| r.set(previous));
+    out
+}
+
+/// ¿Es `mask` la máscara causal `(T, T)` de las dos últimas dimensiones de `scores`?
+/// (Comprobarlo cuesta T² bytes, nada al lado de la atención misma.)
+fn is_causal(mask: &Tensor, scores: &Tensor) -> Result<bool> {
+    let t = scores.dim(D::Minus1)?;
+    if mask.dims() != [t, t] || scores.dim(D::Minus2)? != t || mask.dtype() != DType::U8 {
+        return Ok(false);
+    }
+    let values = mask.flatten_all()?.to_vec1::<u8>()?;
+    Ok(values
+        .iter()
+        .enumerate()
+        .all(|(k, &v)| (v != 0) == (k % t <= k / t)))
+}
+
+/// Las operaciones fusionadas existen para la CPU en `f32` y `f64`.
+fn use_fused(x: &Tensor) -> bool {
+    x.device().is_cpu()
+        && matches!(x.dtype(), DType::F32 | DType::F64)
+        && !REFERENCE_ONLY.with(|r| r.get())
 }
 
 #[cfg(test)]

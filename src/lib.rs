@@ -17,6 +17,7 @@ pub mod dataset;
 pub mod ejercicios;
 pub mod escalera;
 pub mod formato;
+pub mod fused;
 pub mod gpt;
 pub mod heatmap;
 pub mod layers;

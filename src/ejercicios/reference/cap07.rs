@@ -1,7 +1,7 @@
 //! Soluciones de referencia del capítulo 7.
 
+use crate::layers::Linear;
 use candle_core::{Module, Result, Tensor};
-use candle_nn::Linear;
 
 use crate::gpt::{Block, Head, Mode};
 
