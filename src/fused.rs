@@ -617,3 +617,153 @@ impl CustomOp2 for LayerNormParamGrads {
         Ok((out, Shape::from(2 * c)))
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// AdamW en su sitio.
+// ---------------------------------------------------------------------------------------
+//
+// La versión con tensores crea una docena de tensores intermedios por parámetro y paso; aquí
+// tres pasadas que escriben en la memoria de `m`, `v` y el propio parámetro.
+
+/// Los números de un paso de AdamW.
+#[derive(Debug, Clone, Copy)]
+pub struct AdamWStep {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    /// `1 − β₁ᵗ` y `1 − β₂ᵗ`: las correcciones del sesgo de este paso.
+    pub bias1: f64,
+    pub bias2: f64,
+}
+
+struct MomentUpdate {
+    beta: f64,
+    square: bool,
+}
+struct ParamUpdate(AdamWStep);
+
+/// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²` y
+/// `θ ← θ(1 − lr·λ) − lr · (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)`, escribiendo en `theta`, `m`, `v`.
+/// Los cuatro tensores deben ser contiguos, de la CPU y del mismo tipo (`f32` o `f64`).
+pub fn adamw_update(
+    theta: &Tensor,
+    g: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    s: AdamWStep,
+) -> Result<()> {
+    let g = g.contiguous()?;
+    m.inplace_op2(
+        &g,
+        &MomentUpdate {
+            beta: s.beta1,
+            square: false,
+        },
+    )?;
+    v.inplace_op2(
+        &g,
+        &MomentUpdate {
+            beta: s.beta2,
+            square: true,
+        },
+    )?;
+    theta.inplace_op3(m, v, &ParamUpdate(s))
+}
+
+fn contiguous_mut<'a, T>(data: &'a mut [T], layout: &Layout) -> Result<&'a mut [T]> {
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&mut data[start..end]),
+        None => candle_core::bail!("operación fusionada: se esperaba un tensor contiguo"),
+    }
+}
+
+// Las cuentas se hacen en f64 y se redondean al final, como las operaciones `affine` de
+// candle que usa la versión con tensores.
+fn moment_update<T: Float>(m: &mut [T], g: &[T], beta: f64, square: bool) {
+    for (mv, &gv) in m.iter_mut().zip(g) {
+        let gv = gv.to_f64().expect("float");
+        let x = if square { gv * gv } else { gv };
+        *mv = T::from(beta * mv.to_f64().expect("float") + (1.0 - beta) * x).expect("float");
+    }
+}
+
+fn param_update<T: Float>(theta: &mut [T], m: &[T], v: &[T], s: AdamWStep) {
+    let decay = 1.0 - s.lr * s.weight_decay;
+    for ((w, &mv), &vv) in theta.iter_mut().zip(m).zip(v) {
+        let (mv, vv) = (mv.to_f64().expect("float"), vv.to_f64().expect("float"));
+        let update = (mv / s.bias1) / ((vv / s.bias2).sqrt() + s.eps);
+        *w = T::from(w.to_f64().expect("float") * decay - update * s.lr).expect("float");
+    }
+}
+
+impl candle_core::InplaceOp2 for MomentUpdate {
+    fn name(&self) -> &'static str {
+        "adamw-momento"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<()> {
+        if l1.shape() != l2.shape() {
+            candle_core::bail!("adamw: el momento y el gradiente tienen formas distintas");
+        }
+        match (s1, s2) {
+            (CpuStorage::F32(m), CpuStorage::F32(g)) => moment_update(
+                contiguous_mut(m, l1)?,
+                contiguous(g, l2)?,
+                self.beta,
+                self.square,
+            ),
+            (CpuStorage::F64(m), CpuStorage::F64(g)) => moment_update(
+                contiguous_mut(m, l1)?,
+                contiguous(g, l2)?,
+                self.beta,
+                self.square,
+            ),
+            _ => candle_core::bail!("operación fusionada: solo f32 y f64, iguales"),
+        }
+        Ok(())
+    }
+}
+
+impl candle_core::InplaceOp3 for ParamUpdate {
+    fn name(&self) -> &'static str {
+        "adamw-parametro"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<()> {
+        if l1.shape() != l2.shape() || l1.shape() != l3.shape() {
+            candle_core::bail!("adamw: el parámetro y sus momentos tienen formas distintas");
+        }
+        match (s1, s2, s3) {
+            (CpuStorage::F32(w), CpuStorage::F32(m), CpuStorage::F32(v)) => param_update(
+                contiguous_mut(w, l1)?,
+                contiguous(m, l2)?,
+                contiguous(v, l3)?,
+                self.0,
+            ),
+            (CpuStorage::F64(w), CpuStorage::F64(m), CpuStorage::F64(v)) => param_update(
+                contiguous_mut(w, l1)?,
+                contiguous(m, l2)?,
+                contiguous(v, l3)?,
+                self.0,
+            ),
+            _ => candle_core::bail!("operación fusionada: solo f32 y f64, iguales"),
+        }
+        Ok(())
+    }
+}
