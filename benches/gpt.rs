@@ -35,6 +35,39 @@ fn config(name: &str, vocab_size: usize) -> Option<GptConfig> {
     })
 }
 
+/// Operaciones de coma flotante de un paso (forward + backward ≈ 3 × forward): `6·P·BT`
+/// de las capas lineales (sin las incrustaciones) más `12·L·B·T²·C` de la atención.
+fn flops_per_step(cfg: &GptConfig) -> f64 {
+    let (b, t, c, l, v) = (
+        cfg.batch_size as f64,
+        cfg.block_size as f64,
+        cfg.n_embd as f64,
+        cfg.n_layer as f64,
+        cfg.vocab_size as f64,
+    );
+    let linear_params = l * (4.0 * c * c + 8.0 * c * c) + c * v;
+    6.0 * linear_params * b * t + 12.0 * l * b * t * t * c
+}
+
+/// El rendimiento de la máquina en productos de matrices f32 con candle (1024×1024).
+fn gemm_throughput() {
+    let n = 1024;
+    let a = candle_core::Tensor::ones((n, n), candle_core::DType::F32, &Device::Cpu).unwrap();
+    let b = a.clone();
+    a.matmul(&b).unwrap(); // calentamiento
+    let reps = 10;
+    let t = Instant::now();
+    for _ in 0..reps {
+        a.matmul(&b).unwrap();
+    }
+    let secs = t.elapsed().as_secs_f64() / reps as f64;
+    let threads = candle_core::utils::get_num_threads();
+    println!(
+        "gemm {n} rust {threads} {:.1}",
+        2.0 * (n as f64).powi(3) / secs / 1e9
+    );
+}
+
 /// Tiempo de CPU consumido por el proceso hasta ahora, en ms.
 fn cpu_ms() -> f64 {
     let mut ts = libc::timespec {
@@ -65,6 +98,10 @@ fn main() {
         .collect();
     let name = args.first().map_or("cpu", String::as_str);
     let steps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20);
+    if name == "gemm" {
+        gemm_throughput();
+        return;
+    }
     let text = match corpus::load(None) {
         Ok(c) => c.text,
         Err(e) => {
@@ -93,6 +130,8 @@ fn main() {
     let median = times[steps / 2];
     let tokens = (cfg.batch_size * cfg.block_size) as f64;
     let threads = candle_core::utils::get_num_threads();
+    let gflops = flops_per_step(&cfg) / median / 1e6;
+    eprintln!("  ({gflops:.1} GFLOP/s del modelo)");
     println!(
         "gpt {name} rust {threads} {median:.3} {:.0} {:.0}",
         tokens / median * 1e3,

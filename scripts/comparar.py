@@ -1,0 +1,75 @@
+"""Orquesta la comparación con PyTorch (lo llama scripts/comparar_pytorch.sh)."""
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import date
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--rondas", type=int, default=3)
+parser.add_argument("--cuaderno", action="store_true")
+parser.add_argument("--libro", action="store_true")
+args = parser.parse_args()
+
+PY = os.environ["PYTHON_TORCH"]
+GPT_CONFIGS = [("pequena", 30), ("cpu", 20), ("mediana", 5)] + ([("cuaderno", 2)] if args.cuaderno else [])
+
+
+def run(cmd, threads):
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return [line.split() for line in out.stdout.splitlines() if line.strip()]
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    torch_v = subprocess.run([PY, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
+    return f"{cpu}, {os.cpu_count()} núcleos; PyTorch {torch_v}; {date.today().isoformat()}"
+
+
+# Bigram: 1 hilo, varias rondas alternadas.
+bigram = {}
+for r in range(args.rondas):
+    print(f"bigram: ronda {r + 1} de {args.rondas}", file=sys.stderr)
+    for row in run([os.environ["BENCH_BIGRAM"]], 1) + run([PY, "scripts/bigram_pytorch.py", "--hilos", "1"], 1):
+        bigram.setdefault(row[1], []).append(float(row[2]))
+
+# GPT: cada configuración con 1 y 2 hilos, alternando Rust y PyTorch.
+gpt = {}
+for r in range(args.rondas):
+    for name, steps in GPT_CONFIGS:
+        for threads in (1, 2):
+            print(f"gpt {name}: ronda {r + 1}, {threads} hilo(s)", file=sys.stderr)
+            rows = run([os.environ["BENCH_GPT"], name, str(steps)], threads)
+            rows += run([PY, "scripts/gpt_pytorch.py", "--config", name, "--hilos", str(threads), "--pasos", str(steps)], threads)
+            for row in rows:
+                ms, mib = float(row[4]), float(row[6])
+                gpt.setdefault((name, row[2], threads), []).append((ms, mib))
+gemm = run([os.environ["BENCH_GPT"], "gemm"], 1)[0][4]
+
+header = f"Máquina: {machine()}.\n"
+t1 = [header, "", "| motor | ms/paso (mediana) | pasos/s | PyTorch / este |", "| --- | ---: | ---: | ---: |"]
+ref = statistics.median(bigram["pytorch"])
+for engine in ["pytorch", "ndarray", "ndarray-ingenuo", "candle"]:
+    if engine in bigram:
+        ms = statistics.median(bigram[engine])
+        t1.append(f"| {engine} | {ms:.4f} | {1000 / ms:,.0f} | {ref / ms:.2f}× |")
+t2 = [header, f"Productos de matrices f32 (candle, 1 hilo): {gemm} GFLOP/s.", "",
+      "| configuración | PyTorch ms/paso (hilos) | este ms/paso (hilos) | PyTorch / este | memoria PyTorch | memoria este |",
+      "| --- | ---: | ---: | ---: | ---: | ---: |"]
+for name, _ in GPT_CONFIGS:
+    best = {}
+    for impl in ("pytorch", "rust"):
+        cands = [(statistics.median(ms for ms, _ in v), th, max(m for _, m in v)) for (n, i, th), v in gpt.items() if n == name and i == impl]
+        best[impl] = min(cands)
+    (pm, pt, pmem), (rm, rt, rmem) = best["pytorch"], best["rust"]
+    t2.append(f"| {name} | {pm:,.1f} ({pt}) | {rm:,.1f} ({rt}) | {pm / rm:.2f}× | {pmem:,.0f} MiB | {rmem:,.0f} MiB |")
+
+print("\n".join(t1) + "\n\n" + "\n".join(t2))
+if args.libro:
+    os.makedirs("book/src/tablas", exist_ok=True)
+    open("book/src/tablas/bigram_velocidad.md", "w").write("\n".join(t1) + "\n")
+    open("book/src/tablas/gpt_velocidad.md", "w").write("\n".join(t2) + "\n")
+    print("\nEscritas book/src/tablas/bigram_velocidad.md y gpt_velocidad.md", file=sys.stderr)
