@@ -372,3 +372,45 @@ fn the_ladder_prints_one_row_per_rung() {
     assert!(rows[2].starts_with("| 1. bigram | 7921 |"), "{stdout}");
     assert!(rows[8].starts_with("| 7. + dropout"), "{stdout}");
 }
+
+/// Ctrl-C (SIGINT) no corta a mitad: termina el paso, estima y guarda un checkpoint entero.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_a_checkpoint() {
+    use std::process::{Command, Stdio};
+    real_corpus();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["entrenar", "--preset", "diminuto", "--pasos", "10000000"])
+        .args(["--eval-cada", "10000000", "--eval-lotes", "1", "--salidas"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // El primer checkpoint aparece tras la estimación del paso 0, ya con el manejador puesto.
+    let ckpt = dir.path().join("gpt.safetensors");
+    while !ckpt.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "el programa terminó antes de tiempo"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: enviar una señal a un proceso hijo nuestro.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Interrumpido con Ctrl-C"), "{stdout}");
+    let loaded = checkpoint::load(&ckpt, &Device::Cpu).unwrap();
+    assert!(loaded.progress.step >= 1);
+    assert_eq!(
+        loaded.progress.history.last().unwrap().step,
+        loaded.progress.step
+    );
+}
