@@ -45,6 +45,17 @@ macro_rules! float_dispatch {
             _ => candle_core::bail!("operación fusionada: solo f32 y f64, iguales"),
         }
     };
+    ($s1:expr, $s2:expr, $s3:expr, |$x:ident, $y:ident, $z:ident| $body:expr) => {
+        match ($s1, $s2, $s3) {
+            (CpuStorage::F32($x), CpuStorage::F32($y), CpuStorage::F32($z)) => {
+                CpuStorage::F32($body)
+            }
+            (CpuStorage::F64($x), CpuStorage::F64($y), CpuStorage::F64($z)) => {
+                CpuStorage::F64($body)
+            }
+            _ => candle_core::bail!("operación fusionada: solo f32 y f64, iguales"),
+        }
+    };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -507,27 +518,13 @@ impl candle_core::CustomOp3 for LayerNormOp {
     ) -> Result<(CpuStorage, Shape)> {
         let c = check_row_vector(l1, l2)?;
         check_row_vector(l1, l3)?;
-        let out = match (s1, s2, s3) {
-            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
-                CpuStorage::F32(layer_norm_rows(
-                    contiguous(x, l1)?,
-                    contiguous(w, l2)?,
-                    contiguous(b, l3)?,
-                    c,
-                    self.eps,
-                ))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
-                CpuStorage::F64(layer_norm_rows(
-                    contiguous(x, l1)?,
-                    contiguous(w, l2)?,
-                    contiguous(b, l3)?,
-                    c,
-                    self.eps,
-                ))
-            }
-            _ => candle_core::bail!("operación fusionada: solo f32 y f64, iguales"),
-        };
+        let out = float_dispatch!(s1, s2, s3, |x, w, b| layer_norm_rows(
+            contiguous(x, l1)?,
+            contiguous(w, l2)?,
+            contiguous(b, l3)?,
+            c,
+            self.eps
+        ));
         Ok((out, l1.shape().clone()))
     }
 
@@ -574,23 +571,13 @@ impl candle_core::CustomOp3 for LayerNormBackwardX {
             normalize_backward_rows(x, &scaled, c, eps)
         }
         let c = check_row_vector(l1, l2)?;
-        let out = match (s1, s2, s3) {
-            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(dy)) => CpuStorage::F32(run(
-                contiguous(x, l1)?,
-                contiguous(w, l2)?,
-                contiguous(dy, l3)?,
-                c,
-                self.eps,
-            )),
-            (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(dy)) => CpuStorage::F64(run(
-                contiguous(x, l1)?,
-                contiguous(w, l2)?,
-                contiguous(dy, l3)?,
-                c,
-                self.eps,
-            )),
-            _ => candle_core::bail!("operación fusionada: solo f32 y f64, iguales"),
-        };
+        let out = float_dispatch!(s1, s2, s3, |x, w, dy| run(
+            contiguous(x, l1)?,
+            contiguous(w, l2)?,
+            contiguous(dy, l3)?,
+            c,
+            self.eps
+        ));
         Ok((out, l1.shape().clone()))
     }
 }
