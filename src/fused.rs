@@ -76,6 +76,7 @@ pub fn causal_softmax(x: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op1(CausalSoftmax)
 }
 
+// ANCHOR: softmax_causal
 fn causal_softmax_rows<T: Float>(x: &[T], t: usize) -> Vec<T> {
     let mut y = vec![T::zero(); x.len()];
     for (r, (xr, yr)) in x.chunks_exact(t).zip(y.chunks_exact_mut(t)).enumerate() {
@@ -109,6 +110,7 @@ fn softmax_backward_rows<T: Float>(y: &[T], dy: &[T], t: usize) -> Vec<T> {
     }
     dx
 }
+// ANCHOR_END: softmax_causal
 
 impl CustomOp1 for CausalSoftmax {
     fn name(&self) -> &'static str {
@@ -189,6 +191,7 @@ fn normalize_rows<T: Float>(x: &[T], c: usize, eps: f64) -> Vec<T> {
     y
 }
 
+// ANCHOR: normalize_backward
 /// Con `x̂ = (x − media)·r`: `dx = r · (dy − media(dy) − x̂ · media(dy ⊙ x̂))`.
 fn normalize_backward_rows<T: Float>(x: &[T], dy: &[T], c: usize, eps: f64) -> Vec<T> {
     let n = T::from(c).expect("longitud representable");
@@ -212,6 +215,7 @@ fn normalize_backward_rows<T: Float>(x: &[T], dy: &[T], c: usize, eps: f64) -> V
     }
     dx
 }
+// ANCHOR_END: normalize_backward
 
 impl CustomOp1 for Normalize {
     fn name(&self) -> &'static str {

@@ -103,6 +103,7 @@ impl Linear {
     }
 }
 
+// ANCHOR: linear
 impl candle_core::Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims();
@@ -119,6 +120,7 @@ impl candle_core::Module for Linear {
         y.reshape(out)
     }
 }
+// ANCHOR_END: linear
 
 /// Capa lineal de `fan_in` a `fan_out`, inicializada con `N(0, std²)` y sesgo cero.
 pub fn linear(
