@@ -12,7 +12,7 @@ use gpt_desde_cero::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::gpt::{self, GptConfig, Preset, Sampling};
 use gpt_desde_cero::tokenizer::Tokenizer;
 use gpt_desde_cero::train::{self, DeviceChoice, Event, Finish, Outputs, RunOptions, Trainer};
-use gpt_desde_cero::{cli, escalera, plot, rng};
+use gpt_desde_cero::{cli, escalera, kv_cache, plot, rng};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Capítulo 7: el GPT completo del cuaderno. Entrena, genera texto y recorre la escalera.
@@ -119,6 +119,10 @@ struct GenerateArgs {
     /// Dónde ejecutar el modelo
     #[arg(long, value_enum)]
     dispositivo: Option<DeviceChoice>,
+    /// Sin caché KV: el bucle del cuaderno, que recalcula todo el contexto en cada carácter
+    /// (mucho más lento; el texto es el mismo)
+    #[arg(long)]
+    sin_cache: bool,
 }
 
 #[derive(ClapArgs)]
@@ -382,14 +386,33 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     write!(out, "{}", a.prompt)?;
     let mut write_error = None;
-    gpt::generate(&loaded.model, &prompt, a.tokens, sampling, &mut rng, |id| {
+    let start = Instant::now();
+    let on_token = |id: u32| {
         let ch = tokenizer.chars()[id as usize];
         if let Err(e) = write!(out, "{ch}").and_then(|_| out.flush()) {
             write_error.get_or_insert(e);
         }
-    })?;
+    };
+    // Por defecto, con caché KV (mismo texto, mucho más rápido); con --sin-cache, el del libro.
+    let model = &loaded.model;
+    if a.sin_cache {
+        gpt::generate(model, &prompt, a.tokens, sampling, &mut rng, on_token)?;
+    } else {
+        kv_cache::generate(model, &prompt, a.tokens, sampling, &mut rng, on_token)?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
     writeln!(out)?;
     // ANCHOR_END: generate
+    let how = if a.sin_cache {
+        "sin caché"
+    } else {
+        "con caché KV"
+    };
+    let rate = a.tokens as f64 / seconds.max(1e-9);
+    eprintln!(
+        "{} caracteres en {seconds:.2} s: {rate:.0} caracteres/s ({how})",
+        a.tokens
+    );
     if let Some(e) = write_error {
         return Err(e.into());
     }

@@ -20,6 +20,7 @@ pub mod formato;
 pub mod fused;
 pub mod gpt;
 pub mod heatmap;
+pub mod kv_cache;
 pub mod layers;
 pub mod plot;
 pub mod rng;
