@@ -33,6 +33,7 @@ fn measure(steps: usize, mut step: impl FnMut()) -> (f64, f64, f64) {
 }
 
 fn main() {
+    gpt_desde_cero::cli::tune_allocator();
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

@@ -46,6 +46,7 @@ fn rate(n: usize, run: impl FnOnce() -> Vec<u32>) -> (f64, f64, Vec<u32>) {
 }
 
 fn main() {
+    gpt_desde_cero::cli::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut lengths = Vec::new();
     let mut reps = 3usize;

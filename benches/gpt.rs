@@ -92,6 +92,7 @@ fn peak_mib() -> f64 {
 }
 
 fn main() {
+    gpt_desde_cero::cli::tune_allocator();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
