@@ -53,13 +53,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // El modelo es diminuto: repartir entre hilos multiplicaciones de 32 × 32 cuesta más de lo
-    // que ahorra (y, con la máquina ocupada, muchísimo más). candle lee esta variable en cada
-    // multiplicación; quien la fije a mano manda. El resultado es el mismo con cualquier valor.
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        // SAFETY: al empezar `main`, antes de crear ningún otro hilo.
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
-    }
+    // El modelo es diminuto (matrices de 32 × 32): un hilo es lo más rápido.
+    cli::choose_threads(0);
     cli::run(|| {
         let args: Args = cli::parse();
         anyhow::ensure!(args.lote > 0, "--lote debe ser al menos 1");

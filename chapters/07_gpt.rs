@@ -211,6 +211,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     let ds = Dataset::split(&data, TRAIN_FRACTION);
     let cfg = config_from(&a, tokenizer.vocab_size())?;
     ds.check_block_size(cfg.block_size)?;
+    cli::choose_threads(cfg.batch_size * cfg.block_size * cfg.n_embd);
     let outputs = Outputs {
         last: a.salidas.join("gpt.safetensors"),
         best: a.salidas.join("gpt-mejor.safetensors"),
@@ -352,6 +353,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
 }
 
 fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
+    cli::choose_threads(0); // una posición por carácter: poco trabajo por operación
     if !(a.temperatura.is_finite() && a.temperatura > 0.0) {
         anyhow::bail!(
             "la temperatura debe ser un número positivo y es {}",
@@ -433,6 +435,7 @@ fn load_for_generation(
 }
 
 fn ladder_command(a: LadderArgs) -> anyhow::Result<()> {
+    cli::choose_threads(0); // los peldaños son modelos pequeños
     let device = train::select_device(a.dispositivo)?;
     let corpus = a.corpus.load()?;
     let tokenizer = Tokenizer::from_text(&corpus.text);

@@ -68,6 +68,20 @@ pub fn tune_allocator() {
     }
 }
 
+/// Por debajo de este trabajo por paso (lote × bloque × n_embd), un hilo es más rápido que
+/// varios: repartir productos de matrices pequeñas cuesta más de lo que ahorra.
+pub const SMALL_WORK: usize = 1 << 21;
+
+/// Si el usuario no fijó `RAYON_NUM_THREADS`, usa un solo hilo para modelos pequeños
+/// (`work` < [`SMALL_WORK`]); candle lee esa variable en cada operación. Llámese antes de
+/// crear tensores. El resultado es el mismo con cualquier número de hilos.
+pub fn choose_threads(work: usize) {
+    if work < SMALL_WORK && std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: se llama al empezar, antes de que el programa cree otros hilos.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
+}
+
 /// Lee los argumentos con ayuda y errores en español. Un error de uso sale con código 2.
 pub fn parse<T: clap::Parser>() -> T {
     let mut cmd = with_spanish_usage(in_spanish(T::command()));
