@@ -211,7 +211,9 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     let ds = Dataset::split(&data, TRAIN_FRACTION);
     let cfg = config_from(&a, tokenizer.vocab_size())?;
     ds.check_block_size(cfg.block_size)?;
-    cli::choose_threads(cfg.batch_size * cfg.block_size * cfg.n_embd);
+    // En la CPU el entrenamiento ya usa dos núcleos (una mitad del lote en cada uno): cada
+    // operación, en un solo hilo.
+    cli::choose_threads(0);
     let outputs = Outputs {
         last: a.salidas.join("gpt.safetensors"),
         best: a.salidas.join("gpt-mejor.safetensors"),

@@ -202,3 +202,40 @@ fn whole_gpt_fast_path_equals_the_teaching_path() {
         assert!(d < 1e-4, "{name}: las derivadas difieren en {d}");
     }
 }
+
+/// Partir el lote en dos mitades (lo que hace el entrenamiento en la CPU para usar los dos
+/// núcleos) da la misma pérdida y las mismas derivadas que el lote entero.
+#[test]
+fn two_halves_of_a_batch_give_the_whole_batch_gradient() {
+    use gpt_desde_cero::train::Trainer;
+    let cfg = GptConfig {
+        batch_size: 7, // impar: mitades de 3 y 4, pesadas por su tamaño
+        ..GptConfig::preset(Preset::Diminuto, 89)
+    };
+    assert_eq!(cfg.dropout, 0.0);
+    let trainer = Trainer::new(&cfg, &Device::Cpu, 11).unwrap();
+    let ids: Vec<u32> = (0..cfg.batch_size * cfg.block_size)
+        .map(|k| (k * 17 % 89) as u32)
+        .collect();
+    let shape = (cfg.batch_size, cfg.block_size);
+    let x = Tensor::from_vec(ids.clone(), shape, &Device::Cpu).unwrap();
+    let y = Tensor::from_vec(
+        ids.iter().map(|v| (v * 3 + 1) % 89).collect::<Vec<u32>>(),
+        shape,
+        &Device::Cpu,
+    )
+    .unwrap();
+    let (half_loss, half_grads) = trainer
+        .loss_and_grads_in_halves(&x, &y, rng::seeded(1))
+        .unwrap();
+    let whole = trainer.model.loss(&x, &y, &mut Mode::Eval).unwrap();
+    let whole_grads = whole.backward().unwrap();
+    assert!((half_loss - whole.to_scalar::<f32>().unwrap()).abs() < 1e-5);
+    for (name, var) in trainer.model.params.named() {
+        let d = max_diff(
+            half_grads.get(var.as_tensor()).unwrap(),
+            whole_grads.get(var.as_tensor()).unwrap(),
+        );
+        assert!(d < 1e-5, "{name}: las derivadas difieren en {d}");
+    }
+}
