@@ -567,6 +567,17 @@ pub fn sample(probs: &[f64], rng: &mut Rng) -> usize {
 // ANCHOR_END: sample
 
 // ANCHOR: generate
+/// Elige el siguiente token: divide los logits por la temperatura, se queda con los `k`
+/// mejores si se pide, y sortea según la softmax.
+pub fn choose_next(logits: &[f32], sampling: Sampling, rng: &mut Rng) -> u32 {
+    let scaled: Vec<f32> = logits.iter().map(|l| l / sampling.temperature).collect();
+    let filtered = match sampling.top_k {
+        Some(k) => top_k_filter(&scaled, k),
+        None => scaled,
+    };
+    sample(&softmax(&filtered), rng) as u32
+}
+
 /// Genera `max_new_tokens` tokens a continuación de `prompt` y llama a `on_token` con cada
 /// uno en cuanto sale (para mostrarlo al momento). Devuelve los tokens nuevos.
 pub fn generate(
@@ -580,12 +591,7 @@ pub fn generate(
     let mut ids = prompt.to_vec();
     for _ in 0..max_new_tokens {
         let logits = model.next_logits(&ids)?;
-        let scaled: Vec<f32> = logits.iter().map(|l| l / sampling.temperature).collect();
-        let filtered = match sampling.top_k {
-            Some(k) => top_k_filter(&scaled, k),
-            None => scaled,
-        };
-        let next = sample(&softmax(&filtered), rng) as u32;
+        let next = choose_next(&logits, sampling, rng);
         on_token(next);
         ids.push(next);
     }

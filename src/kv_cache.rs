@@ -530,12 +530,7 @@ pub fn generate_with_stats(
     for _ in 0..max_new_tokens {
         let logits = cache.next_logits(&ids)?;
         // El mismo sorteo, en el mismo orden, que `gpt::generate`.
-        let scaled: Vec<f32> = logits.iter().map(|l| l / sampling.temperature).collect();
-        let filtered = match sampling.top_k {
-            Some(k) => gpt::top_k_filter(&scaled, k),
-            None => scaled,
-        };
-        let next = gpt::sample(&gpt::softmax(&filtered), rng) as u32;
+        let next = gpt::choose_next(&logits, sampling, rng);
         on_token(next);
         ids.push(next);
     }
