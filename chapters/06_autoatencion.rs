@@ -71,10 +71,12 @@ fn main() -> ExitCode {
         anyhow::ensure!(!args.frase.is_empty(), "--frase no puede estar vacía");
         let corpus = args.corpus.load()?;
         let tokenizer = Tokenizer::from_text(&corpus.text);
-        let phrase: String = args.frase.chars().take(args.bloque).collect();
-        let phrase_ids = tokenizer.encode(&phrase).context(
-            "la frase no se puede codificar con el vocabulario del corpus; elige otra con --frase",
-        )?;
+        let cannot =
+            "la frase no se puede codificar con el vocabulario del corpus; elige otra con --frase";
+        // Las tildes del Quijote son caracteres aparte: «ñ» tecleada se pasa a «n» + tilde.
+        let phrase = tokenizer.adapt(&args.frase).context(cannot)?;
+        let phrase: String = phrase.chars().take(args.bloque).collect();
+        let phrase_ids = tokenizer.encode(&phrase).context(cannot)?;
         let data = dataset::encode_text(&tokenizer, &corpus.text)?;
         let ds = Dataset::split(&data, TRAIN_FRACTION);
         ds.check_block_size(args.bloque)?;

@@ -371,9 +371,14 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
     if a.prompt.is_empty() {
         anyhow::bail!("el texto inicial (--prompt) no puede estar vacío");
     }
-    let prompt = tokenizer
-        .encode(&a.prompt)
-        .context("el texto inicial (--prompt) tiene un carácter que el modelo no conoce")?;
+    let context = "el texto inicial (--prompt) tiene un carácter que el modelo no conoce";
+    let text = tokenizer.adapt(&a.prompt).context(context)?;
+    if text != a.prompt.as_str() {
+        eprintln!(
+            "Nota: el texto inicial se pasó a la forma de Unicode del vocabulario (tildes como en el corpus)."
+        );
+    }
+    let prompt = tokenizer.encode(&text).context(context)?;
     eprintln!(
         "Modelo: «{}» (paso {}, {})",
         a.checkpoint.display(),
@@ -388,7 +393,7 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
     };
     let mut rng = rng::seeded(a.semilla);
     let mut out = std::io::stdout().lock();
-    write!(out, "{}", a.prompt)?;
+    write!(out, "{text}")?;
     let mut write_error = None;
     let start = Instant::now();
     let on_token = |id: u32| {

@@ -109,6 +109,28 @@ impl Tokenizer {
             .collect()
     }
 
+    /// El mismo texto en la forma de Unicode que el vocabulario conoce. Una «é» puede
+    /// escribirse como un carácter (forma NFC, la de casi todos los teclados) o como «e» más
+    /// una tilde combinante (NFD, la del Quijote de este libro). Si `text` tiene caracteres
+    /// fuera del vocabulario, prueba ambas formas y devuelve la primera que se puede
+    /// codificar entera; si ninguna, el error del texto original, que nombra el carácter.
+    pub fn adapt<'a>(&self, text: &'a str) -> Result<std::borrow::Cow<'a, str>, TokenizerError> {
+        use unicode_normalization::UnicodeNormalization as _;
+        let known = |t: &str| t.chars().all(|c| self.index.contains_key(&c));
+        if known(text) {
+            return Ok(std::borrow::Cow::Borrowed(text));
+        }
+        for form in [
+            text.nfd().collect::<String>(),
+            text.nfc().collect::<String>(),
+        ] {
+            if known(&form) {
+                return Ok(std::borrow::Cow::Owned(form));
+            }
+        }
+        self.encode(text).map(|_| std::borrow::Cow::Borrowed(text))
+    }
+
     /// Lista de identificadores → texto. Falla si algún identificador no existe.
     pub fn decode(&self, ids: &[u32]) -> Result<String, TokenizerError> {
         ids.iter()
@@ -165,6 +187,26 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "el identificador 3 en la posición 1 está fuera del vocabulario (0..3)"
+        );
+    }
+
+    #[test]
+    fn adapt_finds_the_unicode_form_of_the_vocabulary() {
+        // Vocabulario en NFD (como el Quijote): «n» y la tilde combinante por separado.
+        let tok = Tokenizer::from_text("ano n\u{303}o");
+        assert_eq!(tok.adapt("año").unwrap(), "an\u{303}o");
+        assert_eq!(tok.adapt("ano").unwrap(), "ano");
+        // Vocabulario en NFC: al revés.
+        let tok = Tokenizer::from_text("año");
+        assert_eq!(tok.adapt("an\u{303}o").unwrap(), "año");
+        // Si ninguna forma sirve, el error nombra el carácter del texto original.
+        let err = tok.adapt("añox").unwrap_err();
+        assert_eq!(
+            err,
+            TokenizerError::UnknownChar {
+                ch: 'x',
+                position: 3
+            }
         );
     }
 

@@ -204,6 +204,18 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
     };
     assert_eq!(greedy("1"), greedy("2"));
 
+    // Una «ñ» tecleada (un carácter, NFC) se pasa a la forma del corpus (n + tilde, NFD).
+    let typed = ok(&[
+        "generar",
+        "--checkpoint",
+        ckpt,
+        "--prompt",
+        "El señor",
+        "--tokens",
+        "5",
+    ]);
+    assert!(typed.starts_with("El sen\u{303}or"), "{typed}");
+
     // Errores de generación, en español y con el motivo.
     let e = fails(&["generar", "--checkpoint", ckpt, "--prompt", "hola @"]);
     assert!(
