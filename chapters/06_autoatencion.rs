@@ -54,7 +54,7 @@ struct Args {
 
 fn main() -> ExitCode {
     // El modelo es diminuto (matrices de 32 × 32): un hilo es lo más rápido.
-    cli::choose_threads(0);
+    cli::single_thread_ops();
     cli::run(|| {
         let args: Args = cli::parse();
         anyhow::ensure!(args.lote > 0, "--lote debe ser al menos 1");

@@ -213,7 +213,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     ds.check_block_size(cfg.block_size)?;
     // En la CPU el entrenamiento ya usa dos núcleos (una mitad del lote en cada uno): cada
     // operación, en un solo hilo.
-    cli::choose_threads(0);
+    cli::single_thread_ops();
     let outputs = Outputs {
         last: a.salidas.join("gpt.safetensors"),
         best: a.salidas.join("gpt-mejor.safetensors"),
@@ -355,7 +355,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
 }
 
 fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
-    cli::choose_threads(0); // una posición por carácter: poco trabajo por operación
+    cli::single_thread_ops(); // una posición por carácter: poco trabajo por operación
     if !(a.temperatura.is_finite() && a.temperatura > 0.0) {
         anyhow::bail!(
             "la temperatura debe ser un número positivo y es {}",
@@ -442,7 +442,7 @@ fn load_for_generation(
 }
 
 fn ladder_command(a: LadderArgs) -> anyhow::Result<()> {
-    cli::choose_threads(0); // los peldaños son modelos pequeños
+    cli::single_thread_ops(); // los peldaños son modelos pequeños
     let device = train::select_device(a.dispositivo)?;
     let corpus = a.corpus.load()?;
     let tokenizer = Tokenizer::from_text(&corpus.text);

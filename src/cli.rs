@@ -68,15 +68,13 @@ pub fn tune_allocator() {
     }
 }
 
-/// Por debajo de este trabajo por paso (lote × bloque × n_embd), un hilo es más rápido que
-/// varios: repartir productos de matrices pequeñas cuesta más de lo que ahorra.
-pub const SMALL_WORK: usize = 1 << 21;
-
-/// Si el usuario no fijó `RAYON_NUM_THREADS`, usa un solo hilo para modelos pequeños
-/// (`work` < [`SMALL_WORK`]); candle lee esa variable en cada operación. Llámese antes de
-/// crear tensores. El resultado es el mismo con cualquier número de hilos.
-pub fn choose_threads(work: usize) {
-    if work < SMALL_WORK && std::env::var_os("RAYON_NUM_THREADS").is_none() {
+/// Si el usuario no fijó `RAYON_NUM_THREADS`, un solo hilo por operación de candle: con las
+/// matrices de estos modelos, repartir cada operación entre hilos cuesta más de lo que ahorra
+/// (y el entrenamiento ya ocupa dos núcleos con las dos mitades del lote). candle lee esa
+/// variable en cada operación. Llámese al empezar, antes de crear tensores. El resultado es el
+/// mismo con cualquier número de hilos.
+pub fn single_thread_ops() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         // SAFETY: se llama al empezar, antes de que el programa cree otros hilos.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
     }
