@@ -758,3 +758,67 @@ impl candle_core::InplaceOp3 for ParamUpdate {
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Dropout con la máscara en bytes.
+// ---------------------------------------------------------------------------------------
+//
+// La versión del libro guarda la máscara como `f32` (0 o 1/(1−p)): cuatro bytes por valor,
+// que el grafo conserva hasta el backward. Con un byte por valor, la configuración del
+// cuaderno ahorra gigas de memoria.
+
+struct MaskedScale {
+    scale: f64,
+}
+
+/// `x ⊙ mask · scale`, con `mask` de tipo `u8` (1 = se queda, 0 = se apaga) y la misma forma.
+pub fn dropout_with_mask(x: &Tensor, mask: &Tensor, scale: f64) -> Result<Tensor> {
+    x.contiguous()?
+        .apply_op2(&mask.contiguous()?, MaskedScale { scale })
+}
+
+fn masked_scale<T: Float>(x: &[T], mask: &[u8], scale: f64) -> Vec<T> {
+    let s = T::from(scale).expect("escala representable");
+    x.iter()
+        .zip(mask)
+        .map(|(&v, &m)| if m != 0 { v * s } else { T::zero() })
+        .collect()
+}
+
+impl CustomOp2 for MaskedScale {
+    fn name(&self) -> &'static str {
+        "dropout"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let CpuStorage::U8(mask) = s2 else {
+            candle_core::bail!("dropout: la máscara debe ser u8");
+        };
+        if l1.shape() != l2.shape() {
+            candle_core::bail!("dropout: la máscara no tiene la forma del tensor");
+        }
+        let mask = contiguous(mask, l2)?;
+        let out = float_dispatch!(s1, |x| masked_scale(contiguous(x, l1)?, mask, self.scale));
+        Ok((out, l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        mask: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        // La derivada de x ⊙ m·s respecto de x es m·s: la misma operación sobre dy.
+        let dx = grad_res
+            .contiguous()?
+            .apply_op2_no_bwd(mask, &MaskedScale { scale: self.scale })?;
+        Ok((Some(dx), None))
+    }
+}

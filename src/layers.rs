@@ -229,6 +229,14 @@ pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
         return Ok(x.clone());
     }
     let scale = 1.0 / (1.0 - p);
+    if use_fused(x) {
+        // Las mismas tiradas del RNG, guardadas en un byte por valor.
+        let keep: Vec<u8> = (0..x.elem_count())
+            .map(|_| u8::from(rng.random::<f32>() >= p))
+            .collect();
+        let keep = Tensor::from_vec(keep, x.shape(), x.device())?;
+        return crate::fused::dropout_with_mask(x, &keep, f64::from(scale));
+    }
     let mask: Vec<f32> = (0..x.elem_count())
         .map(|_| if rng.random::<f32>() < p { 0.0 } else { scale })
         .collect();

@@ -239,3 +239,33 @@ fn two_halves_of_a_batch_give_the_whole_batch_gradient() {
         assert!(d < 1e-5, "{name}: las derivadas difieren en {d}");
     }
 }
+
+/// El dropout con la máscara en bytes da exactamente lo mismo que el del libro (las mismas
+/// tiradas del RNG), y su derivada también.
+#[test]
+fn byte_mask_dropout_equals_the_book_version() {
+    let x = random(&[4, 33, 17], 1.0, 8);
+    let (y1, g1) = value_and_grad(&x, |x| {
+        layers::dropout(x, 0.2, &mut rng::seeded(4)).unwrap()
+    });
+    let (y2, g2) = layers::with_reference_kernels(|| {
+        value_and_grad(&x, |x| {
+            layers::dropout(x, 0.2, &mut rng::seeded(4)).unwrap()
+        })
+    });
+    assert_eq!(max_diff(&y1, &y2), 0.0);
+    assert_eq!(max_diff(&g1, &g2), 0.0);
+    let zeros = y1
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap()
+        .iter()
+        .filter(|v| **v == 0.0)
+        .count();
+    let share = zeros as f32 / y1.elem_count() as f32;
+    assert!(
+        (share - 0.2).abs() < 0.03,
+        "se apagó el {share} de los valores"
+    );
+}
