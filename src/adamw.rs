@@ -157,11 +157,37 @@ mod tests {
     use candle_core::Device;
     use candle_nn::Optimizer as _;
 
-    #[test]
-    fn matches_candle_adamw() {
+    /// Pesos iniciales `(2, 3)` y una pérdida cuadrática cuyo gradiente no es trivial.
+    fn setup() -> (Tensor, impl Fn(&Var) -> Tensor) {
         let dev = Device::Cpu;
         let init = Tensor::new(&[[0.5f32, -1.0, 2.0], [0.1, 0.2, -0.3]], &dev).unwrap();
         let x = Tensor::new(&[[1.0f32, 2.0], [-1.0, 0.5], [0.3, 0.3]], &dev).unwrap();
+        let loss = move |w: &Var| {
+            w.as_tensor()
+                .matmul(&x)
+                .unwrap()
+                .sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+        };
+        (init, loss)
+    }
+
+    fn max_diff(p: &Tensor, q: &Tensor) -> f32 {
+        (p - q)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn matches_candle_adamw() {
+        let (init, loss) = setup();
         let ours = Var::from_tensor(&init.copy().unwrap()).unwrap();
         let theirs = Var::from_tensor(&init.copy().unwrap()).unwrap();
         let cfg = AdamWConfig::with_lr(0.05);
@@ -177,73 +203,29 @@ mod tests {
             },
         )
         .unwrap();
-        let loss = |w: &Var| {
-            w.as_tensor()
-                .matmul(&x)
-                .unwrap()
-                .sqr()
-                .unwrap()
-                .sum_all()
-                .unwrap()
-        };
         for _ in 0..10 {
             a.step(&loss(&ours).backward().unwrap()).unwrap();
             b.step(&loss(&theirs).backward().unwrap()).unwrap();
         }
-        let diff = (ours.as_tensor() - theirs.as_tensor())
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_diff(ours.as_tensor(), theirs.as_tensor());
         assert!(diff < 1e-6, "diferencia {diff}");
-        let moved = (ours.as_tensor() - &init)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let moved = max_diff(ours.as_tensor(), &init);
         assert!(moved > 0.1, "los pesos apenas se movieron: {moved}");
         assert_eq!(a.step, 10);
     }
 
     #[test]
     fn in_place_step_equals_the_tensor_version() {
-        let dev = Device::Cpu;
-        let init = Tensor::new(&[[0.5f32, -1.0, 2.0], [0.1, 0.2, -0.3]], &dev).unwrap();
-        let x = Tensor::new(&[[1.0f32, 2.0], [-1.0, 0.5], [0.3, 0.3]], &dev).unwrap();
+        let (init, loss) = setup();
         let fast = Var::from_tensor(&init.copy().unwrap()).unwrap();
         let book = Var::from_tensor(&init.copy().unwrap()).unwrap();
         let cfg = AdamWConfig::with_lr(0.05);
         let mut a = AdamW::new(vec![fast.clone()], cfg).unwrap();
         let mut b = AdamW::new(vec![book.clone()], cfg).unwrap();
-        let loss = |w: &Var| {
-            w.as_tensor()
-                .matmul(&x)
-                .unwrap()
-                .sqr()
-                .unwrap()
-                .sum_all()
-                .unwrap()
-        };
         for _ in 0..10 {
             a.step(&loss(&fast).backward().unwrap()).unwrap();
             b.step_reference(&loss(&book).backward().unwrap()).unwrap();
         }
-        let max_diff = |p: &Tensor, q: &Tensor| {
-            (p - q)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        };
         assert!(max_diff(fast.as_tensor(), book.as_tensor()) < 1e-6);
         let ((ma, va), (mb, vb)) = (a.moments(), b.moments());
         assert!(max_diff(&ma[0], &mb[0]) < 1e-6);
