@@ -15,7 +15,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tenso
 use num_traits::Float;
 
 /// El trozo contiguo de datos de un tensor, o un error si no lo es.
-fn contiguous<'a, T>(data: &'a [T], layout: &Layout) -> Result<&'a [T]> {
+pub(crate) fn contiguous<'a, T>(data: &'a [T], layout: &Layout) -> Result<&'a [T]> {
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
         None => candle_core::bail!("operación fusionada: se esperaba un tensor contiguo"),
@@ -374,14 +374,13 @@ impl CustomOp2 for CrossEntropyGrad {
 }
 
 // ---------------------------------------------------------------------------------------
-// Sumar un vector a cada fila, y LayerNorm entera.
+// Sumas por columnas, y LayerNorm entera.
 // ---------------------------------------------------------------------------------------
 //
-// La derivada de `broadcast_add(x, b)` respecto de `b` es la suma de las filas de la
+// La derivada de un vector sumado a cada fila (un sesgo) es la suma de las filas de la
 // derivada. candle la calcula con una reducción genérica que divide para hallar cada índice;
 // aquí es un bucle contiguo que el compilador vectoriza.
 
-struct AddBias;
 struct ColumnSums;
 struct LayerNormOp {
     eps: f64,
@@ -393,9 +392,9 @@ struct LayerNormParamGrads {
     eps: f64,
 }
 
-/// `x + b` con `b` de forma `(C,)` sumado a cada fila de `x (…, C)`.
-pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
-    x.contiguous()?.apply_op2(&b.contiguous()?, AddBias)
+/// La suma de las filas de `x (…, C)`: la derivada de un sesgo sumado a cada fila.
+pub(crate) fn column_sums_no_grad(x: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op1_no_bwd(&ColumnSums)
 }
 
 /// LayerNorm completa: `normalize(x) ⊙ w + b`, con sus tres derivadas escritas a mano.
@@ -415,16 +414,6 @@ fn check_row_vector(l_x: &Layout, l_v: &Layout) -> Result<usize> {
     Ok(c)
 }
 
-fn add_rows<T: Float>(x: &[T], b: &[T], c: usize) -> Vec<T> {
-    let mut y = x.to_vec();
-    for row in y.chunks_exact_mut(c) {
-        for (v, &bv) in row.iter_mut().zip(b) {
-            *v = *v + bv;
-        }
-    }
-    y
-}
-
 fn column_sums<T: Float>(x: &[T], c: usize) -> Vec<T> {
     let mut sums = vec![T::zero(); c];
     for row in x.chunks_exact(c) {
@@ -433,40 +422,6 @@ fn column_sums<T: Float>(x: &[T], c: usize) -> Vec<T> {
         }
     }
     sums
-}
-
-impl CustomOp2 for AddBias {
-    fn name(&self) -> &'static str {
-        "sumar-sesgo"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let c = check_row_vector(l1, l2)?;
-        let out = float_dispatch!(s1, s2, |x, b| add_rows(
-            contiguous(x, l1)?,
-            contiguous(b, l2)?,
-            c
-        ));
-        Ok((out, l1.shape().clone()))
-    }
-
-    fn bwd(
-        &self,
-        _x: &Tensor,
-        _b: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let dy = grad_res.contiguous()?;
-        let db = dy.apply_op1_no_bwd(&ColumnSums)?;
-        Ok((Some(dy), Some(db)))
-    }
 }
 
 impl CustomOp1 for ColumnSums {

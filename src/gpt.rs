@@ -14,6 +14,7 @@ use candle_core::{D, DType, Device, IndexOp, Module, Result, Tensor};
 use candle_nn::Embedding;
 use rand::Rng as _;
 
+use crate::fused_attention::{self, AttentionDropout};
 use crate::layers::{self, LayerNorm, Linear, Params};
 use crate::rng::Rng;
 
@@ -336,8 +337,18 @@ pub struct MultiHeadAttention {
 }
 
 impl MultiHeadAttention {
-    // ANCHOR: multi_head
+    /// En la CPU, con la máscara causal, la versión fusionada ([`Self::forward_fused`]), que
+    /// calcula lo mismo con las mismas tiradas del dropout; si no, la del libro.
     pub fn forward(&self, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+        if layers::use_fused(x) && x.rank() == 3 && layers::is_causal_mask(mask, x.dim(1)?)? {
+            self.forward_fused(x, mode)
+        } else {
+            self.forward_per_head(x, mask, mode)
+        }
+    }
+
+    // ANCHOR: multi_head
+    pub fn forward_per_head(&self, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let outs = self
             .heads
             .iter()
@@ -347,6 +358,33 @@ impl MultiHeadAttention {
         mode.dropout(&self.proj.forward(&out)?, self.dropout)
     }
     // ANCHOR_END: multi_head
+
+    // ANCHOR: multi_head_fused
+    /// Las claves, consultas y valores de todas las cabezas salen de un solo producto con los
+    /// pesos apilados `(3·C, C)`; la atención de todas las cabezas es una sola operación.
+    pub fn forward_fused(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+        let (b, t, _) = x.dims3()?;
+        let weights =
+            |pick: fn(&Head) -> &Linear| self.heads.iter().map(move |h| pick(h).weight.clone());
+        let stacked: Vec<Tensor> = weights(|h| &h.key)
+            .chain(weights(|h| &h.query))
+            .chain(weights(|h| &h.value))
+            .collect();
+        let w_kqv = Linear::new(Tensor::cat(&stacked, 0)?, None); // (3·C, C)
+        let kqv = w_kqv.forward(x)?; // (B, T, 3·C)
+        let n_head = self.heads.len();
+        // Las máscaras del dropout de los pesos, cabeza a cabeza, como en la versión del libro.
+        let dropout = match mode {
+            Mode::Train(rng) if self.dropout > 0.0 => Some(AttentionDropout {
+                keep: layers::keep_mask(n_head * b * t * t, self.dropout, rng).into(),
+                scale: f64::from(1.0 / (1.0 - self.dropout)),
+            }),
+            _ => None,
+        };
+        let out = fused_attention::causal_attention(&kqv, n_head, dropout)?;
+        mode.dropout(&self.proj.forward(&out)?, self.dropout) // (B, T, C)
+    }
+    // ANCHOR_END: multi_head_fused
 }
 
 /// La red de avance: una capa lineal que ensancha ×4, ReLU, y otra que vuelve a `n_embd`.
@@ -358,8 +396,18 @@ pub struct FeedForward {
 }
 
 impl FeedForward {
-    // ANCHOR: feed_forward
+    /// En la CPU, la primera capa y la ReLU van en una sola operación fusionada.
     pub fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+        if layers::use_fused(x) {
+            let h = self.up.forward_relu(x)?;
+            mode.dropout(&self.down.forward(&h)?, self.dropout)
+        } else {
+            self.forward_reference(x, mode)
+        }
+    }
+
+    // ANCHOR: feed_forward
+    pub fn forward_reference(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let h = self.up.forward(x)?.relu()?; // (B, T, 4·C)
         mode.dropout(&self.down.forward(&h)?, self.dropout) // (B, T, C)
     }

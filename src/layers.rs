@@ -8,6 +8,7 @@
 use candle_core::{D, DType, Device, Result, Tensor, Var};
 use rand::Rng as _;
 
+use crate::fused_linear::{self, Activation};
 use crate::rng::{self, Rng};
 
 /// Los parámetros entrenables de un modelo, con nombre y en orden de creación.
@@ -103,15 +104,27 @@ impl Linear {
     }
 }
 
-// ANCHOR: linear
+/// En la CPU, la capa fusionada ([`crate::fused_linear::linear`]), un solo nodo del grafo;
+/// si no, la del libro ([`Linear::forward_reference`]).
 impl candle_core::Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if use_fused(x) {
+            fused_linear::linear(x, &self.weight, self.bias.as_ref(), Activation::Identity)
+        } else {
+            self.forward_reference(x)
+        }
+    }
+}
+
+impl Linear {
+    // ANCHOR: linear
+    /// La versión del libro: un producto 2-D y el sesgo sumado a cada fila.
+    pub fn forward_reference(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims();
         let (lead, n_in) = dims.split_at(dims.len() - 1);
         let rows: usize = lead.iter().product();
         let y = x.reshape((rows, n_in[0]))?.matmul(&self.weight.t()?)?;
         let y = match &self.bias {
-            Some(b) if use_fused(&y) => crate::fused::add_bias(&y, b)?,
             Some(b) => y.broadcast_add(b)?,
             None => y,
         };
@@ -119,8 +132,17 @@ impl candle_core::Module for Linear {
         out.push(self.weight.dim(0)?);
         y.reshape(out)
     }
+    // ANCHOR_END: linear
+
+    /// `relu(forward(x))`; en la CPU, en la misma operación fusionada que la capa.
+    pub fn forward_relu(&self, x: &Tensor) -> Result<Tensor> {
+        if use_fused(x) {
+            fused_linear::linear(x, &self.weight, self.bias.as_ref(), Activation::Relu)
+        } else {
+            self.forward_reference(x)?.relu()
+        }
+    }
 }
-// ANCHOR_END: linear
 
 /// Capa lineal de `fan_in` a `fan_out`, inicializada con `N(0, std²)` y sesgo cero.
 pub fn linear(
@@ -230,11 +252,7 @@ pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
     }
     let scale = 1.0 / (1.0 - p);
     if use_fused(x) {
-        // Las mismas tiradas del RNG, guardadas en un byte por valor.
-        let keep: Vec<u8> = (0..x.elem_count())
-            .map(|_| u8::from(rng.random::<f32>() >= p))
-            .collect();
-        let keep = Tensor::from_vec(keep, x.shape(), x.device())?;
+        let keep = Tensor::from_vec(keep_mask(x.elem_count(), p, rng), x.shape(), x.device())?;
         return crate::fused::dropout_with_mask(x, &keep, f64::from(scale));
     }
     let mask: Vec<f32> = (0..x.elem_count())
@@ -242,6 +260,12 @@ pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
         .collect();
     let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
     x.mul(&mask)
+}
+
+/// La máscara del dropout en un byte por valor (1 = se queda): las mismas tiradas del RNG, y
+/// en el mismo orden, que la máscara de `f32` de la versión del libro.
+pub(crate) fn keep_mask(n: usize, p: f32, rng: &mut Rng) -> Vec<u8> {
+    (0..n).map(|_| u8::from(rng.random::<f32>() >= p)).collect()
 }
 
 /// Entropía cruzada media entre `logits (N, C)` y objetivos `(N,)` (con derivada). En la
@@ -282,7 +306,15 @@ pub fn with_reference_kernels<R>(f: impl FnOnce() -> R) -> R {
 /// (Comprobarlo cuesta T² bytes, nada al lado de la atención misma.)
 fn is_causal(mask: &Tensor, scores: &Tensor) -> Result<bool> {
     let t = scores.dim(D::Minus1)?;
-    if mask.dims() != [t, t] || scores.dim(D::Minus2)? != t || mask.dtype() != DType::U8 {
+    if scores.dim(D::Minus2)? != t {
+        return Ok(false);
+    }
+    is_causal_mask(mask, t)
+}
+
+/// ¿Es `mask` la máscara causal `(t, t)`?
+pub(crate) fn is_causal_mask(mask: &Tensor, t: usize) -> Result<bool> {
+    if mask.dims() != [t, t] || mask.dtype() != DType::U8 {
         return Ok(false);
     }
     let values = mask.flatten_all()?.to_vec1::<u8>()?;
@@ -293,7 +325,7 @@ fn is_causal(mask: &Tensor, scores: &Tensor) -> Result<bool> {
 }
 
 /// Las operaciones fusionadas existen para la CPU en `f32` y `f64`.
-fn use_fused(x: &Tensor) -> bool {
+pub(crate) fn use_fused(x: &Tensor) -> bool {
     x.device().is_cpu()
         && matches!(x.dtype(), DType::F32 | DType::F64)
         && !REFERENCE_ONLY.with(|r| r.get())

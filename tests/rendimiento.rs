@@ -93,28 +93,82 @@ fn fused_layer_norm_equals_the_book_version() {
     }
 }
 
+/// La capa lineal fusionada (con y sin sesgo, con y sin ReLU, con 1, 2 y 3 dimensiones)
+/// da los mismos valores y derivadas que la del libro.
 #[test]
-fn fused_linear_bias_equals_broadcast_add() {
-    let mut params = Params::new(&Device::Cpu);
-    let lin = layers::linear(&mut params, "lin", (16, 24), true, 0.5, &mut rng::seeded(1)).unwrap();
-    let x = random(&[3, 5, 16], 1.0, 2);
-    let run = || {
-        let y = candle_core::Module::forward(&lin, &x).unwrap();
-        let g = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
-        let grads: Vec<Tensor> = params
-            .named()
-            .iter()
-            .map(|(_, v)| g.get(v.as_tensor()).unwrap().clone())
-            .collect();
-        (y, grads)
-    };
-    let (y1, g1) = run();
-    let (y2, g2) = layers::with_reference_kernels(run);
-    assert_eq!(y1.dims(), [3, 5, 24]);
-    assert!(max_diff(&y1, &y2) < 1e-5);
-    for (a, b) in g1.iter().zip(&g2) {
-        assert!(max_diff(a, b) < 1e-4);
+fn fused_linear_equals_the_book_version() {
+    let shapes: [&[usize]; 3] = [&[16], &[7, 16], &[3, 5, 16]];
+    for (i, shape) in shapes.into_iter().enumerate() {
+        for bias in [false, true] {
+            for relu in [false, true] {
+                let mut params = Params::new(&Device::Cpu);
+                let mut r = rng::seeded(i as u64);
+                let lin = layers::linear(&mut params, "lin", (16, 24), bias, 0.5, &mut r).unwrap();
+                if bias {
+                    // Un sesgo no nulo, para que la ReLU corte en sitios distintos.
+                    let b = lin.bias.as_ref().unwrap();
+                    let var = params.get("lin.bias").unwrap();
+                    var.set(&random(b.dims(), 1.0, 7)).unwrap();
+                }
+                let x = random(shape, 1.0, 2 + i as u64);
+                let run = || {
+                    let y = if relu {
+                        lin.forward_relu(&x).unwrap()
+                    } else {
+                        candle_core::Module::forward(&lin, &x).unwrap()
+                    };
+                    let w = random(y.dims(), 1.0, 99);
+                    let g = (&y * &w).unwrap().sum_all().unwrap().backward().unwrap();
+                    let grads: Vec<Tensor> = params
+                        .named()
+                        .iter()
+                        .map(|(_, v)| g.get(v.as_tensor()).unwrap().clone())
+                        .collect();
+                    (y, grads)
+                };
+                let (y1, g1) = run();
+                let (y2, g2) = layers::with_reference_kernels(run);
+                let what = format!("{shape:?} sesgo={bias} relu={relu}");
+                let mut want = shape.to_vec();
+                *want.last_mut().unwrap() = 24;
+                assert_eq!(y1.dims(), want, "{what}");
+                assert!(max_diff(&y1, &y2) < 1e-5, "{what}: valores");
+                for (a, b) in g1.iter().zip(&g2) {
+                    assert!(max_diff(a, b) < 1e-4, "{what}: derivadas");
+                }
+            }
+        }
     }
+}
+
+/// La derivada respecto de la entrada de la capa fusionada también coincide.
+#[test]
+fn fused_linear_input_gradient_equals_the_book_version() {
+    let mut params = Params::new(&Device::Cpu);
+    let lin = layers::linear(&mut params, "lin", (16, 24), true, 0.5, &mut rng::seeded(4)).unwrap();
+    let x = random(&[2, 9, 16], 1.0, 5);
+    let (y1, g1) = value_and_grad(&x, |x| lin.forward_relu(x).unwrap());
+    let (y2, g2) =
+        layers::with_reference_kernels(|| value_and_grad(&x, |x| lin.forward_relu(x).unwrap()));
+    assert!(max_diff(&y1, &y2) < 1e-5);
+    assert!(max_diff(&g1, &g2) < 1e-4);
+}
+
+#[test]
+fn fused_linear_refuses_mismatched_shapes() {
+    use gpt_desde_cero::fused_linear::{Activation, linear};
+    let x = random(&[4, 16], 1.0, 1);
+    let w = random(&[24, 15], 1.0, 2);
+    let err = linear(&x, &w, None, Activation::Identity)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("16 columnas") && err.contains("15"), "{err}");
+    let w = random(&[24, 16], 1.0, 2);
+    let b = random(&[23], 1.0, 3);
+    let err = linear(&x, &w, Some(&b), Activation::Relu)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sesgo"), "{err}");
 }
 
 #[test]
@@ -268,4 +322,136 @@ fn byte_mask_dropout_equals_the_book_version() {
         (share - 0.2).abs() < 0.03,
         "se apagó el {share} de los valores"
     );
+}
+
+/// La atención de varias cabezas de la versión del libro (cabeza a cabeza, con
+/// `masked_softmax` y la máscara del dropout en `f32`), a partir de `kqv (B, T, 3·C)`.
+fn per_head_attention(kqv: &Tensor, n_head: usize, keep: Option<(&[u8], f32)>) -> Tensor {
+    let (b, t, c3) = kqv.dims3().unwrap();
+    let (c, hs) = (c3 / 3, c3 / 3 / n_head);
+    let mask = layers::causal_mask(t, &Device::Cpu).unwrap();
+    let heads: Vec<Tensor> = (0..n_head)
+        .map(|h| {
+            let part = |off: usize| kqv.narrow(2, off + h * hs, hs).unwrap();
+            let (k, q, v) = (part(0), part(c), part(2 * c));
+            let wei = (q.matmul(&k.t().unwrap()).unwrap() * (hs as f64).powf(-0.5)).unwrap();
+            let mut wei = layers::masked_softmax_reference(&wei, &mask).unwrap();
+            if let Some((keep, scale)) = keep {
+                let tt = b * t * t;
+                let m: Vec<f32> = keep[h * tt..(h + 1) * tt]
+                    .iter()
+                    .map(|&k| if k != 0 { scale } else { 0.0 })
+                    .collect();
+                wei = wei
+                    .mul(&Tensor::from_vec(m, (b, t, t), &Device::Cpu).unwrap())
+                    .unwrap();
+            }
+            wei.matmul(&v.contiguous().unwrap()).unwrap()
+        })
+        .collect();
+    Tensor::cat(&heads, 2).unwrap()
+}
+
+/// La atención fusionada da los mismos valores y derivadas que la del libro, con y sin
+/// dropout, con `T` menor, igual y mayor que un bloque de filas (64) y no múltiplo de él.
+#[test]
+fn fused_attention_equals_the_per_head_version() {
+    use gpt_desde_cero::fused_attention::{AttentionDropout, causal_attention};
+    use rand::Rng as _;
+    for (i, &(b, t, n_head, hs)) in [(1, 1, 1, 4), (2, 5, 2, 3), (3, 64, 4, 8), (2, 130, 3, 16)]
+        .iter()
+        .enumerate()
+    {
+        let kqv = random(&[b, t, 3 * n_head * hs], 1.0, 40 + i as u64);
+        let mut r = rng::seeded(i as u64);
+        let keep: Vec<u8> = (0..n_head * b * t * t)
+            .map(|_| u8::from(r.random::<f32>() >= 0.3))
+            .collect();
+        let scale = 1.0 / 0.7f32;
+        for with_dropout in [false, true] {
+            let drop = with_dropout.then(|| AttentionDropout {
+                keep: keep.clone().into(),
+                scale: f64::from(scale),
+            });
+            let (y1, g1) =
+                value_and_grad(&kqv, |x| causal_attention(x, n_head, drop.clone()).unwrap());
+            let (y2, g2) = value_and_grad(&kqv, |x| {
+                per_head_attention(x, n_head, with_dropout.then_some((&keep[..], scale)))
+            });
+            let what = format!("B={b} T={t} cabezas={n_head} hs={hs} dropout={with_dropout}");
+            assert!(max_diff(&y1, &y2) < 1e-5, "{what}: valores");
+            assert!(max_diff(&g1, &g2) < 1e-4, "{what}: derivadas");
+        }
+    }
+}
+
+/// El GPT entero con un bloque de más de 64 caracteres (varios bloques de filas en la
+/// atención fusionada) y dropout: mismos valores y derivadas por los dos caminos.
+#[test]
+fn fused_attention_in_a_gpt_with_a_long_block() {
+    let cfg = GptConfig {
+        batch_size: 2,
+        block_size: 70,
+        n_embd: 16,
+        n_head: 2,
+        n_layer: 2,
+        dropout: 0.2,
+        ..GptConfig::preset(Preset::Diminuto, 89)
+    };
+    let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(8)).unwrap();
+    let ids: Vec<u32> = (0..2 * 70).map(|k| (k * 17 % 89) as u32).collect();
+    let x = Tensor::from_vec(ids.clone(), (2, 70), &Device::Cpu).unwrap();
+    let targets: Vec<u32> = ids.iter().map(|v| (v + 3) % 89).collect();
+    let y = Tensor::from_vec(targets, (2, 70), &Device::Cpu).unwrap();
+    let run = || {
+        let mut mode = Mode::Train(&mut rng::seeded(9));
+        let loss = model.loss(&x, &y, &mut mode).unwrap();
+        let grads = loss.backward().unwrap();
+        let grads: Vec<Tensor> = (model.params.named().iter())
+            .map(|(_, v)| grads.get(v.as_tensor()).unwrap().clone())
+            .collect();
+        (loss.to_scalar::<f32>().unwrap(), grads)
+    };
+    let (fast_loss, fast_grads) = run();
+    let (ref_loss, ref_grads) = layers::with_reference_kernels(run);
+    assert!(
+        (fast_loss - ref_loss).abs() < 1e-5,
+        "{fast_loss} vs {ref_loss}"
+    );
+    // Las derivadas de este modelo recién creado son pequeñas: se comparan en relativo.
+    for ((name, _), (a, b)) in model
+        .params
+        .named()
+        .iter()
+        .zip(fast_grads.iter().zip(&ref_grads))
+    {
+        let size = b
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let d = max_diff(a, b);
+        assert!(
+            d <= 1e-3 * size + 1e-8,
+            "{name}: diferencia {d} con derivadas de {size}"
+        );
+    }
+}
+
+#[test]
+fn fused_attention_refuses_bad_shapes() {
+    use gpt_desde_cero::fused_attention::{AttentionDropout, causal_attention};
+    let kqv = random(&[2, 4, 12], 1.0, 1);
+    let err = causal_attention(&kqv, 5, None).unwrap_err().to_string();
+    assert!(err.contains("no se reparten"), "{err}");
+    let drop = AttentionDropout {
+        keep: vec![1u8; 3].into(),
+        scale: 1.0,
+    };
+    let err = causal_attention(&kqv, 2, Some(drop))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("máscara"), "{err}");
 }
