@@ -8,6 +8,7 @@ use candle_core::backprop::GradStore;
 use candle_core::{DType, Result, Tensor, Var};
 
 use crate::fused::{AdamWStep, adamw_update};
+use crate::parallel;
 
 /// Los hiperparámetros de AdamW (los valores por defecto de PyTorch, salvo la tasa).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,12 +119,15 @@ impl AdamW {
             bias1: 1.0 - c.beta1.powi(t),
             bias2: 1.0 - c.beta2.powi(t),
         };
-        for ((var, m), v) in self.vars.iter().zip(&self.m).zip(&self.v) {
-            if let Some(g) = grads.get(var.as_tensor()) {
-                adamw_update(var.as_tensor(), g, m, v, s)?;
-            }
-        }
-        Ok(())
+        // Cada parámetro es independiente: se reparten entre los dos núcleos.
+        let work: Vec<_> = (self.vars.iter().zip(&self.m).zip(&self.v))
+            .filter_map(|((var, m), v)| Some((var.as_tensor(), grads.get(var.as_tensor())?, m, v)))
+            .collect();
+        parallel::for_each_in_two(
+            &work,
+            |(theta, ..)| theta.elem_count(),
+            |&(theta, g, m, v)| adamw_update(theta, g, m, v, s),
+        )
     }
 
     // ANCHOR: step

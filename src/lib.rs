@@ -25,6 +25,7 @@ pub mod heatmap;
 pub mod kv_cache;
 pub mod layers;
 mod matrix;
+pub mod parallel;
 pub mod plot;
 pub mod rng;
 pub mod tokenizer;

@@ -21,6 +21,7 @@ use crate::batches::get_batch;
 use crate::checkpoint::{self, CheckpointError, Loaded, Progress};
 use crate::dataset::{Dataset, Split};
 use crate::gpt::{Gpt, GptConfig, Mode};
+use crate::parallel;
 use crate::plot::LossPoint;
 use crate::rng::{self, Rng};
 
@@ -168,15 +169,31 @@ impl Trainer {
             (run(p0), run(p1))
         };
         let ((l0, mut g0, w0), (l1, g1, w1)) = (r0?, r1?);
-        for var in model.params.vars() {
-            let t = var.as_tensor();
-            let combined = match (g0.get(t), g1.get(t)) {
-                (Some(a), Some(c)) => ((a * w0)? + (c * w1)?)?,
-                (Some(a), None) => (a * w0)?,
-                (None, Some(c)) => (c * w1)?,
-                (None, None) => continue,
-            };
-            g0.insert(t, combined);
+        let vars = model.params.vars();
+        let combined = std::sync::Mutex::new(Vec::with_capacity(vars.len()));
+        parallel::for_each_in_two(
+            &vars,
+            |v| v.elem_count(),
+            |var| {
+                let t = var.as_tensor();
+                let g = match (g0.get(t), g1.get(t)) {
+                    (Some(a), Some(c)) => ((a * w0)? + (c * w1)?)?,
+                    (Some(a), None) => (a * w0)?,
+                    (None, Some(c)) => (c * w1)?,
+                    (None, None) => return Ok(()),
+                };
+                combined
+                    .lock()
+                    .expect("nadie entra en pánico con el cerrojo")
+                    .push((t.clone(), g));
+                Ok::<_, candle_core::Error>(())
+            },
+        )?;
+        for (t, g) in combined
+            .into_inner()
+            .expect("nadie entra en pánico con el cerrojo")
+        {
+            g0.insert(&t, g);
         }
         Ok(((f64::from(l0) * w0 + f64::from(l1) * w1) as f32, g0))
     }
