@@ -8,8 +8,12 @@
 //!   sin escala ni sesgo).
 //! - [`cross_entropy`]: la entropía cruzada media de unos logits `(N, C)`.
 //!
-//! Solo hay versión de CPU (en `f32` y `f64`); en otros dispositivos, `layers` usa la
-//! versión del libro. Las pruebas comprueban que ambas dan lo mismo, derivadas incluidas.
+//! - [`layer_norm`], la LayerNorm entera, y [`adamw_update`], un paso de AdamW en su sitio.
+//!
+//! La capa lineal y la atención de varias cabezas tienen sus propios módulos
+//! ([`crate::fused_linear`], [`crate::fused_attention`]). Solo hay versión de CPU (en `f32` y
+//! `f64`); en otros dispositivos, `layers` usa la versión del libro. Las pruebas comprueban que
+//! ambas dan lo mismo, derivadas incluidas.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use num_traits::Float;
@@ -103,7 +107,7 @@ fn softmax_backward_rows<T: Float>(y: &[T], dy: &[T], t: usize) -> Vec<T> {
         .zip(dy.chunks_exact(t))
         .zip(dx.chunks_exact_mut(t))
     {
-        let dot = yr.iter().zip(dyr).fold(T::zero(), |s, (&a, &b)| s + a * b);
+        let dot = lane_sum(yr, dyr, |a, b| a * b);
         for ((d, &a), &b) in dxr.iter_mut().zip(yr).zip(dyr) {
             *d = a * (b - dot);
         }
@@ -168,14 +172,30 @@ pub fn normalize(x: &Tensor, eps: f64) -> Result<Tensor> {
     x.contiguous()?.apply_op1(Normalize { eps })
 }
 
+/// `Σᵢ f(aᵢ, bᵢ)` con ocho sumas parciales. Una suma en serie no se vectoriza (el compilador
+/// no puede cambiar el orden, porque cambiaría el redondeo); ocho sumas independientes, sí.
+#[inline(always)]
+pub(crate) fn lane_sum<T: Float>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
+    let mut acc = [T::zero(); 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .fold(T::zero(), |s, (&x, &y)| s + f(x, y));
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] = acc[i] + f(x[i], y[i]);
+        }
+    }
+    acc.iter().fold(tail, |s, &v| s + v)
+}
+
 /// Media y `1/√(varianza + eps)` de una fila.
 fn row_stats<T: Float>(row: &[T], eps: f64) -> (T, T) {
     let n = T::from(row.len()).expect("longitud representable");
-    let mean = row.iter().fold(T::zero(), |s, &v| s + v) / n;
-    let var = row
-        .iter()
-        .fold(T::zero(), |s, &v| s + (v - mean) * (v - mean))
-        / n;
+    let mean = lane_sum(row, row, |v, _| v) / n;
+    let var = lane_sum(row, row, |v, _| (v - mean) * (v - mean)) / n;
     let rstd = T::one() / (var + T::from(eps).expect("eps representable")).sqrt();
     (mean, rstd)
 }
@@ -202,11 +222,8 @@ fn normalize_backward_rows<T: Float>(x: &[T], dy: &[T], c: usize, eps: f64) -> V
         .zip(dx.chunks_exact_mut(c))
     {
         let (mean, rstd) = row_stats(xr, eps);
-        let (mut sum_dy, mut sum_dy_xhat) = (T::zero(), T::zero());
-        for (&xv, &d) in xr.iter().zip(dyr) {
-            sum_dy = sum_dy + d;
-            sum_dy_xhat = sum_dy_xhat + d * (xv - mean) * rstd;
-        }
+        let sum_dy = lane_sum(dyr, dyr, |d, _| d);
+        let sum_dy_xhat = lane_sum(xr, dyr, |xv, d| d * (xv - mean)) * rstd;
         let (mean_dy, mean_dy_xhat) = (sum_dy / n, sum_dy_xhat / n);
         for ((out, &xv), &d) in dxr.iter_mut().zip(xr).zip(dyr) {
             let xhat = (xv - mean) * rstd;

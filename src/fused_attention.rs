@@ -17,7 +17,7 @@ use std::sync::Arc;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use num_traits::Float;
 
-use crate::fused::contiguous;
+use crate::fused::{contiguous, lane_sum};
 use crate::matrix::{View, matmul};
 
 /// Filas de la matriz de pesos que se procesan juntas. En la fila `i` solo cuentan las
@@ -228,10 +228,7 @@ fn backward<T: Float + 'static>(
                 // Derivada de la softmax: ds = p ⊙ (dp − Σⱼ pⱼ dpⱼ). Queda en dp.
                 for i in r0..r1 {
                     let (pr, dr) = (&p[i * t..i * t + r1], &mut dp[i * t..i * t + r1]);
-                    let dot = pr
-                        .iter()
-                        .zip(dr.iter())
-                        .fold(T::zero(), |s, (&a, &g)| s + a * g);
+                    let dot = lane_sum(pr, dr, |a, g| a * g);
                     for (g, &a) in dr.iter_mut().zip(pr) {
                         *g = a * (*g - dot);
                     }
