@@ -4,13 +4,14 @@
 //! `cargo bench --bench bigram` imprime una línea por motor:
 //! `bigram <motor> <mediana ms/paso> <mín> <máx>`.
 
+mod comun;
+
 use std::time::Instant;
 
 use candle_core::Device;
 use gpt_desde_cero::bigram::{self, Bigram, CandleBigram, HandBigram};
-use gpt_desde_cero::dataset::{self, Dataset, Split, TRAIN_FRACTION};
-use gpt_desde_cero::tokenizer::Tokenizer;
-use gpt_desde_cero::{batches, corpus, rng};
+use gpt_desde_cero::dataset::Split;
+use gpt_desde_cero::{batches, rng};
 
 const REPEATS: usize = 7;
 
@@ -39,15 +40,7 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f));
-    let text = match corpus::load(None) {
-        Ok(c) => c.text,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
-    };
-    let tok = Tokenizer::from_text(&text);
-    let ds = Dataset::split(&dataset::encode_text(&tok, &text).unwrap(), TRAIN_FRACTION);
+    let (tok, ds) = comun::corpus_split();
     let mut r = rng::seeded(1337);
     let table = bigram::initial_table(tok.vocab_size(), &mut r);
 

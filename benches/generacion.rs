@@ -7,33 +7,33 @@
 //! número de caracteres (por defecto 64 y 500), una línea:
 //! `generacion <caracteres> <car/s del cuaderno> <car/s con caché> <cociente>`,
 //! con la mediana de las repeticiones, y comprueba que los dos caminos dan el mismo texto.
+//! Si el texto pasa de la ventana, añade `cota <caracteres> <car/s> <cociente>`: lo más rápido
+//! que podría ir cualquier método exacto en esta máquina (ver
+//! [`exact_flops_per_char_full_window`]) y cuántas veces el bucle del cuaderno sería.
 //! Los hilos se eligen con `RAYON_NUM_THREADS` (candle lo lee en cada producto de matrices).
 //! En una máquina cargada, los caracteres por segundo de CPU (en la salida de errores) con
 //! `RAYON_NUM_THREADS=1` son la medida más estable.
 
+mod comun;
+
 use std::time::Instant;
 
 use candle_core::Device;
+use comun::{cpu_seconds, median};
 use gpt_desde_cero::gpt::{self, Gpt, GptConfig, Preset, Sampling};
 use gpt_desde_cero::{kv_cache, rng};
 
 /// El vocabulario del Quijote.
 const VOCAB: usize = 89;
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
-/// Tiempo de CPU consumido por el proceso hasta ahora, en segundos.
-fn cpu_seconds() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` es un puntero válido a un timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+/// Operaciones de coma flotante que cualquier método exacto necesita por carácter cuando la
+/// ventana está llena: al correrse la ventana cambian las posiciones de todos los caracteres,
+/// así que hay que recalcular las capas 1..L−1 para los `T` caracteres (`12·C²` por carácter
+/// y capa: atención y red de avance) y las claves y valores de la última (`4·C²`). Es una
+/// cota por lo bajo: no cuenta la atención, las incrustaciones ni la salida.
+fn exact_flops_per_char_full_window(cfg: &GptConfig) -> f64 {
+    let (t, c, l) = (cfg.block_size as f64, cfg.n_embd as f64, cfg.n_layer as f64);
+    2.0 * t * c * c * (12.0 * (l - 1.0) + 2.0)
 }
 
 /// Caracteres por segundo de `run` (que genera `n` caracteres), de reloj y de CPU del
@@ -90,6 +90,8 @@ fn main() {
         cfg.n_layer,
         candle_core::utils::get_num_threads()
     );
+    let gemm_peak = comun::gemm_gflops();
+    eprintln!("productos de matrices: {gemm_peak:.1} GFLOP/s");
     // Calentamiento.
     let _ = kv_cache::generate(&model, &prompt, 8, sampling, &mut rng::seeded(0), |_| {});
     let _ = gpt::generate(&model, &prompt, 8, sampling, &mut rng::seeded(0), |_| {});
@@ -121,6 +123,15 @@ fn main() {
             "generacion {n} {plain:.0} {cached:.0} {:.2}",
             cached / plain
         );
+        // La cota: los caracteres con la ventana llena, a ritmo de pico de la máquina (y los
+        // de dentro de la ventana, gratis).
+        let full_window_chars = (prompt.len() + n).saturating_sub(cfg.block_size);
+        if n > cfg.block_size {
+            let secs = full_window_chars as f64 * exact_flops_per_char_full_window(&cfg)
+                / (gemm_peak * 1e9);
+            let best = n as f64 / secs;
+            println!("cota {n} {best:.0} {:.2}", best / plain);
+        }
         let (plain, cached) = (median(plain_cpu), median(cached_cpu));
         eprintln!(
             "  (por segundo de CPU: {plain:.0} y {cached:.0} car/s, {:.2}×)",

@@ -6,13 +6,12 @@
 //! Una configuración por proceso, para que el pico de memoria sea solo suyo.
 //! Los hilos se eligen con `RAYON_NUM_THREADS` (candle lo lee al empezar).
 
+mod comun;
+
 use std::time::Instant;
 
 use candle_core::Device;
-use gpt_desde_cero::corpus;
-use gpt_desde_cero::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::gpt::{GptConfig, Preset};
-use gpt_desde_cero::tokenizer::Tokenizer;
 use gpt_desde_cero::train::Trainer;
 
 /// Las configuraciones de la comparación: (lote, bloque, n_embd, cabezas, capas, dropout).
@@ -49,48 +48,6 @@ fn flops_per_step(cfg: &GptConfig) -> f64 {
     6.0 * linear_params * b * t + 12.0 * l * b * t * t * c
 }
 
-/// El rendimiento de la máquina en productos de matrices f32 con candle (1024×1024).
-fn gemm_throughput() {
-    let n = 1024;
-    let a = candle_core::Tensor::ones((n, n), candle_core::DType::F32, &Device::Cpu).unwrap();
-    let b = a.clone();
-    a.matmul(&b).unwrap(); // calentamiento
-    let reps = 10;
-    let t = Instant::now();
-    for _ in 0..reps {
-        a.matmul(&b).unwrap();
-    }
-    let secs = t.elapsed().as_secs_f64() / reps as f64;
-    let threads = candle_core::utils::get_num_threads();
-    println!(
-        "gemm {n} rust {threads} {:.1}",
-        2.0 * (n as f64).powi(3) / secs / 1e9
-    );
-}
-
-/// Tiempo de CPU consumido por el proceso hasta ahora, en ms.
-fn cpu_ms() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` es un puntero válido a un timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
-}
-
-/// El pico de memoria residente del proceso (VmHWM), en MiB.
-fn peak_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
-
 fn main() {
     gpt_desde_cero::cli::tune_allocator();
     let args: Vec<String> = std::env::args()
@@ -100,18 +57,11 @@ fn main() {
     let name = args.first().map_or("cpu", String::as_str);
     let steps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20);
     if name == "gemm" {
-        gemm_throughput();
+        let threads = candle_core::utils::get_num_threads();
+        println!("gemm 1024 rust {threads} {:.1}", comun::gemm_gflops());
         return;
     }
-    let text = match corpus::load(None) {
-        Ok(c) => c.text,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
-    };
-    let tok = Tokenizer::from_text(&text);
-    let ds = Dataset::split(&dataset::encode_text(&tok, &text).unwrap(), TRAIN_FRACTION);
+    let (tok, ds) = comun::corpus_split();
     let Some(cfg) = config(name, tok.vocab_size()) else {
         eprintln!("error: configuración desconocida «{name}» (pequena, cpu, mediana, cuaderno)");
         std::process::exit(2);
@@ -121,10 +71,10 @@ fn main() {
     let mut times = Vec::with_capacity(steps);
     let mut cpu_times = Vec::with_capacity(steps);
     for _ in 0..steps {
-        let (t, c) = (Instant::now(), cpu_ms());
+        let (t, c) = (Instant::now(), comun::cpu_seconds());
         trainer.train_step(&ds).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
-        cpu_times.push(cpu_ms() - c);
+        cpu_times.push((comun::cpu_seconds() - c) * 1e3);
     }
     times.sort_by(f64::total_cmp);
     cpu_times.sort_by(f64::total_cmp);
@@ -136,7 +86,7 @@ fn main() {
     println!(
         "gpt {name} rust {threads} {median:.3} {:.0} {:.0}",
         tokens / median * 1e3,
-        peak_mib()
+        comun::peak_mib()
     );
     // Tiempo de CPU del proceso por paso: menos sensible a otros programas que el de reloj.
     eprintln!("  (CPU: {:.3} ms/paso)", cpu_times[steps / 2]);

@@ -11,6 +11,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--rondas", type=int, default=3)
 parser.add_argument("--cuaderno", action="store_true")
 parser.add_argument("--libro", action="store_true")
+parser.add_argument("--solo-generacion", action="store_true")
 args = parser.parse_args()
 
 PY = os.environ["PYTHON_TORCH"]
@@ -31,14 +32,14 @@ def machine():
 
 # Bigram: 1 hilo, varias rondas alternadas.
 bigram = {}
-for r in range(args.rondas):
+for r in range(0 if args.solo_generacion else args.rondas):
     print(f"bigram: ronda {r + 1} de {args.rondas}", file=sys.stderr)
     for row in run([os.environ["BENCH_BIGRAM"]], 1) + run([PY, "scripts/bigram_pytorch.py", "--hilos", "1"], 1):
         bigram.setdefault(row[1], []).append(float(row[2]))
 
 # GPT: cada configuración con 1 y 2 hilos, alternando Rust y PyTorch.
 gpt = {}
-for r in range(args.rondas):
+for r in range(0 if args.solo_generacion else args.rondas):
     for name, steps in GPT_CONFIGS:
         for threads in (1, 2):
             print(f"gpt {name}: ronda {r + 1}, {threads} hilo(s)", file=sys.stderr)
@@ -47,29 +48,52 @@ for r in range(args.rondas):
             for row in rows:
                 ms, mib = float(row[4]), float(row[6])
                 gpt.setdefault((name, row[2], threads), []).append((ms, mib))
-gemm = run([os.environ["BENCH_GPT"], "gemm"], 1)[0][4]
+# Generación (preset cpu, 1 hilo): el bucle del cuaderno frente a la caché KV, y la cota de
+# cualquier método exacto con la ventana llena.
+print("generación", file=sys.stderr)
+gen = run([os.environ["BENCH_GEN"], "64", "500", "--repeticiones", str(max(3, args.rondas))], 1)
+gen_torch = {}
+for threads in (1, 2):
+    cmd = [PY, "scripts/gpt_pytorch.py", "--config", "cpu", "--hilos", str(threads), "--generar", "64", "500"]
+    for row in run(cmd, threads):
+        gen_torch[row[1]] = max(gen_torch.get(row[1], 0.0), float(row[2]))
 
 header = f"Máquina: {machine()}.\n"
-t1 = [header, "", "| motor | ms/paso (mediana) | pasos/s | PyTorch / este |", "| --- | ---: | ---: | ---: |"]
-ref = statistics.median(bigram["pytorch"])
-for engine in ["pytorch", "ndarray", "ndarray-ingenuo", "candle"]:
-    if engine in bigram:
-        ms = statistics.median(bigram[engine])
-        t1.append(f"| {engine} | {ms:.4f} | {1000 / ms:,.0f} | {ref / ms:.2f}× |")
-t2 = [header, f"Productos de matrices f32 (candle, 1 hilo): {gemm} GFLOP/s.", "",
-      "| configuración | PyTorch ms/paso (hilos) | este ms/paso (hilos) | PyTorch / este | memoria PyTorch | memoria este |",
-      "| --- | ---: | ---: | ---: | ---: | ---: |"]
-for name, _ in GPT_CONFIGS:
-    best = {}
-    for impl in ("pytorch", "rust"):
-        cands = [(statistics.median(ms for ms, _ in v), th, max(m for _, m in v)) for (n, i, th), v in gpt.items() if n == name and i == impl]
-        best[impl] = min(cands)
-    (pm, pt, pmem), (rm, rt, rmem) = best["pytorch"], best["rust"]
-    t2.append(f"| {name} | {pm:,.1f} ({pt}) | {rm:,.1f} ({rt}) | {pm / rm:.2f}× | {pmem:,.0f} MiB | {rmem:,.0f} MiB |")
+t3 = [header,
+      "| caracteres | PyTorch, bucle del cuaderno | este, bucle del cuaderno | este, caché KV | caché / PyTorch | caché / bucle | cota exacta | cota / bucle |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+cotas = {row[1]: row for row in gen if row[0] == "cota"}
+for row in gen:
+    if row[0] == "generacion":
+        n, plain, cached, ratio = row[1], float(row[2]), float(row[3]), float(row[4])
+        torch_rate = gen_torch[n]
+        bound = f"{float(cotas[n][2]):,.0f} | {float(cotas[n][3]):.2f}×" if n in cotas else "– | –"
+        t3.append(f"| {n} | {torch_rate:,.0f} | {plain:,.0f} | {cached:,.0f} | {cached / torch_rate:.2f}× | {ratio:.2f}× | {bound} |")
+tables = {"generacion_velocidad.md": t3}
 
-print("\n".join(t1) + "\n\n" + "\n".join(t2))
+if not args.solo_generacion:
+    t1 = [header, "", "| motor | ms/paso (mediana) | pasos/s | PyTorch / este |", "| --- | ---: | ---: | ---: |"]
+    ref = statistics.median(bigram["pytorch"])
+    for engine in ["pytorch", "ndarray", "ndarray-ingenuo", "candle"]:
+        if engine in bigram:
+            ms = statistics.median(bigram[engine])
+            t1.append(f"| {engine} | {ms:.4f} | {1000 / ms:,.0f} | {ref / ms:.2f}× |")
+    gemm = run([os.environ["BENCH_GPT"], "gemm"], 1)[0][4]
+    t2 = [header, f"Productos de matrices f32 (candle, 1 hilo): {gemm} GFLOP/s.", "",
+          "| configuración | PyTorch ms/paso (hilos) | este ms/paso (hilos) | PyTorch / este | memoria PyTorch | memoria este |",
+          "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, _ in GPT_CONFIGS:
+        best = {}
+        for impl in ("pytorch", "rust"):
+            cands = [(statistics.median(ms for ms, _ in v), th, max(m for _, m in v)) for (n, i, th), v in gpt.items() if n == name and i == impl]
+            best[impl] = min(cands)
+        (pm, pt, pmem), (rm, rt, rmem) = best["pytorch"], best["rust"]
+        t2.append(f"| {name} | {pm:,.1f} ({pt}) | {rm:,.1f} ({rt}) | {pm / rm:.2f}× | {pmem:,.0f} MiB | {rmem:,.0f} MiB |")
+    tables = {"bigram_velocidad.md": t1, "gpt_velocidad.md": t2, **tables}
+
+print("\n\n".join("\n".join(t) for t in tables.values()))
 if args.libro:
     os.makedirs("book/src/tablas", exist_ok=True)
-    open("book/src/tablas/bigram_velocidad.md", "w").write("\n".join(t1) + "\n")
-    open("book/src/tablas/gpt_velocidad.md", "w").write("\n".join(t2) + "\n")
-    print("\nEscritas book/src/tablas/bigram_velocidad.md y gpt_velocidad.md", file=sys.stderr)
+    for name, table in tables.items():
+        open(f"book/src/tablas/{name}", "w").write("\n".join(table) + "\n")
+    print(f"\nEscritas en book/src/tablas/: {', '.join(tables)}", file=sys.stderr)

@@ -20,7 +20,7 @@ if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
 fi
 [ -f datos/el_quijote.txt ] || cargo run -q --release --bin 01_datos >/dev/null
 
-cargo bench -q --no-run --bench bigram --bench gpt 2>/dev/null
+cargo bench -q --no-run --bench bigram --bench gpt --bench generacion 2>/dev/null
 bench_of() {
   cargo bench --no-run --bench "$1" --message-format=json 2>/dev/null | python3 -c '
 import json, sys
@@ -29,5 +29,6 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == sys.argv[1]:
         print(m["executable"])' "$1" | tail -n 1
 }
-BENCH_BIGRAM=$(bench_of bigram) BENCH_GPT=$(bench_of gpt) PYTHON_TORCH="$venv/bin/python" \
+BENCH_BIGRAM=$(bench_of bigram) BENCH_GPT=$(bench_of gpt) BENCH_GEN=$(bench_of generacion) \
+  PYTHON_TORCH="$venv/bin/python" \
   python3 scripts/comparar.py "$@"

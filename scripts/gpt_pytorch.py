@@ -6,6 +6,8 @@ Mide milisegundos por paso de entrenamiento (get_batch + forward + backward + Ad
 memoria máxima del proceso. Imprime una línea:
 `gpt <config> pytorch <hilos> <mediana ms/paso> <tokens/s> <pico MiB>`.
 Con --entrenar N, entrena N pasos y da las estimaciones de pérdida (200 lotes por parte).
+Con --generar N [N…], mide los caracteres por segundo del bucle de generación del cuaderno
+(pesos aleatorios, sin gradientes) e imprime `generacion-pytorch <caracteres> <car/s>`.
 """
 import argparse
 import resource
@@ -29,6 +31,7 @@ parser.add_argument("--corpus", default="datos/el_quijote.txt")
 parser.add_argument("--hilos", type=int, default=1)
 parser.add_argument("--pasos", type=int, default=20)
 parser.add_argument("--entrenar", type=int, default=0)
+parser.add_argument("--generar", type=int, nargs="*", default=[])
 parser.add_argument("--dispositivo", default="cpu")
 args = parser.parse_args()
 torch.set_num_threads(args.hilos)
@@ -122,12 +125,23 @@ class GPTLanguageModel(nn.Module):
             if getattr(module, "bias", None) is not None:
                 torch.nn.init.zeros_(module.bias)
 
-    def forward(self, idx, targets):
+    def forward(self, idx, targets=None):
         T = idx.shape[1]
         x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=device))
         logits = self.lm_head(self.ln_f(self.blocks(x)))
+        if targets is None:
+            return logits
         B, T, C = logits.shape
         return F.cross_entropy(logits.view(B * T, C), targets.view(B * T))
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens):
+        # El bucle del cuaderno: el contexto entero (recortado al bloque) en cada carácter.
+        for _ in range(max_new_tokens):
+            logits = self(idx[:, -block_size:])[:, -1, :]
+            idx_next = torch.multinomial(F.softmax(logits, dim=-1), num_samples=1)
+            idx = torch.cat((idx, idx_next), dim=1)
+        return idx
 
 
 model = GPTLanguageModel().to(device)
@@ -159,6 +173,21 @@ if args.entrenar:
         est = {s: torch.tensor([model(*get_batch(s)).item() for _ in range(200)]).mean().item() for s in ("train", "val")}
     model.train()
     print(f"pytorch {args.config} {args.entrenar} pasos en {elapsed:.1f} s: entrenamiento {est['train']:.4f}, validación {est['val']:.4f}")
+
+if args.generar:
+    model.eval()
+    start = torch.zeros((1, 1), dtype=torch.long, device=device)  # un salto de línea
+    model.generate(start, 8)  # calentamiento
+    for n_chars in args.generar:
+        rates = []
+        for _ in range(3):
+            t = time.perf_counter()
+            model.generate(start, n_chars)
+            sync()
+            rates.append(n_chars / (time.perf_counter() - t))
+        rates.sort()
+        print(f"generacion-pytorch {n_chars} {rates[1]:.0f}")
+    raise SystemExit
 
 step()  # calentamiento
 sync()
