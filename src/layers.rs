@@ -6,7 +6,7 @@
 //! inicialización y el dropout usan [`crate::rng::Rng`].
 
 use candle_core::{D, DType, Device, Result, Tensor, Var};
-use rand::Rng as _;
+use rand::{Rng as _, RngCore as _};
 
 use crate::fused_linear::{self, Activation};
 use crate::rng::{self, Rng};
@@ -264,8 +264,21 @@ pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
 
 /// La máscara del dropout en un byte por valor (1 = se queda): las mismas tiradas del RNG, y
 /// en el mismo orden, que la máscara de `f32` de la versión del libro.
+///
+/// `rng.random::<f32>()` toma los 24 bits altos de la siguiente palabra de 32 bits del RNG y
+/// los escala a `[0, 1)`. Aquí se piden todas las palabras de golpe (`fill_bytes` las da en el
+/// mismo orden que una a una) y se comparan en un bucle que el compilador vectoriza.
 pub(crate) fn keep_mask(n: usize, p: f32, rng: &mut Rng) -> Vec<u8> {
-    (0..n).map(|_| u8::from(rng.random::<f32>() >= p)).collect()
+    const SCALE: f32 = 1.0 / (1u32 << 24) as f32;
+    let mut bytes = vec![0u8; 4 * n];
+    rng.fill_bytes(&mut bytes);
+    bytes
+        .chunks_exact(4)
+        .map(|w| {
+            let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            u8::from((word >> 8) as f32 * SCALE >= p)
+        })
+        .collect()
 }
 
 /// Entropía cruzada media entre `logits (N, C)` y objetivos `(N,)` (con derivada). En la
@@ -401,6 +414,23 @@ mod tests {
         assert_eq!(w[1][2], 0.0);
         for row in &w {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        }
+    }
+
+    /// Pedir las palabras de golpe da las mismas tiradas que `random::<f32>()` una a una, y
+    /// deja el RNG en el mismo punto.
+    #[test]
+    fn keep_mask_draws_like_one_random_f32_per_value() {
+        for (n, p) in [(0, 0.2), (1, 0.5), (7, 0.1), (1000, 0.2), (4099, 0.9)] {
+            let (mut a, mut b) = (rng::seeded(n as u64), rng::seeded(n as u64));
+            let fast = keep_mask(n, p, &mut a);
+            let slow: Vec<u8> = (0..n).map(|_| u8::from(b.random::<f32>() >= p)).collect();
+            assert_eq!(fast, slow, "n = {n}, p = {p}");
+            assert_eq!(
+                a.random::<u64>(),
+                b.random::<u64>(),
+                "n = {n}: el RNG sigue igual"
+            );
         }
     }
 
