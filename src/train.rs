@@ -203,16 +203,12 @@ impl Trainer {
     pub fn estimate_loss(&self, ds: &Dataset) -> candle_core::Result<LossPoint> {
         let cfg = &self.model.config;
         let mut rng = eval_rng(self.progress.seed, self.progress.step);
-        let dev = self.model.device();
         let mut mean = |split| -> candle_core::Result<f32> {
-            let mut total = 0.0;
-            for _ in 0..cfg.eval_iters {
-                let (x, y) = get_batch(ds, split, cfg.batch_size, cfg.block_size, &mut rng);
-                let loss =
-                    self.model
-                        .loss(&to_tensor(&x, dev)?, &to_tensor(&y, dev)?, &mut Mode::Eval)?;
-                total += loss.to_scalar::<f32>()? as f64;
-            }
+            // Primero se sortean los lotes, en orden; luego se evalúan.
+            let batches: Vec<_> = (0..cfg.eval_iters)
+                .map(|_| get_batch(ds, split, cfg.batch_size, cfg.block_size, &mut rng))
+                .collect();
+            let total: f64 = self.losses(&batches)?.iter().map(|&l| l as f64).sum();
             Ok((total / cfg.eval_iters as f64) as f32)
         };
         let train = mean(Split::Train)?;
@@ -224,6 +220,34 @@ impl Trainer {
         })
     }
     // ANCHOR_END: estimate_loss
+
+    /// La pérdida sin dropout de cada lote, en su orden. En la CPU, los lotes se reparten entre
+    /// los dos núcleos: cada pérdida es la misma la calcule quien la calcule, y se suman
+    /// después en el orden de los lotes, así que el resultado no cambia.
+    fn losses(&self, batches: &[(Array2<u32>, Array2<u32>)]) -> candle_core::Result<Vec<f32>> {
+        let dev = self.model.device();
+        let losses = std::sync::Mutex::new(vec![0f32; batches.len()]);
+        let eval = |&i: &usize| -> candle_core::Result<()> {
+            let (x, y) = &batches[i];
+            let (x, y) = (to_tensor(x, dev)?, to_tensor(y, dev)?);
+            let loss = self
+                .model
+                .loss(&x, &y, &mut Mode::Eval)?
+                .to_scalar::<f32>()?;
+            losses.lock().expect("nadie entra en pánico con el cerrojo")[i] = loss;
+            Ok(())
+        };
+        let indices: Vec<usize> = (0..batches.len()).collect();
+        if dev.is_cpu() {
+            let work = |i: &usize| batches[*i].0.len() * self.model.config.n_embd;
+            parallel::for_each_in_two(&indices, work, eval)?;
+        } else {
+            indices.iter().try_for_each(eval)?;
+        }
+        Ok(losses
+            .into_inner()
+            .expect("nadie entra en pánico con el cerrojo"))
+    }
 
     /// Guarda el estado completo (pesos, optimizador, progreso) en `path`.
     pub fn save(&self, path: &std::path::Path, vocabulary: &[char]) -> Result<(), CheckpointError> {
