@@ -7,7 +7,9 @@
 //! nodo, un tensor de ceros del tamaño de su entrada y le suma la derivada: con tensores de
 //! `(B·T, 4·C)` eso es mucha memoria recorrida para nada. Aquí la capa es un solo nodo.
 
-use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{
+    CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
+};
 use num_traits::Float;
 
 use crate::fused::{column_sums_no_grad, contiguous};
@@ -62,6 +64,11 @@ fn dims(l_x: &Layout, l_w: &Layout, l_b: Option<&Layout>) -> Result<(usize, usiz
     Ok((lead.iter().product(), n_in, *n_out))
 }
 
+/// Los datos contiguos de un tensor de la CPU, como `&[T]` (error si son de otro tipo).
+fn slice<'a, T: WithDType>((s, l): (&'a CpuStorage, &Layout)) -> Result<&'a [T]> {
+    contiguous(s.as_slice::<T>()?, l)
+}
+
 fn output_shape(l_x: &Layout, n_out: usize) -> Shape {
     let mut dims = l_x.dims().to_vec();
     *dims
@@ -106,42 +113,21 @@ impl LinearOp {
         b: Option<(&CpuStorage, &Layout)>,
     ) -> Result<(CpuStorage, Shape)> {
         let d = dims(x.1, w.1, b.map(|b| b.1))?;
-        let out = match (x.0, w.0, b.map(|b| b.0)) {
-            (CpuStorage::F32(xs), CpuStorage::F32(ws), None) => CpuStorage::F32(forward(
-                contiguous(xs, x.1)?,
-                contiguous(ws, w.1)?,
-                None,
-                d,
-                self.act,
-            )),
-            (CpuStorage::F32(xs), CpuStorage::F32(ws), Some(CpuStorage::F32(bs))) => {
-                let bs = contiguous(bs, b.expect("hay sesgo").1)?;
-                CpuStorage::F32(forward(
-                    contiguous(xs, x.1)?,
-                    contiguous(ws, w.1)?,
-                    Some(bs),
-                    d,
-                    self.act,
-                ))
-            }
-            (CpuStorage::F64(xs), CpuStorage::F64(ws), None) => CpuStorage::F64(forward(
-                contiguous(xs, x.1)?,
-                contiguous(ws, w.1)?,
-                None,
-                d,
-                self.act,
-            )),
-            (CpuStorage::F64(xs), CpuStorage::F64(ws), Some(CpuStorage::F64(bs))) => {
-                let bs = contiguous(bs, b.expect("hay sesgo").1)?;
-                CpuStorage::F64(forward(
-                    contiguous(xs, x.1)?,
-                    contiguous(ws, w.1)?,
-                    Some(bs),
-                    d,
-                    self.act,
-                ))
-            }
-            _ => candle_core::bail!("capa lineal fusionada: solo f32 y f64, todos iguales"),
+        fn typed<T: WithDType + Float>(
+            x: (&CpuStorage, &Layout),
+            w: (&CpuStorage, &Layout),
+            b: Option<(&CpuStorage, &Layout)>,
+            d: (usize, usize, usize),
+            act: Activation,
+        ) -> Result<CpuStorage> {
+            let bias = b.map(slice::<T>).transpose()?;
+            let y = forward(slice::<T>(x)?, slice::<T>(w)?, bias, d, act);
+            Ok(T::to_cpu_storage_owned(y))
+        }
+        let out = match candle_core::backend::BackendStorage::dtype(x.0) {
+            DType::F32 => typed::<f32>(x, w, b, d, self.act)?,
+            DType::F64 => typed::<f64>(x, w, b, d, self.act)?,
+            dt => candle_core::bail!("capa lineal fusionada: solo f32 y f64, no {dt:?}"),
         };
         Ok((out, output_shape(x.1, d.2)))
     }
