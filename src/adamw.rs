@@ -123,11 +123,12 @@ impl AdamW {
         let work: Vec<_> = (self.vars.iter().zip(&self.m).zip(&self.v))
             .filter_map(|((var, m), v)| Some((var.as_tensor(), grads.get(var.as_tensor())?, m, v)))
             .collect();
-        parallel::for_each_in_two(
+        parallel::map_in_two(
             &work,
             |(theta, ..)| theta.elem_count(),
             |&(theta, g, m, v)| adamw_update(theta, g, m, v, s),
-        )
+        )?;
+        Ok(())
     }
 
     // ANCHOR: step

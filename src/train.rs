@@ -170,29 +170,21 @@ impl Trainer {
         };
         let ((l0, mut g0, w0), (l1, g1, w1)) = (r0?, r1?);
         let vars = model.params.vars();
-        let combined = std::sync::Mutex::new(Vec::with_capacity(vars.len()));
-        parallel::for_each_in_two(
+        let combined = parallel::map_in_two(
             &vars,
             |v| v.elem_count(),
             |var| {
                 let t = var.as_tensor();
                 let g = match (g0.get(t), g1.get(t)) {
-                    (Some(a), Some(c)) => ((a * w0)? + (c * w1)?)?,
-                    (Some(a), None) => (a * w0)?,
-                    (None, Some(c)) => (c * w1)?,
-                    (None, None) => return Ok(()),
+                    (Some(a), Some(c)) => Some(((a * w0)? + (c * w1)?)?),
+                    (Some(a), None) => Some((a * w0)?),
+                    (None, Some(c)) => Some((c * w1)?),
+                    (None, None) => None,
                 };
-                combined
-                    .lock()
-                    .expect("nadie entra en pánico con el cerrojo")
-                    .push((t.clone(), g));
-                Ok::<_, candle_core::Error>(())
+                Ok::<_, candle_core::Error>(g.map(|g| (t.clone(), g)))
             },
         )?;
-        for (t, g) in combined
-            .into_inner()
-            .expect("nadie entra en pánico con el cerrojo")
-        {
+        for (t, g) in combined.into_iter().flatten() {
             g0.insert(&t, g);
         }
         Ok(((f64::from(l0) * w0 + f64::from(l1) * w1) as f32, g0))
@@ -226,27 +218,16 @@ impl Trainer {
     /// después en el orden de los lotes, así que el resultado no cambia.
     fn losses(&self, batches: &[(Array2<u32>, Array2<u32>)]) -> candle_core::Result<Vec<f32>> {
         let dev = self.model.device();
-        let losses = std::sync::Mutex::new(vec![0f32; batches.len()]);
-        let eval = |&i: &usize| -> candle_core::Result<()> {
-            let (x, y) = &batches[i];
+        let loss = |(x, y): &(Array2<u32>, Array2<u32>)| {
             let (x, y) = (to_tensor(x, dev)?, to_tensor(y, dev)?);
-            let loss = self
-                .model
-                .loss(&x, &y, &mut Mode::Eval)?
-                .to_scalar::<f32>()?;
-            losses.lock().expect("nadie entra en pánico con el cerrojo")[i] = loss;
-            Ok(())
+            self.model.loss(&x, &y, &mut Mode::Eval)?.to_scalar::<f32>()
         };
-        let indices: Vec<usize> = (0..batches.len()).collect();
         if dev.is_cpu() {
-            let work = |i: &usize| batches[*i].0.len() * self.model.config.n_embd;
-            parallel::for_each_in_two(&indices, work, eval)?;
+            let work = |(x, _): &(Array2<u32>, Array2<u32>)| x.len() * self.model.config.n_embd;
+            parallel::map_in_two(batches, work, loss)
         } else {
-            indices.iter().try_for_each(eval)?;
+            batches.iter().map(loss).collect()
         }
-        Ok(losses
-            .into_inner()
-            .expect("nadie entra en pánico con el cerrojo"))
     }
 
     /// Guarda el estado completo (pesos, optimizador, progreso) en `path`.
