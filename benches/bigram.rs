@@ -9,9 +9,9 @@ mod comun;
 use std::time::Instant;
 
 use candle_core::Device;
-use gpt_desde_cero::bigram::{self, Bigram, CandleBigram, HandBigram};
-use gpt_desde_cero::dataset::Split;
-use gpt_desde_cero::{batches, rng};
+use gpt_desde_cero::model::bigram::{self, Bigram, CandleBigram, HandBigram};
+use gpt_desde_cero::text::dataset::Split;
+use gpt_desde_cero::{text::batches, tools::rng};
 
 const REPEATS: usize = 7;
 
@@ -34,7 +34,7 @@ fn measure(steps: usize, mut step: impl FnMut()) -> (f64, f64, f64) {
 }
 
 fn main() {
-    gpt_desde_cero::cli::tune_allocator();
+    gpt_desde_cero::tools::cli::tune_allocator();
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

@@ -20,8 +20,8 @@ use std::time::Instant;
 
 use candle_core::Device;
 use comun::{cpu_seconds, median};
-use gpt_desde_cero::gpt::{self, Gpt, GptConfig, Preset, Sampling};
-use gpt_desde_cero::{kv_cache, rng};
+use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Preset, Sampling};
+use gpt_desde_cero::{fast::kv_cache, tools::rng};
 
 /// El vocabulario del Quijote.
 const VOCAB: usize = 89;
@@ -46,7 +46,7 @@ fn rate(n: usize, run: impl FnOnce() -> Vec<u32>) -> (f64, f64, Vec<u32>) {
 }
 
 fn main() {
-    gpt_desde_cero::cli::tune_allocator();
+    gpt_desde_cero::tools::cli::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut lengths = Vec::new();
     let mut reps = 3usize;

@@ -11,8 +11,8 @@ mod comun;
 use std::time::Instant;
 
 use candle_core::Device;
-use gpt_desde_cero::gpt::{GptConfig, Preset};
-use gpt_desde_cero::train::Trainer;
+use gpt_desde_cero::model::gpt::{GptConfig, Preset};
+use gpt_desde_cero::model::train::Trainer;
 
 /// Las configuraciones de la comparación: (lote, bloque, n_embd, cabezas, capas, dropout).
 fn config(name: &str, vocab_size: usize) -> Option<GptConfig> {
@@ -49,7 +49,7 @@ fn flops_per_step(cfg: &GptConfig) -> f64 {
 }
 
 fn main() {
-    gpt_desde_cero::cli::tune_allocator();
+    gpt_desde_cero::tools::cli::tune_allocator();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

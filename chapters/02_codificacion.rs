@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gpt_desde_cero::cli;
-use gpt_desde_cero::tokenizer::Tokenizer;
+use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::tools::cli;
 
 /// Capítulo 2: construye el vocabulario de caracteres y codifica y decodifica un texto.
 #[derive(Parser)]

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gpt_desde_cero::dataset::{self, Dataset, TRAIN_FRACTION};
-use gpt_desde_cero::tokenizer::{CharName, Tokenizer};
-use gpt_desde_cero::{cli, formato};
+use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
+use gpt_desde_cero::text::tokenizer::{CharName, Tokenizer};
+use gpt_desde_cero::{tools::cli, tools::pretty};
 
 /// Capítulo 3: codifica todo el texto en un tensor 1-D y lo divide 90/10.
 #[derive(Parser)]
@@ -27,12 +27,12 @@ fn main() -> ExitCode {
         let data = dataset::encode_text(&tokenizer, &corpus.text)?;
         println!(
             "El texto como tensor: forma {}, tipo u32",
-            formato::shape(data.shape())
+            pretty::shape(data.shape())
         );
         let shown = args.mostrar.min(data.len());
         println!("Los primeros {shown} identificadores:");
         let head = data.as_slice().expect("arreglo contiguo");
-        println!("{}", formato::ids(&head[..shown], 18));
+        println!("{}", pretty::ids(&head[..shown], 18));
         // ANCHOR_END: tensor
         println!();
 
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         println!("  entrenamiento: {} tokens", ds.train.len());
         println!("  validación:    {} tokens", ds.val.len());
         let val = ds.val.as_slice().expect("arreglo contiguo");
-        println!("Validación: {}", formato::ids_elided(val, 3));
+        println!("Validación: {}", pretty::ids_elided(val, 3));
         // ANCHOR_END: split
         println!();
 

@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gpt_desde_cero::batches::{self, get_batch};
-use gpt_desde_cero::dataset::{self, Dataset, Split, TRAIN_FRACTION};
-use gpt_desde_cero::tokenizer::Tokenizer;
-use gpt_desde_cero::{cli, formato, rng};
+use gpt_desde_cero::text::batches::{self, get_batch};
+use gpt_desde_cero::text::dataset::{self, Dataset, Split, TRAIN_FRACTION};
+use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::{tools::cli, tools::pretty, tools::rng};
 
 /// Capítulo 4: muestra los pares contexto → objetivo y un lote aleatorio con semilla.
 #[derive(Parser)]
@@ -48,10 +48,10 @@ fn main() -> ExitCode {
         let mut rng = rng::seeded(args.semilla);
         let (x, y) = get_batch(&ds, Split::Train, args.lote, args.bloque, &mut rng);
         println!("Un lote de entrenamiento (semilla {}):", args.semilla);
-        println!("entradas x: forma {}", formato::shape(x.shape()));
-        println!("{}", formato::ids_2d(x.view()));
-        println!("objetivos y: forma {}", formato::shape(y.shape()));
-        println!("{}", formato::ids_2d(y.view()));
+        println!("entradas x: forma {}", pretty::shape(x.shape()));
+        println!("{}", pretty::ids_2d(x.view()));
+        println!("objetivos y: forma {}", pretty::shape(y.shape()));
+        println!("{}", pretty::ids_2d(y.view()));
         // ANCHOR_END: batch
         println!();
 

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use gpt_desde_cero::bigram::{self, Bigram, CandleBigram, HandBigram, TrainConfig};
-use gpt_desde_cero::dataset::{self, Dataset, Split, TRAIN_FRACTION};
-use gpt_desde_cero::tokenizer::Tokenizer;
-use gpt_desde_cero::{batches, cli, formato, plot, rng};
+use gpt_desde_cero::model::bigram::{self, Bigram, CandleBigram, HandBigram, TrainConfig};
+use gpt_desde_cero::text::dataset::{self, Dataset, Split, TRAIN_FRACTION};
+use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::{text::batches, tools::cli, tools::plot, tools::pretty, tools::rng};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Engine {
@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         let table = bigram::initial_table(vocab, &mut rng);
         println!(
             "La tabla del bigram: forma {}, {} parámetros",
-            formato::shape(table.shape()),
+            pretty::shape(table.shape()),
             table.len()
         );
 
@@ -86,7 +86,7 @@ fn main() -> ExitCode {
         println!(
             "Logits de un lote de 4×{}: forma {}",
             args.bloque,
-            formato::shape(logits.shape())
+            pretty::shape(logits.shape())
         );
         println!(
             "Pérdida inicial en ese lote: {:.4} (si la tabla predijera la distribución uniforme: ln {vocab} = {:.4})",

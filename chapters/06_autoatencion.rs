@@ -7,14 +7,14 @@ use std::time::Instant;
 use anyhow::Context as _;
 use candle_core::Device;
 use clap::Parser;
-use gpt_desde_cero::attention::{
+use gpt_desde_cero::model::attention::{
     self, HeadModel, HeadModelConfig, HeadWeights, TrainConfig, TrainEvent,
 };
-use gpt_desde_cero::bigram::{self, HandBigram};
-use gpt_desde_cero::dataset::{self, Dataset, TRAIN_FRACTION};
-use gpt_desde_cero::layers::Params;
-use gpt_desde_cero::tokenizer::Tokenizer;
-use gpt_desde_cero::{cli, formato, heatmap, rng};
+use gpt_desde_cero::model::bigram::{self, HandBigram};
+use gpt_desde_cero::model::layers::Params;
+use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
+use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::{tools::cli, tools::heatmap, tools::pretty, tools::rng};
 
 /// Capítulo 6: el truco matemático de la autoatención, una cabeza en ndarray y en candle, y un
 /// modelo pequeño con una cabeza entrenado sobre el corpus, con el mapa de sus pesos de atención.
@@ -87,7 +87,7 @@ fn main() -> ExitCode {
         let x = attention::toy_input(4, 8, 2, &mut rng); // (B, T, C)
         println!(
             "x: forma {} (semilla {})",
-            formato::shape(x.shape()),
+            pretty::shape(x.shape()),
             args.semilla
         );
         println!(
@@ -130,9 +130,9 @@ fn main() -> ExitCode {
         let head = attention::head_forward(&weights, x.view());
         println!(
             "x: forma {}; clave, consulta y valor: {} → {head_size}; salida: forma {}",
-            formato::shape(x.shape()),
+            pretty::shape(x.shape()),
             n_embd,
-            formato::shape(head.out.shape())
+            pretty::shape(head.out.shape())
         );
         println!("Pesos de atención del primer elemento del lote, wei[0]:");
         println!(

@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Args as ClapArgs, Parser, Subcommand};
-use gpt_desde_cero::checkpoint::{self, CheckpointError};
-use gpt_desde_cero::dataset::{self, Dataset, TRAIN_FRACTION};
-use gpt_desde_cero::gpt::{self, GptConfig, Preset, Sampling};
-use gpt_desde_cero::tokenizer::Tokenizer;
-use gpt_desde_cero::train::{self, DeviceChoice, Event, Finish, Outputs, RunOptions, Trainer};
-use gpt_desde_cero::{cli, escalera, kv_cache, plot, rng};
+use gpt_desde_cero::model::gpt::{self, GptConfig, Preset, Sampling};
+use gpt_desde_cero::model::train::{
+    self, DeviceChoice, Event, Finish, Outputs, RunOptions, Trainer,
+};
+use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
+use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::tools::checkpoint::{self, CheckpointError};
+use gpt_desde_cero::{fast::kv_cache, model::ladder, tools::cli, tools::plot, tools::rng};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Capítulo 7: el GPT completo del cuaderno. Entrena, genera texto y recorre la escalera.
@@ -448,11 +450,11 @@ fn ladder_command(a: LadderArgs) -> anyhow::Result<()> {
     let tokenizer = Tokenizer::from_text(&corpus.text);
     let data = dataset::encode_text(&tokenizer, &corpus.text)?;
     let ds = Dataset::split(&data, TRAIN_FRACTION);
-    let setup = escalera::LadderSetup {
+    let setup = ladder::LadderSetup {
         max_iters: a.pasos,
         eval_iters: a.eval_lotes,
         seed: a.semilla,
-        ..escalera::LadderSetup::new(tokenizer.vocab_size())
+        ..ladder::LadderSetup::new(tokenizer.vocab_size())
     };
     ds.check_block_size(setup.block_size)?;
     println!("Dispositivo: {}", train::device_name(&device));
@@ -460,10 +462,10 @@ fn ladder_command(a: LadderArgs) -> anyhow::Result<()> {
     println!();
     println!("| peldaño | parámetros | pérdida de validación | tiempo |");
     println!("| --- | ---: | ---: | ---: |");
-    for rung in escalera::Rung::ALL {
+    for rung in ladder::Rung::ALL {
         let bar = step_bar(setup.max_iters, 0);
         bar.set_message(rung.name());
-        let result = escalera::train_rung(rung, &setup, &ds, &device, |step| {
+        let result = ladder::train_rung(rung, &setup, &ds, &device, |step| {
             bar.set_position(step as u64 + 1)
         })?;
         bar.finish_and_clear();

@@ -7,10 +7,10 @@
 //! ```
 #![allow(unused_variables, unused_imports)]
 
-use crate::layers::Linear;
+use crate::model::layers::Linear;
 use candle_core::{D, Module, Result, Tensor};
 
-use crate::gpt::{Block, Head, Mode};
+use crate::model::gpt::{Block, Head, Mode};
 
 /// **Ejercicio 7.1 — Atención de varias cabezas a partir de las cabezas.**
 ///

@@ -3,30 +3,65 @@
 //! Biblioteca del libro «GPT desde cero»: un modelo de lenguaje a nivel de caracteres,
 //! construido paso a paso sobre el texto de *Don Quijote*.
 //!
-//! Cada módulo es una idea del libro; cada capítulo (`chapters/NN_*.rs`) es un programa
-//! corto que narra y llama a estos módulos.
+//! La casa tiene tres partes, cada una en su carpeta:
+//!
+//! - [`text`] y [`model`]: **la lección**, el código que el libro enseña.
+//! - [`fast`]: **la maquinaria de velocidad**, otra implementación de las mismas operaciones,
+//!   probada contra la de la lección (capítulo «Rendimiento»).
+//! - [`tools`]: **las herramientas**: línea de órdenes, checkpoints, gráficas y el RNG.
+//!
+//! ## Mapa: capítulo → módulos
+//!
+//! | capítulo | programa | módulos |
+//! | --- | --- | --- |
+//! | 1. Los datos | `01_datos` | [`text::corpus`] |
+//! | 2. Codificación | `02_codificacion` | [`text::tokenizer`] |
+//! | 3. Tensores | `03_tensores` | [`text::dataset`] |
+//! | 4. Lotes | `04_lotes` | [`text::batches`], [`tools::rng`] |
+//! | 5. El modelo bigram | `05_bigram` | [`model::bigram`] |
+//! | 6. Autoatención | `06_autoatencion` | [`model::attention`], [`model::layers`] |
+//! | 7. El GPT completo | `07_gpt` | [`model::gpt`], [`model::layers`], [`model::adamw`], [`model::train`], [`model::ladder`] |
+//! | Rendimiento | bancos de pruebas | [`fast`] |
+//!
+//! Cada capítulo (`chapters/NN_*.rs`) es un programa corto que narra y llama a estos módulos.
 
-pub mod adamw;
-pub mod attention;
-pub mod batches;
-pub mod bigram;
-pub mod checkpoint;
-pub mod cli;
-pub mod corpus;
-pub mod dataset;
+pub mod text {
+    //! Del texto a los lotes (capítulos 1–4).
+    pub mod batches;
+    pub mod corpus;
+    pub mod dataset;
+    pub mod tokenizer;
+}
+
+pub mod model {
+    //! La lección: los modelos, su entrenamiento y su generación (capítulos 5–7).
+    pub mod adamw;
+    pub mod attention;
+    pub mod bigram;
+    pub mod gpt;
+    pub mod ladder;
+    pub mod layers;
+    pub mod train;
+}
+
+pub mod fast {
+    //! La maquinaria de velocidad: operaciones fusionadas, caché KV y los dos núcleos.
+    pub mod fused;
+    pub mod fused_attention;
+    pub mod fused_linear;
+    pub mod kv_cache;
+    pub(crate) mod matrix;
+    pub mod parallel;
+}
+
+pub mod tools {
+    //! Las herramientas: línea de órdenes, checkpoints, gráficas, formato y el RNG.
+    pub mod checkpoint;
+    pub mod cli;
+    pub mod heatmap;
+    pub mod plot;
+    pub mod pretty;
+    pub mod rng;
+}
+
 pub mod ejercicios;
-pub mod escalera;
-pub mod formato;
-pub mod fused;
-pub mod fused_attention;
-pub mod fused_linear;
-pub mod gpt;
-pub mod heatmap;
-pub mod kv_cache;
-pub mod layers;
-mod matrix;
-pub mod parallel;
-pub mod plot;
-pub mod rng;
-pub mod tokenizer;
-pub mod train;

@@ -7,13 +7,13 @@ mod comun;
 
 use candle_core::{Device, Tensor};
 use comun::{real_corpus, run_chapter};
-use gpt_desde_cero::attention::{
+use gpt_desde_cero::model::attention::{
     self, Head, HeadModel, HeadModelConfig, HeadWeights, TrainConfig, TrainEvent,
 };
-use gpt_desde_cero::dataset::{self, Dataset, TRAIN_FRACTION};
-use gpt_desde_cero::layers::Params;
-use gpt_desde_cero::rng;
-use gpt_desde_cero::tokenizer::Tokenizer;
+use gpt_desde_cero::model::layers::Params;
+use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
+use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::tools::rng;
 use ndarray::{Array2, ArrayView2, Axis};
 
 /// Comprueba que `w` es triangular inferior (el futuro pesa exactamente 0), no negativa y

@@ -5,10 +5,10 @@ mod comun;
 
 use candle_core::{Device, Tensor};
 use comun::{real_corpus, run_chapter};
-use gpt_desde_cero::bigram::{self, Bigram, CandleBigram, HandBigram, TrainConfig};
-use gpt_desde_cero::dataset::{self, Dataset, Split, TRAIN_FRACTION};
-use gpt_desde_cero::tokenizer::Tokenizer;
-use gpt_desde_cero::{batches, rng};
+use gpt_desde_cero::model::bigram::{self, Bigram, CandleBigram, HandBigram, TrainConfig};
+use gpt_desde_cero::text::dataset::{self, Dataset, Split, TRAIN_FRACTION};
+use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::{text::batches, tools::rng};
 use ndarray::Array2;
 
 /// PyTorch, con el bigram del cuaderno, tras 10 000 pasos (estimaciones de 200 lotes).

@@ -4,10 +4,10 @@
 mod comun;
 
 use comun::{chapter_stdout, real_corpus};
-use gpt_desde_cero::batches::{context_target_pairs, get_batch};
-use gpt_desde_cero::dataset::{self, Dataset, Split, TRAIN_FRACTION};
-use gpt_desde_cero::tokenizer::Tokenizer;
-use gpt_desde_cero::{formato, rng};
+use gpt_desde_cero::text::batches::{context_target_pairs, get_batch};
+use gpt_desde_cero::text::dataset::{self, Dataset, Split, TRAIN_FRACTION};
+use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::{tools::pretty, tools::rng};
 
 const VOCAB: &str = "\n !\"'(),-.0123456789:;<?ABCDEFGHIJKLMNOPQRSTUVWXYZ[]abcdefghijlmnopqrstuvxyz¡«»¿\u{300}\u{301}\u{303}\u{308}–‘’“”";
 
@@ -56,8 +56,8 @@ fn batch_with_seed_1337_is_the_same_everywhere() {
     assert_eq!(y.dim(), (4, 8));
     let batch = format!(
         "x =\n{}\ny =\n{}",
-        formato::ids_2d(x.view()),
-        formato::ids_2d(y.view())
+        pretty::ids_2d(x.view()),
+        pretty::ids_2d(y.view())
     );
     insta::assert_snapshot!("lote_semilla_1337", batch);
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use comun::{Servidor, contenido, respuesta_http, url_sin_servidor};
-use gpt_desde_cero::corpus::{self, CorpusError, Download, Source};
+use gpt_desde_cero::text::corpus::{self, CorpusError, Download, Source};
 
 /// Un texto pequeño con tildes, eñes, signos de apertura y una tilde combinante (U+0301).
 const TEXTO: &str = "En un lugar de la Mancha, de cuyo nombre no quiero acordarme…\n\

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use comun::{Servidor, contenido, respuesta_http, run_chapter, url_sin_servidor};
-use gpt_desde_cero::corpus;
+use gpt_desde_cero::text::corpus;
 
 const DATOS: &str = env!("CARGO_BIN_EXE_01_datos");
 const CODIFICACION: &str = env!("CARGO_BIN_EXE_02_codificacion");

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use comun::{real_corpus, run_chapter};
-use gpt_desde_cero::checkpoint;
-use gpt_desde_cero::gpt::{self, Gpt, GptConfig, Mode, Preset};
-use gpt_desde_cero::{formato, rng};
+use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Mode, Preset};
+use gpt_desde_cero::tools::checkpoint;
+use gpt_desde_cero::{tools::pretty, tools::rng};
 
 const BIN: &str = env!("CARGO_BIN_EXE_07_gpt");
 
@@ -92,7 +92,7 @@ fn shapes_through_the_model() {
     let ids: Vec<u32> = (0..(b * t) as u32).map(|i| i % 89).collect();
     let idx = Tensor::from_vec(ids, (b, t), &Device::Cpu).unwrap();
     let mode = &mut Mode::Eval;
-    let shape = |x: &Tensor| formato::shape(x.dims());
+    let shape = |x: &Tensor| pretty::shape(x.dims());
     let mut lines = vec![format!("idx: {}", shape(&idx))];
     let tok = candle_core::Module::forward(&m.token_embedding_table, &idx).unwrap();
     lines.push(format!("incrustación de tokens: {}", shape(&tok)));
@@ -101,7 +101,7 @@ fn shapes_through_the_model() {
     lines.push(format!("incrustación de posiciones: {}", shape(&pos)));
     let x = tok.broadcast_add(&pos).unwrap();
     lines.push(format!("x = tokens + posiciones: {}", shape(&x)));
-    let mask = gpt_desde_cero::layers::causal_mask(t, &Device::Cpu).unwrap();
+    let mask = gpt_desde_cero::model::layers::causal_mask(t, &Device::Cpu).unwrap();
     let block = &m.blocks[0];
     let h = block.sa.heads[0].forward(&x, &mask, mode).unwrap();
     lines.push(format!("una cabeza: {}", shape(&h)));

@@ -6,10 +6,10 @@ mod comun;
 
 use candle_core::{DType, Device};
 use comun::run_chapter;
-use gpt_desde_cero::checkpoint::{self, Progress};
-use gpt_desde_cero::gpt::{self, Gpt, GptConfig, Preset, Sampling};
-use gpt_desde_cero::kv_cache::{self, KvCache};
-use gpt_desde_cero::rng;
+use gpt_desde_cero::fast::kv_cache::{self, KvCache};
+use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Preset, Sampling};
+use gpt_desde_cero::tools::checkpoint::{self, Progress};
+use gpt_desde_cero::tools::rng;
 
 const VOCAB: usize = 20;
 

@@ -3,9 +3,9 @@
 //! las mismas derivadas que las versiones hechas con operaciones sueltas de candle.
 
 use candle_core::{DType, Device, Tensor, Var};
-use gpt_desde_cero::gpt::{Gpt, GptConfig, Mode, Preset};
-use gpt_desde_cero::layers::{self, LayerNorm, Params};
-use gpt_desde_cero::{fused, rng};
+use gpt_desde_cero::model::gpt::{Gpt, GptConfig, Mode, Preset};
+use gpt_desde_cero::model::layers::{self, LayerNorm, Params};
+use gpt_desde_cero::{fast::fused, tools::rng};
 
 fn random(shape: &[usize], std: f32, seed: u64) -> Tensor {
     let n = shape.iter().product();
@@ -156,7 +156,7 @@ fn fused_linear_input_gradient_equals_the_book_version() {
 
 #[test]
 fn fused_linear_refuses_mismatched_shapes() {
-    use gpt_desde_cero::fused_linear::{Activation, linear};
+    use gpt_desde_cero::fast::fused_linear::{Activation, linear};
     let x = random(&[4, 16], 1.0, 1);
     let w = random(&[24, 15], 1.0, 2);
     let err = linear(&x, &w, None, Activation::Identity)
@@ -272,7 +272,7 @@ fn whole_gpt_fast_path_equals_the_teaching_path() {
 /// núcleos) da la misma pérdida y las mismas derivadas que el lote entero.
 #[test]
 fn two_halves_of_a_batch_give_the_whole_batch_gradient() {
-    use gpt_desde_cero::train::Trainer;
+    use gpt_desde_cero::model::train::Trainer;
     let cfg = GptConfig {
         batch_size: 7, // impar: mitades de 3 y 4, pesadas por su tamaño
         ..GptConfig::preset(Preset::Diminuto, 89)
@@ -367,7 +367,7 @@ fn per_head_attention(kqv: &Tensor, n_head: usize, keep: Option<(&[u8], f32)>) -
 /// dropout, con `T` menor, igual y mayor que un bloque de filas (64) y no múltiplo de él.
 #[test]
 fn fused_attention_equals_the_per_head_version() {
-    use gpt_desde_cero::fused_attention::{AttentionDropout, causal_attention};
+    use gpt_desde_cero::fast::fused_attention::{AttentionDropout, causal_attention};
     use rand::Rng as _;
     for (i, &(b, t, n_head, hs)) in [(1, 1, 1, 4), (2, 5, 2, 3), (3, 64, 4, 8), (2, 130, 3, 16)]
         .iter()
@@ -428,7 +428,7 @@ fn fused_attention_in_a_gpt_with_a_long_block() {
 
 #[test]
 fn fused_attention_refuses_bad_shapes() {
-    use gpt_desde_cero::fused_attention::{AttentionDropout, causal_attention};
+    use gpt_desde_cero::fast::fused_attention::{AttentionDropout, causal_attention};
     let kqv = random(&[2, 4, 12], 1.0, 1);
     let err = causal_attention(&kqv, 5, None).unwrap_err().to_string();
     assert!(err.contains("no se reparten"), "{err}");

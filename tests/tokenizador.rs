@@ -1,7 +1,7 @@
 //! Propiedades del tokenizador de caracteres, con textos arbitrarios (también con caracteres
 //! de varios bytes y marcas combinantes).
 
-use gpt_desde_cero::tokenizer::{Tokenizer, TokenizerError};
+use gpt_desde_cero::text::tokenizer::{Tokenizer, TokenizerError};
 use proptest::prelude::*;
 use proptest::sample::Index;
 

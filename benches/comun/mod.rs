@@ -5,9 +5,9 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use gpt_desde_cero::corpus;
-use gpt_desde_cero::dataset::{self, Dataset, TRAIN_FRACTION};
-use gpt_desde_cero::tokenizer::Tokenizer;
+use gpt_desde_cero::text::corpus;
+use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
+use gpt_desde_cero::text::tokenizer::Tokenizer;
 
 /// El tokenizador y la división 90/10 del Quijote (de la caché, o descargado). Si no se
 /// puede, termina con el error en español.

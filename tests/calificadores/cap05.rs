@@ -1,7 +1,7 @@
 //! Calificadores del capítulo 05.
 
 use super::*;
-use gpt_desde_cero::bigram;
+use gpt_desde_cero::model::bigram;
 use ndarray::Array2;
 
 fn random_logits(r: &mut rng::Rng, scale: f32) -> (Array2<f32>, Vec<u32>) {

@@ -1,6 +1,6 @@
 //! Calificadores del capítulo 06.
 
-use gpt_desde_cero::attention::{self, HeadWeights};
+use gpt_desde_cero::model::attention::{self, HeadWeights};
 use ndarray::{Array, Array2, Dimension};
 
 use super::*;

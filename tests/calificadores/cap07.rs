@@ -2,8 +2,8 @@
 
 use super::*;
 use candle_core::{Device, Module, Tensor};
-use gpt_desde_cero::gpt::{self, Gpt, GptConfig, Mode, Preset};
-use gpt_desde_cero::layers::causal_mask;
+use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Mode, Preset};
+use gpt_desde_cero::model::layers::causal_mask;
 
 /// Un GPT pequeño de forma aleatoria, una entrada `(B, T, C)` y su máscara causal.
 fn random_case(r: &mut rng::Rng) -> (Gpt, Tensor, Tensor, String) {

@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 pub use gpt_desde_cero::ejercicios::graded;
-pub use gpt_desde_cero::{batches, corpus, dataset, rng, tokenizer::Tokenizer};
+pub use gpt_desde_cero::{
+    text::batches, text::corpus, text::dataset, text::tokenizer::Tokenizer, tools::rng,
+};
 pub use ndarray::Array1;
 pub use rand::Rng as _;
 

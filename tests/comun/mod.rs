@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use gpt_desde_cero::corpus;
+use gpt_desde_cero::text::corpus;
 
 /// El corpus real: de la caché (`datos/` o `GPT_DESDE_CERO_DATOS`) o, si no está, descargado
 /// con el mismo código que usan los programas. Si no se puede, la prueba falla diciendo cómo

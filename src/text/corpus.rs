@@ -155,7 +155,7 @@ impl Download {
                 limit: self.max_bytes,
             });
         }
-        let bar = crate::cli::byte_bar(expected, "Descargando el corpus");
+        let bar = crate::tools::cli::byte_bar(expected, "Descargando el corpus");
         let mut body = Vec::with_capacity(expected.unwrap_or(0) as usize);
         // Leemos como mucho un byte más del límite: así sabemos si lo supera sin leerlo todo.
         let mut reader = bar.wrap_read(response.take(self.max_bytes + 1));

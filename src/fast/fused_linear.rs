@@ -12,8 +12,8 @@ use candle_core::{
 };
 use num_traits::Float;
 
-use crate::fused::{column_sums_no_grad, contiguous};
-use crate::matrix::{View, matmul};
+use crate::fast::fused::{column_sums_no_grad, contiguous};
+use crate::fast::matrix::{View, matmul};
 
 /// Lo que se aplica a la salida de la capa.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

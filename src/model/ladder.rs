@@ -14,13 +14,13 @@ use std::time::Instant;
 use candle_core::{D, Device, Module, Result, Tensor};
 use candle_nn::Embedding;
 
-use crate::adamw::{AdamW, AdamWConfig};
-use crate::batches::get_batch;
-use crate::dataset::{Dataset, Split};
-use crate::gpt::{FeedForward, Gpt, GptConfig, Head, INIT_STD, Mode, MultiHeadAttention};
-use crate::layers::{self, Linear, Params};
-use crate::rng::Rng;
-use crate::train::{eval_rng, init_rng, step_rng, to_tensor};
+use crate::model::adamw::{AdamW, AdamWConfig};
+use crate::model::gpt::{FeedForward, Gpt, GptConfig, Head, INIT_STD, Mode, MultiHeadAttention};
+use crate::model::layers::{self, Linear, Params};
+use crate::model::train::{eval_rng, init_rng, step_rng, to_tensor};
+use crate::text::batches::get_batch;
+use crate::text::dataset::{Dataset, Split};
+use crate::tools::rng::Rng;
 
 /// Los peldaños, en orden.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ impl LadderSetup {
             max_iters: 1000,
             eval_iters: 50,
             dropout: 0.1,
-            seed: crate::rng::DEFAULT_SEED,
+            seed: crate::tools::rng::DEFAULT_SEED,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, ArrayView1};
 
-use crate::tokenizer::{Tokenizer, TokenizerError};
+use crate::text::tokenizer::{Tokenizer, TokenizerError};
 
 /// Fracción del texto que se usa para entrenar; el resto, para validar.
 pub const TRAIN_FRACTION: f64 = 0.9;

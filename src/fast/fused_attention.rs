@@ -10,15 +10,15 @@
 //! - trabaja por bloques de filas y se salta los productos del triángulo del futuro, que la
 //!   máscara causal iba a anular.
 //!
-//! Los productos los hace `gemm` (ver [`crate::matrix`]).
+//! Los productos los hace `gemm` (ver [`crate::fast::matrix`]).
 
 use std::sync::Arc;
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use num_traits::Float;
 
-use crate::fused::{contiguous, lane_sum};
-use crate::matrix::{View, matmul};
+use crate::fast::fused::{contiguous, lane_sum};
+use crate::fast::matrix::{View, matmul};
 
 /// Filas de la matriz de pesos que se procesan juntas. En la fila `i` solo cuentan las
 /// columnas `j ≤ i`: un bloque de filas `[r0, r1)` solo necesita las columnas `[0, r1)`.

@@ -3,8 +3,8 @@
 use ndarray::{Array2, ArrayView1, s};
 use rand::Rng as _;
 
-use crate::dataset::{Dataset, Split};
-use crate::rng::Rng;
+use crate::text::dataset::{Dataset, Split};
+use crate::tools::rng::Rng;
 
 // ANCHOR: pairs
 /// Un trozo de `block_size + 1` tokens contiene `block_size` ejemplos: para cada `t`, el
@@ -56,7 +56,7 @@ pub fn get_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng;
+    use crate::tools::rng;
     use ndarray::Array1;
 
     #[test]

@@ -14,9 +14,9 @@ use candle_core::{D, DType, Device, IndexOp, Module, Result, Tensor};
 use candle_nn::Embedding;
 use rand::Rng as _;
 
-use crate::fused_attention::{self, AttentionDropout};
-use crate::layers::{self, LayerNorm, Linear, Params};
-use crate::rng::Rng;
+use crate::fast::fused_attention::{self, AttentionDropout};
+use crate::model::layers::{self, LayerNorm, Linear, Params};
+use crate::tools::rng::Rng;
 
 /// Desviación típica de la inicialización de pesos (`nn.init.normal_(std=0.02)`).
 pub const INIT_STD: f32 = 0.02;
@@ -650,7 +650,7 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng;
+    use crate::tools::rng;
 
     fn tiny_config(vocab_size: usize) -> GptConfig {
         GptConfig {

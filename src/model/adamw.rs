@@ -7,8 +7,8 @@
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Result, Tensor, Var};
 
-use crate::fused::{AdamWStep, adamw_update};
-use crate::parallel;
+use crate::fast::fused::{AdamWStep, adamw_update};
+use crate::fast::parallel;
 
 /// Los hiperparámetros de AdamW (los valores por defecto de PyTorch, salvo la tasa).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -96,7 +96,7 @@ impl AdamW {
     }
 
     /// Un paso. En la CPU se actualiza cada parámetro en su sitio con
-    /// [`crate::fused::adamw_update`] (la misma cuenta en tres pasadas, sin tensores
+    /// [`crate::fast::fused::adamw_update`] (la misma cuenta en tres pasadas, sin tensores
     /// intermedios); si no, con la versión de tensores de [`AdamW::step_reference`].
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         let fast = self.vars.iter().all(|v| {

@@ -3,13 +3,13 @@
 //! Dos trampas de candle 0.11 que este módulo evita: `candle_nn::LayerNorm` (la versión
 //! fusionada) y `candle_nn::ops::softmax_last_dim` no tienen derivada, así que el gradiente
 //! se detendría en silencio; y el RNG de candle en la CPU no admite semilla, así que la
-//! inicialización y el dropout usan [`crate::rng::Rng`].
+//! inicialización y el dropout usan [`crate::tools::rng::Rng`].
 
 use candle_core::{D, DType, Device, Result, Tensor, Var};
 use rand::{Rng as _, RngCore as _};
 
-use crate::fused_linear::{self, Activation};
-use crate::rng::{self, Rng};
+use crate::fast::fused_linear::{self, Activation};
+use crate::tools::rng::{self, Rng};
 
 /// Los parámetros entrenables de un modelo, con nombre y en orden de creación.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl Linear {
     }
 }
 
-/// En la CPU, la capa fusionada ([`crate::fused_linear::linear`]), un solo nodo del grafo;
+/// En la CPU, la capa fusionada ([`crate::fast::fused_linear::linear`]), un solo nodo del grafo;
 /// si no, la del libro ([`Linear::forward_reference`]).
 impl candle_core::Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -191,10 +191,10 @@ impl LayerNorm {
         })
     }
 
-    /// En la CPU, la versión fusionada ([`crate::fused::layer_norm`]); si no, la del libro.
+    /// En la CPU, la versión fusionada ([`crate::fast::fused::layer_norm`]); si no, la del libro.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         if use_fused(x) {
-            crate::fused::layer_norm(x, &self.weight, &self.bias, self.eps)
+            crate::fast::fused::layer_norm(x, &self.weight, &self.bias, self.eps)
         } else {
             self.forward_reference(x)
         }
@@ -221,11 +221,11 @@ pub fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
 }
 
 /// `masked_fill(mask == 0, -inf)` seguido de softmax en la última dimensión. En la CPU, con
-/// la máscara causal, usa la versión fusionada ([`crate::fused::causal_softmax`]), que
+/// la máscara causal, usa la versión fusionada ([`crate::fast::fused::causal_softmax`]), que
 /// calcula lo mismo; si no, la del libro ([`masked_softmax_reference`]).
 pub fn masked_softmax(scores: &Tensor, mask: &Tensor) -> Result<Tensor> {
     if use_fused(scores) && is_causal(mask, scores)? {
-        crate::fused::causal_softmax(scores)
+        crate::fast::fused::causal_softmax(scores)
     } else {
         masked_softmax_reference(scores, mask)
     }
@@ -253,7 +253,7 @@ pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
     let scale = 1.0 / (1.0 - p);
     if use_fused(x) {
         let keep = Tensor::from_vec(keep_mask(x.elem_count(), p, rng), x.shape(), x.device())?;
-        return crate::fused::dropout_with_mask(x, &keep, f64::from(scale));
+        return crate::fast::fused::dropout_with_mask(x, &keep, f64::from(scale));
     }
     let mask: Vec<f32> = (0..x.elem_count())
         .map(|_| if rng.random::<f32>() < p { 0.0 } else { scale })
@@ -285,7 +285,7 @@ pub(crate) fn keep_mask(n: usize, p: f32, rng: &mut Rng) -> Vec<u8> {
 /// CPU, la versión fusionada; si no, la de candle-nn (`log_softmax` y `gather`).
 pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     if use_fused(logits) {
-        crate::fused::cross_entropy(logits, targets)
+        crate::fast::fused::cross_entropy(logits, targets)
     } else {
         candle_nn::loss::cross_entropy(logits, targets)
     }
@@ -295,7 +295,7 @@ pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
 /// versión fusionada; si no, [`masked_softmax`] con [`causal_mask`].
 pub fn causal_softmax(scores: &Tensor) -> Result<Tensor> {
     if use_fused(scores) {
-        crate::fused::causal_softmax(scores)
+        crate::fast::fused::causal_softmax(scores)
     } else {
         let t = scores.dim(D::Minus1)?;
         masked_softmax(scores, &causal_mask(t, scores.device())?)

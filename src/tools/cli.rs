@@ -8,7 +8,7 @@ use clap::error::{ContextKind, ErrorKind};
 use clap::{Arg, ArgAction, Command};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::corpus::{self, Corpus};
+use crate::text::corpus::{self, Corpus};
 
 /// Argumento común a todos los programas: el texto con el que trabajar.
 #[derive(Debug, Clone, clap::Args)]

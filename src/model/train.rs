@@ -16,14 +16,14 @@ use anyhow::Context as _;
 use candle_core::{Device, Tensor};
 use ndarray::Array2;
 
-use crate::adamw::{AdamW, AdamWConfig};
-use crate::batches::get_batch;
-use crate::checkpoint::{self, CheckpointError, Loaded, Progress};
-use crate::dataset::{Dataset, Split};
-use crate::gpt::{Gpt, GptConfig, Mode};
-use crate::parallel;
-use crate::plot::LossPoint;
-use crate::rng::{self, Rng};
+use crate::fast::parallel;
+use crate::model::adamw::{AdamW, AdamWConfig};
+use crate::model::gpt::{Gpt, GptConfig, Mode};
+use crate::text::batches::get_batch;
+use crate::text::dataset::{Dataset, Split};
+use crate::tools::checkpoint::{self, CheckpointError, Loaded, Progress};
+use crate::tools::plot::LossPoint;
+use crate::tools::rng::{self, Rng};
 
 // ANCHOR: streams
 /// El RNG de la inicialización de los pesos.

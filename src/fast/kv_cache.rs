@@ -50,9 +50,9 @@
 
 use candle_core::{DType, IndexOp, Module, Result, Tensor};
 
-use crate::gpt::{self, Gpt, Mode, Sampling};
-use crate::layers::{self, Linear};
-use crate::rng::Rng;
+use crate::model::gpt::{self, Gpt, Mode, Sampling};
+use crate::model::layers::{self, Linear};
+use crate::tools::rng::Rng;
 
 /// Cuánto trabajo ha hecho una caché.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -339,7 +339,7 @@ impl HostLayerNorm {
         })
     }
 
-    /// `out = (x − media) / √(varianza + ε) ⊙ w + b`, como [`crate::fused::layer_norm`].
+    /// `out = (x − media) / √(varianza + ε) ⊙ w + b`, como [`crate::fast::fused::layer_norm`].
     #[inline(always)]
     fn apply(&self, x: &[f32], out: &mut [f32]) {
         let n = x.len() as f32;
@@ -591,8 +591,8 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpt::{GptConfig, Preset};
-    use crate::rng;
+    use crate::model::gpt::{GptConfig, Preset};
+    use crate::tools::rng;
     use candle_core::Device;
 
     fn tiny() -> Gpt {

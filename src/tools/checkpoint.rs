@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::adamw::AdamW;
-use crate::gpt::{self, Gpt, GptConfig};
-use crate::layers::Params;
-use crate::plot::LossPoint;
+use crate::model::adamw::AdamW;
+use crate::model::gpt::{self, Gpt, GptConfig};
+use crate::model::layers::Params;
+use crate::tools::plot::LossPoint;
 
 /// Identifica nuestros archivos (y su versión) en los metadatos.
 pub const FORMAT: &str = "gpt-desde-cero/gpt/1";
@@ -293,7 +293,7 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded, CheckpointError> {
             config.vocab_size
         )));
     }
-    crate::tokenizer::Tokenizer::from_chars(vocabulary.clone())
+    crate::text::tokenizer::Tokenizer::from_chars(vocabulary.clone())
         .map_err(|e| corrupt(e.to_string()))?;
 
     // Suma de comprobación sobre los datos, en orden de nombre.
@@ -403,8 +403,8 @@ pub fn resume_differences(saved: &GptConfig, wanted: &GptConfig) -> Vec<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpt::Preset;
-    use crate::rng;
+    use crate::model::gpt::Preset;
+    use crate::tools::rng;
 
     fn tiny() -> (Gpt, Vec<char>) {
         let cfg = GptConfig::preset(Preset::Diminuto, 5);

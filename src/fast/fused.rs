@@ -11,7 +11,7 @@
 //! - [`layer_norm`], la LayerNorm entera, y [`adamw_update`], un paso de AdamW en su sitio.
 //!
 //! La capa lineal y la atención de varias cabezas tienen sus propios módulos
-//! ([`crate::fused_linear`], [`crate::fused_attention`]). Solo hay versión de CPU (en `f32` y
+//! ([`crate::fast::fused_linear`], [`crate::fast::fused_attention`]). Solo hay versión de CPU (en `f32` y
 //! `f64`); en otros dispositivos, `layers` usa la versión del libro. Las pruebas comprueban que
 //! ambas dan lo mismo, derivadas incluidas.
 

@@ -7,10 +7,10 @@ use candle_nn::Optimizer as _;
 use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
 use rand::Rng as _;
 
-use crate::batches::get_batch;
-use crate::dataset::{Dataset, Split};
-use crate::plot::LossPoint;
-use crate::rng::{self, Rng};
+use crate::text::batches::get_batch;
+use crate::text::dataset::{Dataset, Split};
+use crate::tools::plot::LossPoint;
+use crate::tools::rng::{self, Rng};
 
 // ---------------------------------------------------------------------------------------
 // Las piezas matemáticas, a mano.

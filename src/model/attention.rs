@@ -13,10 +13,10 @@ use candle_nn::Optimizer;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 use rand::Rng as _;
 
-use crate::batches::get_batch;
-use crate::dataset::{Dataset, Split};
-use crate::layers::{self, Params};
-use crate::rng::{self, Rng};
+use crate::model::layers::{self, Params};
+use crate::text::batches::get_batch;
+use crate::text::dataset::{Dataset, Split};
+use crate::tools::rng::{self, Rng};
 
 // ANCHOR: toy_input
 /// La entrada de juguete del cuaderno: `(B, T, C)` valores de una normal estándar.
@@ -257,9 +257,9 @@ pub const SOFTMAX_EXAMPLE: [f32; 5] = [0.1, -0.2, 0.3, -0.2, 0.5];
 /// La misma cabeza en candle: con derivadas, para poder entrenarla.
 #[derive(Debug, Clone)]
 pub struct Head {
-    key: crate::layers::Linear,
-    query: crate::layers::Linear,
-    value: crate::layers::Linear,
+    key: crate::model::layers::Linear,
+    query: crate::model::layers::Linear,
+    value: crate::model::layers::Linear,
     head_size: usize,
 }
 
@@ -278,10 +278,10 @@ impl Head {
 
     /// Una cabeza con estos pesos (los mismos que usa [`head_forward`]).
     pub fn from_weights(params: &mut Params, name: &str, w: &HeadWeights) -> Result<Self> {
-        let mut linear = |part: &str, m: &Array2<f32>| -> Result<crate::layers::Linear> {
+        let mut linear = |part: &str, m: &Array2<f32>| -> Result<crate::model::layers::Linear> {
             let values: Vec<f32> = m.iter().copied().collect();
             let tensor = Tensor::from_vec(values, m.dim(), params.device())?;
-            Ok(crate::layers::Linear::new(
+            Ok(crate::model::layers::Linear::new(
                 params.add(&format!("{name}.{part}.weight"), tensor)?,
                 None,
             ))
@@ -347,7 +347,7 @@ pub struct HeadModel {
     token_embedding: candle_nn::Embedding,
     position_embedding: candle_nn::Embedding,
     head: Head,
-    lm_head: crate::layers::Linear,
+    lm_head: crate::model::layers::Linear,
 }
 
 impl HeadModel {
