@@ -16,10 +16,12 @@
 
 mod comun;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::Device;
 use comun::{cpu_seconds, median};
+use gpt_desde_cero::fast::kernels::Fast;
 use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Preset, Sampling};
 use gpt_desde_cero::{fast::kv_cache, tools::rng};
 
@@ -79,7 +81,10 @@ fn main() {
     }
 
     let cfg = GptConfig::preset(Preset::Cpu, VOCAB);
-    let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(rng::DEFAULT_SEED)).unwrap();
+    // La implementación rápida, la que usa `07_gpt generar` en la CPU.
+    let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(rng::DEFAULT_SEED))
+        .unwrap()
+        .with_kernels(Arc::new(Fast));
     let prompt = [0u32]; // un salto de línea, como el cuaderno
     let sampling = Sampling::default();
     eprintln!(

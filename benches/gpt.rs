@@ -8,9 +8,11 @@
 
 mod comun;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::Device;
+use gpt_desde_cero::fast::kernels::Fast;
 use gpt_desde_cero::model::gpt::{GptConfig, Preset};
 use gpt_desde_cero::model::train::Trainer;
 
@@ -66,7 +68,8 @@ fn main() {
         eprintln!("error: configuración desconocida «{name}» (pequena, cpu, mediana, cuaderno)");
         std::process::exit(2);
     };
-    let mut trainer = Trainer::new(&cfg, &Device::Cpu, 1337).unwrap();
+    // La implementación rápida, la que usa `07_gpt entrenar` en la CPU.
+    let mut trainer = Trainer::new(&cfg, &Device::Cpu, 1337, Arc::new(Fast)).unwrap();
     trainer.train_step(&ds).unwrap(); // calentamiento
     let mut times = Vec::with_capacity(steps);
     let mut cpu_times = Vec::with_capacity(steps);

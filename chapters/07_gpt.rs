@@ -14,7 +14,9 @@ use gpt_desde_cero::model::train::{
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::tools::checkpoint::{self, CheckpointError};
-use gpt_desde_cero::{fast::kv_cache, model::ladder, tools::cli, tools::plot, tools::rng};
+use gpt_desde_cero::{
+    fast::kernels, fast::kv_cache, model::ladder, tools::cli, tools::plot, tools::rng,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Capítulo 7: el GPT completo del cuaderno. Entrena, genera texto y recorre la escalera.
@@ -247,7 +249,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
             }
             .into());
         }
-        let mut t = Trainer::from_checkpoint(loaded, path)?;
+        let mut t = Trainer::from_checkpoint(loaded, path, kernels::for_device(&device))?;
         // Los pasos totales y las estimaciones sí se pueden cambiar al reanudar.
         t.model.config = cfg.clone();
         println!(
@@ -257,7 +259,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
         );
         t
     } else {
-        Trainer::new(&cfg, &device, a.semilla)?
+        Trainer::new(&cfg, &device, a.semilla, kernels::for_device(&device))?
     };
     // ANCHOR_END: resume
     if trainer.progress.step >= cfg.max_iters {
@@ -278,8 +280,6 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     let bar = step_bar(cfg.max_iters, start_step);
     let mut history = trainer.progress.history.clone();
     let start = Instant::now();
-    let mut eval_time = Duration::ZERO;
-    let mut last_eval_end = Instant::now();
     let options = RunOptions {
         time_limit: a
             .max_minutos
@@ -294,7 +294,6 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
         &options,
         |event| match event {
             Event::Eval { point, best } => {
-                eval_time += last_eval_end.elapsed().min(start.elapsed());
                 history.push(point);
                 let mark = if best { " (mejor)" } else { "" };
                 bar.suspend(|| {
@@ -307,7 +306,6 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
                 if let Err(e) = plot::save_loss_curve(&a.salidas, "gpt-curva", &title, &history) {
                     bar.suspend(|| eprintln!("aviso: {e}"));
                 }
-                last_eval_end = Instant::now();
             }
             Event::Step { step, loss } => {
                 let done = (step + 1 - start_step) as f64;
@@ -320,7 +318,6 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     );
     bar.finish_and_clear();
     let finish = finish?;
-    let _ = eval_time;
 
     let steps = trainer.progress.step - start_step;
     let secs = start.elapsed().as_secs_f64();
@@ -405,7 +402,10 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
         }
     };
     // Por defecto, con caché KV (mismo texto, mucho más rápido); con --sin-cache, el del libro.
-    let model = &loaded.model;
+    let model = &loaded
+        .model
+        .clone()
+        .with_kernels(kernels::for_device(&device));
     if a.sin_cache {
         gpt::generate(model, &prompt, a.tokens, sampling, &mut rng, on_token)?;
     } else {

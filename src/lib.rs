@@ -7,7 +7,8 @@
 //!
 //! - [`text`] y [`model`]: **la lección**, el código que el libro enseña.
 //! - [`fast`]: **la maquinaria de velocidad**, otra implementación de las mismas operaciones,
-//!   probada contra la de la lección (capítulo «Rendimiento»).
+//!   probada contra la de la lección (capítulo «Rendimiento»). El programa elige cuál ejecuta
+//!   el modelo al construirlo ([`model::kernels::Kernels`]); `model` no usa nada de `fast`.
 //! - [`tools`]: **las herramientas**: línea de órdenes, checkpoints, gráficas y el RNG.
 //!
 //! ## Mapa: capítulo → módulos
@@ -18,10 +19,10 @@
 //! | 2. Codificación | `02_codificacion` | [`text::tokenizer`] |
 //! | 3. Tensores | `03_tensores` | [`text::dataset`] |
 //! | 4. Lotes | `04_lotes` | [`text::batches`], [`tools::rng`] |
-//! | 5. El modelo bigram | `05_bigram` | [`model::bigram`] |
+//! | 5. El modelo bigram | `05_bigram` | [`model::bigram`], [`model::sampling`] |
 //! | 6. Autoatención | `06_autoatencion` | [`model::attention`], [`model::layers`] |
-//! | 7. El GPT completo | `07_gpt` | [`model::gpt`], [`model::layers`], [`model::adamw`], [`model::train`], [`model::ladder`] |
-//! | Rendimiento | bancos de pruebas | [`fast`] |
+//! | 7. El GPT completo | `07_gpt` | [`model::gpt`], [`model::layers`], [`model::kernels`], [`model::adamw`], [`model::train`], [`model::ladder`] |
+//! | Rendimiento | bancos de pruebas | [`fast`] ([`fast::kernels`]: la implementación rápida) |
 //!
 //! Cada capítulo (`chapters/NN_*.rs`) es un programa corto que narra y llama a estos módulos.
 
@@ -39,8 +40,10 @@ pub mod model {
     pub mod attention;
     pub mod bigram;
     pub mod gpt;
+    pub mod kernels;
     pub mod ladder;
     pub mod layers;
+    pub mod sampling;
     pub mod train;
 }
 
@@ -49,6 +52,7 @@ pub mod fast {
     pub mod fused;
     pub mod fused_attention;
     pub mod fused_linear;
+    pub mod kernels;
     pub mod kv_cache;
     pub(crate) mod matrix;
     pub mod parallel;

@@ -4,10 +4,14 @@
 
 mod comun;
 
+use std::sync::Arc;
+
 use candle_core::{DType, Device};
 use comun::run_chapter;
+use gpt_desde_cero::fast::kernels::Fast;
 use gpt_desde_cero::fast::kv_cache::{self, KvCache};
 use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Preset, Sampling};
+use gpt_desde_cero::model::kernels::{Kernels, Reference};
 use gpt_desde_cero::tools::checkpoint::{self, Progress};
 use gpt_desde_cero::tools::rng;
 
@@ -17,9 +21,15 @@ const VOCAB: usize = 20;
 /// multiplican para que los logits estén lejos de la uniforme (con la inicialización
 /// N(0, 0,02) casi lo están) y el texto tenga estructura: así una diferencia entre los
 /// caminos se notaría en el sorteo.
+/// Con la implementación rápida, la que usa el programa en la CPU.
 fn tiny(seed: u64, sharpen: f64) -> Gpt {
+    tiny_with(seed, sharpen, Arc::new(Fast))
+}
+
+fn tiny_with(seed: u64, sharpen: f64, kernels: Arc<dyn Kernels>) -> Gpt {
     let cfg = GptConfig::preset(Preset::Diminuto, VOCAB);
-    let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(seed)).unwrap();
+    let model =
+        (Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(seed)).unwrap()).with_kernels(kernels);
     for (name, var) in model.params.named() {
         if !name.contains("ln") {
             var.set(&(var.as_tensor() * sharpen).unwrap()).unwrap();
@@ -36,10 +46,16 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// Con las dos implementaciones: la del libro (pasos de candle) y la rápida (pasos sin candle).
 #[test]
 fn logits_match_the_reference_at_every_step() {
-    for (seed, sharpen) in [(1, 1.0), (2, 8.0), (3, 15.0)] {
-        let model = tiny(seed, sharpen);
+    let both: [Arc<dyn Kernels>; 2] = [Arc::new(Reference), Arc::new(Fast)];
+    for ((seed, sharpen), kernels) in [(1, 1.0), (2, 8.0), (3, 15.0)]
+        .into_iter()
+        .flat_map(|s| both.iter().map(move |k| (s, k.clone())))
+    {
+        let name = kernels.name();
+        let model = tiny_with(seed, sharpen, kernels);
         let bs = model.config.block_size;
         // Un texto que pasa de largo la ventana: 3 de prompt y 3·block_size más.
         let ids = gpt::generate(
@@ -63,8 +79,11 @@ fn logits_match_the_reference_at_every_step() {
             let min = want.iter().copied().fold(f32::MAX, f32::min);
             spread = spread.max(max - min);
         }
-        eprintln!("semilla {seed}: diferencia máxima {worst:e}, rango de logits {spread}");
-        assert!(worst < 1e-4, "semilla {seed}: diferencia máxima {worst}");
+        eprintln!("{name}, semilla {seed}: diferencia máxima {worst:e}, rango {spread}");
+        assert!(
+            worst < 1e-4,
+            "{name}, semilla {seed}: diferencia máxima {worst}"
+        );
         // Los logits no son triviales (salvo con la inicialización tal cual).
         if sharpen > 1.0 {
             assert!(

@@ -2,8 +2,13 @@
 //! (softmax causal, normalización de LayerNorm, entropía cruzada) dan los mismos valores y
 //! las mismas derivadas que las versiones hechas con operaciones sueltas de candle.
 
-use candle_core::{DType, Device, Tensor, Var};
+use std::sync::Arc;
+
+use candle_core::{DType, Device, Module, Tensor, Var};
+use gpt_desde_cero::fast::kernels::{self, Fast};
+use gpt_desde_cero::model::adamw::{AdamW, AdamWConfig};
 use gpt_desde_cero::model::gpt::{Gpt, GptConfig, Mode, Preset};
+use gpt_desde_cero::model::kernels::{Kernels, Reference, StepId};
 use gpt_desde_cero::model::layers::{self, LayerNorm, Params};
 use gpt_desde_cero::{fast::fused, tools::rng};
 
@@ -50,7 +55,7 @@ fn causal_softmax_equals_the_masked_softmax() {
         let t = *shape.last().unwrap();
         let mask = layers::causal_mask(t, &Device::Cpu).unwrap();
         let (y1, g1) = value_and_grad(&x, |x| fused::causal_softmax(x).unwrap());
-        let (y2, g2) = value_and_grad(&x, |x| layers::masked_softmax_reference(x, &mask).unwrap());
+        let (y2, g2) = value_and_grad(&x, |x| layers::masked_softmax(x, &mask).unwrap());
         assert!(max_diff(&y1, &y2) < 1e-6, "{shape:?}: valores");
         assert!(max_diff(&g1, &g2) < 1e-5, "{shape:?}: derivadas");
     }
@@ -75,8 +80,8 @@ fn fused_layer_norm_equals_the_book_version() {
             let get = |t: &Tensor| g.get(t).expect("recibe gradiente").clone();
             (y, get(x.as_tensor()), get(&ln.weight), get(&ln.bias))
         };
-        let fast = grads_of(ln.forward(x.as_tensor()).unwrap());
-        let book = grads_of(ln.forward_reference(x.as_tensor()).unwrap());
+        let fast = grads_of(kernels::layer_norm(&ln, x.as_tensor()).unwrap());
+        let book = grads_of(ln.forward(x.as_tensor()).unwrap());
         assert!(max_diff(&fast.0, &book.0) < 1e-5, "{shape:?}: valores");
         assert!(
             max_diff(&fast.1, &book.1) < 1e-4,
@@ -91,6 +96,12 @@ fn fused_layer_norm_equals_the_book_version() {
             "{shape:?}: derivadas del sesgo"
         );
     }
+}
+
+/// `relu(x Wᵀ + b)` en una sola operación fusionada (la primera capa de la red de avance).
+fn fused_relu(lin: &layers::Linear, x: &Tensor) -> Tensor {
+    use gpt_desde_cero::fast::fused_linear::{Activation, linear};
+    linear(x, &lin.weight, lin.bias.as_ref(), Activation::Relu).unwrap()
 }
 
 /// La capa lineal fusionada (con y sin sesgo, con y sin ReLU, con 1, 2 y 3 dimensiones)
@@ -111,11 +122,12 @@ fn fused_linear_equals_the_book_version() {
                     var.set(&random(b.dims(), 1.0, 7)).unwrap();
                 }
                 let x = random(shape, 1.0, 2 + i as u64);
-                let run = || {
-                    let y = if relu {
-                        lin.forward_relu(&x).unwrap()
-                    } else {
-                        candle_core::Module::forward(&lin, &x).unwrap()
+                let run = |fast: bool| {
+                    let y = match (fast, relu) {
+                        (true, false) => kernels::linear(&lin, &x).unwrap(),
+                        (true, true) => fused_relu(&lin, &x),
+                        (false, false) => lin.forward(&x).unwrap(),
+                        (false, true) => lin.forward(&x).unwrap().relu().unwrap(),
                     };
                     let w = random(y.dims(), 1.0, 99);
                     let g = (&y * &w).unwrap().sum_all().unwrap().backward().unwrap();
@@ -126,8 +138,8 @@ fn fused_linear_equals_the_book_version() {
                         .collect();
                     (y, grads)
                 };
-                let (y1, g1) = run();
-                let (y2, g2) = layers::with_reference_kernels(run);
+                let (y1, g1) = run(true);
+                let (y2, g2) = run(false);
                 let what = format!("{shape:?} sesgo={bias} relu={relu}");
                 let mut want = shape.to_vec();
                 *want.last_mut().unwrap() = 24;
@@ -147,9 +159,8 @@ fn fused_linear_input_gradient_equals_the_book_version() {
     let mut params = Params::new(&Device::Cpu);
     let lin = layers::linear(&mut params, "lin", (16, 24), true, 0.5, &mut rng::seeded(4)).unwrap();
     let x = random(&[2, 9, 16], 1.0, 5);
-    let (y1, g1) = value_and_grad(&x, |x| lin.forward_relu(x).unwrap());
-    let (y2, g2) =
-        layers::with_reference_kernels(|| value_and_grad(&x, |x| lin.forward_relu(x).unwrap()));
+    let (y1, g1) = value_and_grad(&x, |x| fused_relu(&lin, x));
+    let (y2, g2) = value_and_grad(&x, |x| lin.forward(x).unwrap().relu().unwrap());
     assert!(max_diff(&y1, &y2) < 1e-5);
     assert!(max_diff(&g1, &g2) < 1e-4);
 }
@@ -197,7 +208,8 @@ fn fused_ops_refuse_bad_input_with_a_reason() {
     let t = Tensor::new(&[0u32, 5], &Device::Cpu).unwrap();
     let err = fused::cross_entropy(&x, &t).unwrap_err().to_string();
     assert!(err.contains("fuera de 0..3"), "{err}");
-    let err = fused::normalize(&x.to_dtype(DType::U32).unwrap(), 1e-5)
+    let (w, b) = (random(&[3], 1.0, 1), random(&[3], 1.0, 2));
+    let err = fused::layer_norm(&x.to_dtype(DType::U32).unwrap(), &w, &b, 1e-5)
         .unwrap_err()
         .to_string();
     assert!(err.contains("f32"), "{err}");
@@ -213,10 +225,13 @@ fn assert_paths_agree(
     seed: u64,
     tol: impl Fn(&Tensor) -> f32,
 ) {
-    let run = || {
-        let loss = model
-            .loss(x, y, &mut Mode::Train(&mut rng::seeded(seed)))
-            .unwrap();
+    let run = |fast: bool| {
+        let mode = &mut Mode::Train(&mut rng::seeded(seed));
+        let loss = if fast {
+            Fast.loss(model, x, y, mode).unwrap()
+        } else {
+            model.loss(x, y, mode).unwrap()
+        };
         let grads = loss.backward().unwrap();
         let grads: Vec<Tensor> = (model.params.named().iter())
             .map(|(name, v)| {
@@ -226,8 +241,8 @@ fn assert_paths_agree(
             .collect();
         (loss.to_scalar::<f32>().unwrap(), grads)
     };
-    let (fast_loss, fast_grads) = run();
-    let (ref_loss, ref_grads) = layers::with_reference_kernels(run);
+    let (fast_loss, fast_grads) = run(true);
+    let (ref_loss, ref_grads) = run(false);
     assert!(
         (fast_loss - ref_loss).abs() < 1e-5,
         "{fast_loss} vs {ref_loss}"
@@ -278,7 +293,7 @@ fn two_halves_of_a_batch_give_the_whole_batch_gradient() {
         ..GptConfig::preset(Preset::Diminuto, 89)
     };
     assert_eq!(cfg.dropout, 0.0);
-    let trainer = Trainer::new(&cfg, &Device::Cpu, 11).unwrap();
+    let trainer = Trainer::new(&cfg, &Device::Cpu, 11, Arc::new(Fast)).unwrap();
     let ids: Vec<u32> = (0..cfg.batch_size * cfg.block_size)
         .map(|k| (k * 17 % 89) as u32)
         .collect();
@@ -290,10 +305,11 @@ fn two_halves_of_a_batch_give_the_whole_batch_gradient() {
         &Device::Cpu,
     )
     .unwrap();
-    let (half_loss, half_grads) = trainer
-        .loss_and_grads_in_halves(&x, &y, rng::seeded(1))
+    let id = StepId { seed: 11, step: 0 };
+    let (half_loss, half_grads) = (trainer.model.kernels())
+        .loss_and_grads(&trainer.model, &x, &y, &mut rng::seeded(1), id)
         .unwrap();
-    let whole = trainer.model.loss(&x, &y, &mut Mode::Eval).unwrap();
+    let whole = Fast.loss(&trainer.model, &x, &y, &mut Mode::Eval).unwrap();
     let whole_grads = whole.backward().unwrap();
     assert!((half_loss - whole.to_scalar::<f32>().unwrap()).abs() < 1e-5);
     for (name, var) in trainer.model.params.named() {
@@ -311,12 +327,10 @@ fn two_halves_of_a_batch_give_the_whole_batch_gradient() {
 fn byte_mask_dropout_equals_the_book_version() {
     let x = random(&[4, 33, 17], 1.0, 8);
     let (y1, g1) = value_and_grad(&x, |x| {
-        layers::dropout(x, 0.2, &mut rng::seeded(4)).unwrap()
+        kernels::dropout(x, 0.2, &mut Mode::Train(&mut rng::seeded(4))).unwrap()
     });
-    let (y2, g2) = layers::with_reference_kernels(|| {
-        value_and_grad(&x, |x| {
-            layers::dropout(x, 0.2, &mut rng::seeded(4)).unwrap()
-        })
+    let (y2, g2) = value_and_grad(&x, |x| {
+        layers::dropout(x, 0.2, &mut rng::seeded(4)).unwrap()
     });
     assert_eq!(max_diff(&y1, &y2), 0.0);
     assert_eq!(max_diff(&g1, &g2), 0.0);
@@ -336,17 +350,17 @@ fn byte_mask_dropout_equals_the_book_version() {
 }
 
 /// La atención de varias cabezas de la versión del libro (cabeza a cabeza, con
-/// `masked_softmax` y la máscara del dropout en `f32`), a partir de `kqv (B, T, 3·C)`.
-fn per_head_attention(kqv: &Tensor, n_head: usize, keep: Option<(&[u8], f32)>) -> Tensor {
-    let (b, t, c3) = kqv.dims3().unwrap();
+/// `masked_softmax` y la máscara del dropout en `f32`), a partir de `qkv (B, T, 3·C)`.
+fn per_head_attention(qkv: &Tensor, n_head: usize, keep: Option<(&[u8], f32)>) -> Tensor {
+    let (b, t, c3) = qkv.dims3().unwrap();
     let (c, hs) = (c3 / 3, c3 / 3 / n_head);
     let mask = layers::causal_mask(t, &Device::Cpu).unwrap();
     let heads: Vec<Tensor> = (0..n_head)
         .map(|h| {
-            let part = |off: usize| kqv.narrow(2, off + h * hs, hs).unwrap();
-            let (k, q, v) = (part(0), part(c), part(2 * c));
+            let part = |off: usize| qkv.narrow(2, off + h * hs, hs).unwrap();
+            let (q, k, v) = (part(0), part(c), part(2 * c));
             let wei = (q.matmul(&k.t().unwrap()).unwrap() * (hs as f64).powf(-0.5)).unwrap();
-            let mut wei = layers::masked_softmax_reference(&wei, &mask).unwrap();
+            let mut wei = layers::masked_softmax(&wei, &mask).unwrap();
             if let Some((keep, scale)) = keep {
                 let tt = b * t * t;
                 let m: Vec<f32> = keep[h * tt..(h + 1) * tt]
@@ -373,7 +387,7 @@ fn fused_attention_equals_the_per_head_version() {
         .iter()
         .enumerate()
     {
-        let kqv = random(&[b, t, 3 * n_head * hs], 1.0, 40 + i as u64);
+        let qkv = random(&[b, t, 3 * n_head * hs], 1.0, 40 + i as u64);
         let mut r = rng::seeded(i as u64);
         let keep: Vec<u8> = (0..n_head * b * t * t)
             .map(|_| u8::from(r.random::<f32>() >= 0.3))
@@ -385,8 +399,8 @@ fn fused_attention_equals_the_per_head_version() {
                 scale: f64::from(scale),
             });
             let (y1, g1) =
-                value_and_grad(&kqv, |x| causal_attention(x, n_head, drop.clone()).unwrap());
-            let (y2, g2) = value_and_grad(&kqv, |x| {
+                value_and_grad(&qkv, |x| causal_attention(x, n_head, drop.clone()).unwrap());
+            let (y2, g2) = value_and_grad(&qkv, |x| {
                 per_head_attention(x, n_head, with_dropout.then_some((&keep[..], scale)))
             });
             let what = format!("B={b} T={t} cabezas={n_head} hs={hs} dropout={with_dropout}");
@@ -429,15 +443,67 @@ fn fused_attention_in_a_gpt_with_a_long_block() {
 #[test]
 fn fused_attention_refuses_bad_shapes() {
     use gpt_desde_cero::fast::fused_attention::{AttentionDropout, causal_attention};
-    let kqv = random(&[2, 4, 12], 1.0, 1);
-    let err = causal_attention(&kqv, 5, None).unwrap_err().to_string();
+    let qkv = random(&[2, 4, 12], 1.0, 1);
+    let err = causal_attention(&qkv, 5, None).unwrap_err().to_string();
     assert!(err.contains("no se reparten"), "{err}");
     let drop = AttentionDropout {
         keep: vec![1u8; 3].into(),
         scale: 1.0,
     };
-    let err = causal_attention(&kqv, 2, Some(drop))
+    let err = causal_attention(&qkv, 2, Some(drop))
         .unwrap_err()
         .to_string();
     assert!(err.contains("máscara"), "{err}");
+}
+
+/// El paso de AdamW en su sitio de la implementación rápida da los mismos pesos y momentos
+/// que el del libro (con tensores).
+#[test]
+fn in_place_adamw_equals_the_book_version() {
+    let dev = Device::Cpu;
+    let init = Tensor::new(&[[0.5f32, -1.0, 2.0], [0.1, 0.2, -0.3]], &dev).unwrap();
+    let x = Tensor::new(&[[1.0f32, 2.0], [-1.0, 0.5], [0.3, 0.3]], &dev).unwrap();
+    let loss = |w: &Var| {
+        w.as_tensor()
+            .matmul(&x)
+            .unwrap()
+            .sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+    };
+    let fast = Var::from_tensor(&init.copy().unwrap()).unwrap();
+    let book = Var::from_tensor(&init.copy().unwrap()).unwrap();
+    let cfg = AdamWConfig::with_lr(0.05);
+    let mut a = AdamW::new(vec![fast.clone()], cfg).unwrap();
+    let mut b = AdamW::new(vec![book.clone()], cfg).unwrap();
+    for _ in 0..10 {
+        let g = loss(&fast).backward().unwrap();
+        Fast.adamw_step(&mut a, &g).unwrap();
+        let g = loss(&book).backward().unwrap();
+        Reference.adamw_step(&mut b, &g).unwrap();
+    }
+    assert_eq!((a.step, b.step), (10, 10));
+    assert!(
+        max_diff(fast.as_tensor(), &init) > 0.1,
+        "los pesos apenas se movieron"
+    );
+    assert!(max_diff(fast.as_tensor(), book.as_tensor()) < 1e-6);
+    let ((ma, va), (mb, vb)) = (a.moments(), b.moments());
+    assert!(max_diff(&ma[0], &mb[0]) < 1e-6);
+    assert!(max_diff(&va[0], &vb[0]) < 1e-6);
+    // m y v son tensores distintos: actualizar uno no toca el otro.
+    assert!(max_diff(&ma[0], &va[0]) > 1e-3);
+}
+
+/// El programa elige la implementación por el dispositivo, una vez: la rápida en la CPU.
+#[test]
+fn the_cpu_gets_the_fast_kernels_and_models_keep_theirs() {
+    assert_eq!(kernels::for_device(&Device::Cpu).name(), "rápida");
+    let cfg = GptConfig::preset(Preset::Diminuto, 11);
+    let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(1)).unwrap();
+    assert_eq!(model.kernels().name(), "libro");
+    let model = model.with_kernels(Arc::new(Fast));
+    let wide = model.to_dtype(DType::F64).unwrap();
+    assert_eq!(wide.kernels().name(), "rápida");
 }

@@ -4,16 +4,14 @@
 //! guarda su resultado para la retropropagación; aquí una fila se lee una vez.
 //!
 //! - [`causal_softmax`]: softmax de las filas con la máscara causal (el futuro vale 0).
-//! - [`normalize`]: `(x − media) / √(varianza + ε)` sobre la última dimensión (LayerNorm
-//!   sin escala ni sesgo).
+//! - [`layer_norm`]: `(x − media) / √(varianza + ε) ⊙ w + b` sobre la última dimensión.
 //! - [`cross_entropy`]: la entropía cruzada media de unos logits `(N, C)`.
-//!
-//! - [`layer_norm`], la LayerNorm entera, y [`adamw_update`], un paso de AdamW en su sitio.
+//! - [`dropout_with_mask`] y [`adamw_update`], un paso de AdamW en su sitio.
 //!
 //! La capa lineal y la atención de varias cabezas tienen sus propios módulos
-//! ([`crate::fast::fused_linear`], [`crate::fast::fused_attention`]). Solo hay versión de CPU (en `f32` y
-//! `f64`); en otros dispositivos, `layers` usa la versión del libro. Las pruebas comprueban que
-//! ambas dan lo mismo, derivadas incluidas.
+//! ([`crate::fast::fused_linear`], [`crate::fast::fused_attention`]). Solo hay versión de CPU
+//! (en `f32` y `f64`); [`crate::fast::kernels::Fast`] las junta en un modelo. Las pruebas
+//! comprueban que dan lo mismo que las versiones del libro, derivadas incluidas.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use num_traits::Float;
@@ -156,21 +154,8 @@ impl CustomOp2 for CausalSoftmaxBackward {
 }
 
 // ---------------------------------------------------------------------------------------
-// Normalización (el corazón de LayerNorm).
+// Sumas de una fila y la derivada de la normalización (el corazón de LayerNorm).
 // ---------------------------------------------------------------------------------------
-
-struct Normalize {
-    eps: f64,
-}
-struct NormalizeBackward {
-    eps: f64,
-}
-
-/// `(x − media) / √(varianza + eps)` sobre la última dimensión (varianza sesgada, como
-/// PyTorch). LayerNorm es esto por la escala más el sesgo.
-pub fn normalize(x: &Tensor, eps: f64) -> Result<Tensor> {
-    x.contiguous()?.apply_op1(Normalize { eps })
-}
 
 /// `Σᵢ f(aᵢ, bᵢ)` con ocho sumas parciales. Una suma en serie no se vectoriza (el compilador
 /// no puede cambiar el orden, porque cambiaría el redondeo); ocho sumas independientes, sí.
@@ -200,17 +185,6 @@ fn row_stats<T: Float>(row: &[T], eps: f64) -> (T, T) {
     (mean, rstd)
 }
 
-fn normalize_rows<T: Float>(x: &[T], c: usize, eps: f64) -> Vec<T> {
-    let mut y = vec![T::zero(); x.len()];
-    for (xr, yr) in x.chunks_exact(c).zip(y.chunks_exact_mut(c)) {
-        let (mean, rstd) = row_stats(xr, eps);
-        for (yv, &xv) in yr.iter_mut().zip(xr) {
-            *yv = (xv - mean) * rstd;
-        }
-    }
-    y
-}
-
 // ANCHOR: normalize_backward
 /// Con `x̂ = (x − media)·r`: `dx = r · (dy − media(dy) − x̂ · media(dy ⊙ x̂))`.
 fn normalize_backward_rows<T: Float>(x: &[T], dy: &[T], c: usize, eps: f64) -> Vec<T> {
@@ -233,47 +207,6 @@ fn normalize_backward_rows<T: Float>(x: &[T], dy: &[T], c: usize, eps: f64) -> V
     dx
 }
 // ANCHOR_END: normalize_backward
-
-impl CustomOp1 for Normalize {
-    fn name(&self) -> &'static str {
-        "normalizar"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let c = last_dim(l)?;
-        let out = float_dispatch!(s, |x| normalize_rows(contiguous(x, l)?, c, self.eps));
-        Ok((out, l.shape().clone()))
-    }
-
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let dy = grad_res.contiguous()?;
-        let op = NormalizeBackward { eps: self.eps };
-        Ok(Some(arg.apply_op2_no_bwd(&dy, &op)?))
-    }
-}
-
-impl CustomOp2 for NormalizeBackward {
-    fn name(&self) -> &'static str {
-        "normalizar-derivada"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let c = last_dim(l1)?;
-        let out = float_dispatch!(s1, s2, |x, dy| normalize_backward_rows(
-            contiguous(x, l1)?,
-            contiguous(dy, l2)?,
-            c,
-            self.eps
-        ));
-        Ok((out, l1.shape().clone()))
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Entropía cruzada.
@@ -414,7 +347,7 @@ pub(crate) fn column_sums_no_grad(x: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op1_no_bwd(&ColumnSums)
 }
 
-/// LayerNorm completa: `normalize(x) ⊙ w + b`, con sus tres derivadas escritas a mano.
+/// LayerNorm completa: `(x − media) / √(varianza + eps) ⊙ w + b`, con sus tres derivadas escritas a mano.
 pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
     x.contiguous()?
         .apply_op3(&w.contiguous()?, &b.contiguous()?, LayerNormOp { eps })
@@ -513,7 +446,7 @@ impl candle_core::CustomOp3 for LayerNormOp {
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let dy = grad_res.contiguous()?;
-        // dx: la derivada de normalize aplicada a dy ⊙ w.
+        // dx: la derivada de la normalización aplicada a dy ⊙ w.
         let dx = x.apply_op3_no_bwd(w, &dy, &LayerNormBackwardX { eps: self.eps })?;
         let both = x.apply_op2_no_bwd(&dy, &LayerNormParamGrads { eps: self.eps })?;
         let c = w.dim(0)?;

@@ -33,8 +33,8 @@ pub struct AttentionDropout {
 }
 
 /// `qkv (B, T, 3·C)` → `(B, T, C)`: la salida concatenada de `n_head` cabezas de atención
-/// causal. Las columnas de `qkv` son, por este orden, las claves de todas las cabezas
-/// (`C = n_head · hs` columnas, la cabeza `h` en `h·hs..(h+1)·hs`), las consultas y los
+/// causal. Las columnas de `qkv` son, por este orden, las consultas de todas las cabezas
+/// (`C = n_head · hs` columnas, la cabeza `h` en `h·hs..(h+1)·hs`), las claves y los
 /// valores. Los pesos se escalan por `1/√hs`, como en el libro.
 pub fn causal_attention(
     qkv: &Tensor,
@@ -44,7 +44,7 @@ pub fn causal_attention(
     let (b, t, c3) = qkv.dims3()?;
     if n_head == 0 || c3 % (3 * n_head) != 0 {
         candle_core::bail!(
-            "atención fusionada: {c3} columnas no se reparten en k, q, v de {n_head} cabezas"
+            "atención fusionada: {c3} columnas no se reparten en q, k, v de {n_head} cabezas"
         );
     }
     if let Some(d) = &dropout
@@ -161,7 +161,7 @@ fn forward<T: Float + 'static>(qkv: &[T], d: Dims, dropout: &Option<AttentionDro
     let mut p = vec![T::zero(); t * t];
     for b in 0..d.b {
         for h in 0..d.n_head {
-            let [k, q, v] = head_views(qkv, d, b, h);
+            let [q, k, v] = head_views(qkv, d, b, h);
             attention_weights(q, k, t, d.hs, &mut p);
             let mask = head_mask(dropout, d, b, h);
             let dst = &mut out[b * t * c + h * d.hs..];
@@ -202,7 +202,7 @@ fn backward<T: Float + 'static>(
     );
     for b in 0..d.b {
         for h in 0..d.n_head {
-            let [k, q, v] = head_views(qkv, d, b, h);
+            let [q, k, v] = head_views(qkv, d, b, h);
             let dout = View::rows(&dout[b * t * c + h * d.hs..], c);
             let mask = head_mask(dropout, d, b, h);
             attention_weights(q, k, t, hs, &mut p);
@@ -236,10 +236,10 @@ fn backward<T: Float + 'static>(
                 let ds = View::rows(&dp[r0 * t..], t);
                 let pdv = View::rows(&pd[r0 * t..], t);
                 // dq = ds · k / √hs (cada fila de q solo la toca su bloque).
-                let dq = &mut dqkv[base + c + r0 * 3 * c..];
+                let dq = &mut dqkv[base + r0 * 3 * c..];
                 matmul((rows, hs, r1), dq, 3 * c, false, ds, k, scale);
                 // dk += dsᵀ · q / √hs y dv += pdᵀ · dout (todas las filas hasta r1).
-                let dk = &mut dqkv[base..];
+                let dk = &mut dqkv[base + c..];
                 matmul(
                     (r1, hs, rows),
                     dk,

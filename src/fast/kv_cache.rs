@@ -50,8 +50,9 @@
 
 use candle_core::{DType, IndexOp, Module, Result, Tensor};
 
+use crate::fast::kernels as fast;
 use crate::model::gpt::{self, Gpt, Mode, Sampling};
-use crate::model::layers::{self, Linear};
+use crate::model::layers::{self, LayerNorm, Linear};
 use crate::tools::rng::Rng;
 
 /// Cuánto trabajo ha hecho una caché.
@@ -71,6 +72,10 @@ pub struct KvCache<'a> {
     model: &'a Gpt,
     /// Por capa: consulta, clave y valor de todas las cabezas en una capa lineal `(3·C, C)`.
     qkv: Vec<Linear>,
+    /// ¿Usa el modelo la implementación rápida en `f32`? Entonces los pasos de una posición
+    /// son los de `host`, y los forwards completos usan las operaciones fusionadas, como el
+    /// modelo; si no, todo es la versión del libro.
+    fast: bool,
     /// Por capa: claves `(n_head, T, head_size)` (camino de candle).
     keys: Vec<Tensor>,
     /// Por capa: valores `(n_head, T, head_size)` (camino de candle).
@@ -86,20 +91,16 @@ pub struct KvCache<'a> {
 }
 
 impl<'a> KvCache<'a> {
-    /// Una caché vacía para `model`. Junta una vez las proyecciones de las cabezas y, en la
-    /// CPU con `f32`, copia los pesos: si el modelo se sigue entrenando, hay que crear otra.
+    /// Una caché vacía para `model`. Junta una vez las proyecciones de las cabezas y, si el
+    /// modelo usa la implementación rápida y es de `f32`, copia los pesos: si el modelo se
+    /// sigue entrenando, hay que crear otra.
     pub fn new(model: &'a Gpt) -> Result<Self> {
-        let mut qkv = Vec::with_capacity(model.blocks.len());
-        for block in &model.blocks {
-            let heads = &block.sa.heads;
-            let mut weights = Vec::with_capacity(3 * heads.len());
+        let qkv = (model.blocks.iter())
             // Primero las consultas de todas las cabezas, luego las claves y luego los valores.
-            weights.extend(heads.iter().map(|h| &h.query.weight));
-            weights.extend(heads.iter().map(|h| &h.key.weight));
-            weights.extend(heads.iter().map(|h| &h.value.weight));
-            qkv.push(Linear::new(Tensor::cat(&weights, 0)?, None));
-        }
-        let host = if model.device().is_cpu() && model.params.named()[0].1.dtype() == DType::F32 {
+            .map(|block| Ok(Linear::new(fast::stacked_qkv(&block.sa.heads)?, None)))
+            .collect::<Result<Vec<_>>>()?;
+        let fast = model.kernels().host_steps() && model.params.named()[0].1.dtype() == DType::F32;
+        let host = if fast {
             Some(HostModel::new(model, &qkv)?)
         } else {
             None
@@ -107,6 +108,7 @@ impl<'a> KvCache<'a> {
         Ok(Self {
             model,
             qkv,
+            fast,
             keys: Vec::new(),
             values: Vec::new(),
             host,
@@ -156,16 +158,7 @@ impl<'a> KvCache<'a> {
         let context = &ids[start..];
         let (prefix, newest) = context.split_at(context.len() - 1);
         if !prefix.is_empty() && self.tokens.as_slice() == prefix {
-            if let Some(host) = &self.host {
-                let pos = self.tokens.len();
-                let (keys, values) = (&mut self.host_keys, &mut self.host_values);
-                let logits = host.step(keys, values, newest[0], pos);
-                self.tokens.push(newest[0]);
-                self.stats.steps += 1;
-                return Ok(logits);
-            }
-            let logits = self.step(newest[0])?;
-            return logits.to_dtype(DType::F32)?.to_vec1();
+            return self.step_logits(newest[0]);
         }
         if context.len() == self.model.config.block_size {
             // Ventana llena: el siguiente carácter la desplazará, así que no vale la pena
@@ -178,6 +171,37 @@ impl<'a> KvCache<'a> {
         self.rebuild(context)?.to_dtype(DType::F32)?.to_vec1()
     }
     // ANCHOR_END: next_logits
+
+    /// El paso de una posición: [`Self::step`] o, con la implementación rápida en `f32`, el
+    /// mismo paso sin candle ([`HostModel::step`]).
+    fn step_logits(&mut self, token: u32) -> Result<Vec<f32>> {
+        let Some(host) = &self.host else {
+            return self.step(token)?.to_dtype(DType::F32)?.to_vec1();
+        };
+        let pos = self.tokens.len();
+        let logits = host.step(&mut self.host_keys, &mut self.host_values, token, pos);
+        self.tokens.push(token);
+        self.stats.steps += 1;
+        Ok(logits)
+    }
+
+    /// La capa lineal `l`, con la implementación del modelo.
+    fn linear(&self, l: &Linear, x: &Tensor) -> Result<Tensor> {
+        if self.fast {
+            fast::linear(l, x)
+        } else {
+            l.forward(x)
+        }
+    }
+
+    /// La LayerNorm `ln`, con la implementación del modelo.
+    fn layer_norm(&self, ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
+        if self.fast {
+            fast::layer_norm(ln, x)
+        } else {
+            ln.forward(x)
+        }
+    }
 
     fn check_ids(&self, ids: &[u32]) -> Result<()> {
         if ids.is_empty() {
@@ -212,7 +236,7 @@ impl<'a> KvCache<'a> {
     fn project(&self, layer: usize, h: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         let cfg = &self.model.config;
         let (t, c) = h.dims2()?;
-        let qkv = self.qkv[layer].forward(h)?; // (T, 3·C)
+        let qkv = self.linear(&self.qkv[layer], h)?; // (T, 3·C)
         let split = |i: usize| -> Result<Tensor> {
             qkv.narrow(1, i * c, c)?
                 .reshape((t, cfg.n_head, cfg.head_size()))?
@@ -234,16 +258,19 @@ impl<'a> KvCache<'a> {
         let block = &self.model.blocks[layer];
         let (t, c) = x.dims2()?;
         let att = att.transpose(0, 1)?.reshape((t, c))?; // (T, n_head · hs)
-        let x = (x + block.sa.proj.forward(&att)?)?;
-        &x + block
-            .ffwd
-            .forward(&block.ln2.forward(&x)?, &mut Mode::Eval)?
+        let x = (x + self.linear(&block.sa.proj, &att)?)?;
+        let h = self.layer_norm(&block.ln2, &x)?;
+        if self.fast {
+            &x + fast::feed_forward(&block.ffwd, &h, &mut Mode::Eval)?
+        } else {
+            &x + block.ffwd.forward(&h, &mut Mode::Eval)?
+        }
     }
 
     /// Los logits de una fila `x (1, C)`: `(vocab_size,)`.
     fn head(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.model.ln_f.forward(x)?;
-        self.model.lm_head.forward(&x)?.i(0)
+        let x = self.layer_norm(&self.model.ln_f, x)?;
+        self.linear(&self.model.lm_head, &x)?.i(0)
     }
 
     // ANCHOR: rebuild
@@ -257,11 +284,17 @@ impl<'a> KvCache<'a> {
         let n_layer = self.model.blocks.len();
         let mut x = self.embed(context, 0)?; // (T, C)
         for layer in 0..n_layer {
-            let h = self.model.blocks[layer].ln1.forward(&x)?;
+            let h = self.layer_norm(&self.model.blocks[layer].ln1, &x)?;
             let (q, k, v) = self.project(layer, &h)?;
             let att = if layer + 1 < n_layer {
                 // Todas las posiciones, con la máscara causal.
-                layers::causal_softmax(&self.scores(&q, &k)?)?.matmul(&v)?
+                let scores = self.scores(&q, &k)?;
+                let wei = if self.fast {
+                    crate::fast::fused::causal_softmax(&scores)?
+                } else {
+                    layers::causal_softmax(&scores)?
+                };
+                wei.matmul(&v)?
             } else {
                 // Última capa: solo la última posición llega a los logits. Mira a todas las
                 // demás, así que no hace falta máscara.
@@ -331,7 +364,7 @@ struct HostLayerNorm {
 }
 
 impl HostLayerNorm {
-    fn new(ln: &layers::LayerNorm) -> Result<Self> {
+    fn new(ln: &LayerNorm) -> Result<Self> {
         Ok(Self {
             weight: host_vec(&ln.weight)?,
             bias: host_vec(&ln.bias)?,
@@ -597,7 +630,8 @@ mod tests {
 
     fn tiny() -> Gpt {
         let cfg = GptConfig::preset(Preset::Diminuto, 13);
-        Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(3)).unwrap()
+        let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(3)).unwrap();
+        model.with_kernels(std::sync::Arc::new(crate::fast::kernels::Fast))
     }
 
     #[test]
@@ -637,7 +671,7 @@ mod tests {
         let host = cache
             .host
             .as_ref()
-            .expect("en la CPU con f32 hay camino sin candle");
+            .expect("con la implementación rápida en f32 hay camino sin candle");
         let layers = model.config.n_layer;
         let (mut k1, mut v1) = (vec![Vec::new(); layers], vec![Vec::new(); layers]);
         let (mut k2, mut v2) = (k1.clone(), v1.clone());

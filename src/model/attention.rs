@@ -9,11 +9,11 @@
 //! canales por posición.
 
 use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::Optimizer;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
-use rand::Rng as _;
 
+use crate::model::adamw::{AdamW, AdamWConfig};
 use crate::model::layers::{self, Params};
+use crate::model::sampling;
 use crate::text::batches::get_batch;
 use crate::text::dataset::{Dataset, Split};
 use crate::tools::rng::{self, Rng};
@@ -241,13 +241,8 @@ pub fn scale_variances(b: usize, t: usize, head_size: usize, rng: &mut Rng) -> S
     }
 }
 
-/// Softmax de un vector (sin máscara).
-pub fn softmax(values: &[f32]) -> Vec<f32> {
-    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = values.iter().map(|v| (v - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / sum).collect()
-}
+/// La softmax de un vector (sin máscara) es la de [`crate::model::sampling::softmax`].
+pub use crate::model::sampling::softmax;
 
 /// El vector del cuaderno para ver cómo se afila softmax cuando sus entradas crecen.
 pub const SOFTMAX_EXAMPLE: [f32; 5] = [0.1, -0.2, 0.3, -0.2, 0.5];
@@ -444,7 +439,7 @@ impl HeadModel {
             let idx = Tensor::new(&ids[start..], self.params.device())?.unsqueeze(0)?;
             let (logits, _) = self.forward_with_attention(&idx)?;
             let last: Vec<f32> = logits.squeeze(0)?.get(ids.len() - start - 1)?.to_vec1()?;
-            ids.push(sample(&softmax(&last), rng));
+            ids.push(sampling::sample(&softmax(&last), rng) as u32);
         }
         Ok(ids)
     }
@@ -489,19 +484,6 @@ pub fn attention_profile(w: ArrayView2<f32>) -> AttentionProfile {
     }
 }
 // ANCHOR_END: profile
-
-/// Un índice al azar con probabilidades `probs` (`torch.multinomial` con una muestra).
-fn sample(probs: &[f32], rng: &mut Rng) -> u32 {
-    let r: f32 = rng.random();
-    let mut acc = 0.0;
-    for (i, p) in probs.iter().enumerate() {
-        acc += p;
-        if r < acc {
-            return i as u32;
-        }
-    }
-    (probs.len() - 1) as u32
-}
 
 /// Un lote de `ndarray` como tensores de candle `(B, T)`.
 pub fn batch_tensors(
@@ -579,11 +561,8 @@ pub fn train(
     rng: &mut Rng,
     mut on_event: impl FnMut(TrainEvent),
 ) -> Result<Vec<(usize, Losses)>> {
-    let adamw = candle_nn::ParamsAdamW {
-        lr: cfg.learning_rate,
-        ..Default::default()
-    };
-    let mut optimizer = candle_nn::AdamW::new(model.params().vars(), adamw)?;
+    let adamw = AdamWConfig::with_lr(cfg.learning_rate);
+    let mut optimizer = AdamW::new(model.params().vars(), adamw)?;
     let block_size = model.config().block_size;
     let mut history = Vec::new();
     for step in 0..=cfg.steps {
@@ -598,7 +577,7 @@ pub fn train(
         let (x, y) = get_batch(ds, Split::Train, cfg.batch_size, block_size, rng);
         let (x, y) = batch_tensors(&x, &y, model.params().device())?;
         let loss = model.loss(&x, &y)?;
-        optimizer.backward_step(&loss)?;
+        optimizer.step(&loss.backward()?)?;
         on_event(TrainEvent::Step(step + 1));
     }
     Ok(history)
@@ -668,17 +647,6 @@ mod tests {
             attention_profile(Array2::<f32>::ones((1, 1)).view()).own,
             1.0
         );
-    }
-
-    #[test]
-    fn sample_follows_the_cumulative_distribution() {
-        let mut r = rng::seeded(1);
-        let counts = (0..10_000).fold([0usize; 3], |mut c, _| {
-            c[sample(&[0.2, 0.0, 0.8], &mut r) as usize] += 1;
-            c
-        });
-        assert_eq!(counts[1], 0);
-        assert!((1_800..2_200).contains(&counts[0]), "{counts:?}");
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use candle_core::{Device, Tensor, Var};
 use candle_nn::Optimizer as _;
 use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
-use rand::Rng as _;
 
 use crate::text::batches::get_batch;
 use crate::text::dataset::{Dataset, Split};
@@ -45,14 +44,6 @@ pub fn cross_entropy(logits: ArrayView2<f32>, targets: &[u32]) -> f32 {
 }
 // ANCHOR_END: log_sum_exp
 
-/// Softmax de un vector (estable).
-pub fn softmax(z: ArrayView1<f32>) -> Vec<f32> {
-    let max = z.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let exps: Vec<f32> = z.iter().map(|&v| (v - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.into_iter().map(|e| e / sum).collect()
-}
-
 /// Softmax y `log_sum_exp` de una fila con una sola pasada de exponenciales.
 fn softmax_and_lse(z: ArrayView1<f32>) -> (Vec<f32>, f32) {
     let max = z.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
@@ -68,7 +59,7 @@ pub fn cross_entropy_grad(logits: ArrayView2<f32>, targets: &[u32]) -> Array2<f3
     let n = targets.len() as f32;
     let mut grad = Array2::zeros(logits.raw_dim());
     for ((row, mut g), &t) in logits.rows().into_iter().zip(grad.rows_mut()).zip(targets) {
-        for (gi, p) in g.iter_mut().zip(softmax(row)) {
+        for (gi, p) in g.iter_mut().zip(softmax(&row.to_vec())) {
             *gi = p / n;
         }
         g[t as usize] -= 1.0 / n;
@@ -179,26 +170,9 @@ impl AdamW {
 }
 // ANCHOR_END: adamw
 
-// ANCHOR: sample
-/// Elige un índice con probabilidad `probs[i]` (`torch.multinomial` con una muestra).
-pub fn sample(probs: &[f32], rng: &mut Rng) -> usize {
-    sample_with(probs, rng.random())
-}
-
-/// El corazón del muestreo: dado un número uniforme `u` en `[0, 1)`, recorre la suma
-/// acumulada de las probabilidades y devuelve el primer índice en que la supera.
-pub fn sample_with(probs: &[f32], u: f32) -> usize {
-    let mut acc = 0.0;
-    for (i, &p) in probs.iter().enumerate() {
-        acc += p;
-        if u < acc {
-            return i;
-        }
-    }
-    // Por redondeo la suma puede quedar algo por debajo de 1: el último con probabilidad.
-    probs.iter().rposition(|&p| p > 0.0).unwrap_or(0)
-}
-// ANCHOR_END: sample
+// El muestreo (`sample`, `sample_with`) y la softmax son los de `model::sampling`, los mismos
+// del capítulo 7.
+pub use crate::model::sampling::{sample, sample_with, softmax};
 
 // ---------------------------------------------------------------------------------------
 // Los dos motores detrás de una misma interfaz.
@@ -407,7 +381,7 @@ pub fn generate(table: &Array2<f32>, start: u32, n: usize, rng: &mut Rng) -> Vec
     let mut out = vec![start];
     for _ in 0..n {
         let last = *out.last().expect("nunca vacío") as usize;
-        let probs = softmax(table.row(last));
+        let probs = softmax(&table.row(last).to_vec());
         out.push(sample(&probs, rng) as u32);
     }
     out
@@ -417,6 +391,7 @@ pub fn generate(table: &Array2<f32>, start: u32, n: usize, rng: &mut Rng) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng as _;
 
     fn tiny_batch(r: &mut Rng, vocab: u32, n: usize) -> (Vec<u32>, Vec<u32>) {
         let x = (0..n).map(|_| r.random_range(0..vocab)).collect();
@@ -468,20 +443,6 @@ mod tests {
         assert!((log_sum_exp(z.view()) - (1000.0 + 2f32.ln())).abs() < 1e-3);
         let z = ndarray::array![-1000.0f32, -1000.0];
         assert!((log_sum_exp(z.view()) - (-1000.0 + 2f32.ln())).abs() < 1e-3);
-    }
-
-    #[test]
-    fn sample_follows_the_probabilities() {
-        let mut r = rng::seeded(3);
-        let probs = [0.1f32, 0.0, 0.6, 0.3];
-        let mut counts = [0usize; 4];
-        for _ in 0..20_000 {
-            counts[sample(&probs, &mut r)] += 1;
-        }
-        assert_eq!(counts[1], 0);
-        for (c, p) in counts.iter().zip(probs) {
-            assert!((*c as f32 / 20_000.0 - p).abs() < 0.01, "{counts:?}");
-        }
     }
 
     #[test]

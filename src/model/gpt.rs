@@ -9,12 +9,12 @@
 //! solo cambiar de dónde salen los valores.
 
 use std::fmt;
+use std::sync::Arc;
 
 use candle_core::{D, DType, Device, IndexOp, Module, Result, Tensor};
 use candle_nn::Embedding;
-use rand::Rng as _;
 
-use crate::fast::fused_attention::{self, AttentionDropout};
+use crate::model::kernels::{Kernels, Reference};
 use crate::model::layers::{self, LayerNorm, Linear, Params};
 use crate::tools::rng::Rng;
 
@@ -337,18 +337,9 @@ pub struct MultiHeadAttention {
 }
 
 impl MultiHeadAttention {
-    /// En la CPU, con la máscara causal, la versión fusionada ([`Self::forward_fused`]), que
-    /// calcula lo mismo con las mismas tiradas del dropout; si no, la del libro.
-    pub fn forward(&self, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-        if layers::use_fused(x) && x.rank() == 3 && layers::is_causal_mask(mask, x.dim(1)?)? {
-            self.forward_fused(x, mode)
-        } else {
-            self.forward_per_head(x, mask, mode)
-        }
-    }
-
     // ANCHOR: multi_head
-    pub fn forward_per_head(&self, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+    /// `x (B, T, C)` → `(B, T, C)`: cada cabeza por su lado, concatenadas y proyectadas.
+    pub fn forward(&self, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let outs = self
             .heads
             .iter()
@@ -358,33 +349,6 @@ impl MultiHeadAttention {
         mode.dropout(&self.proj.forward(&out)?, self.dropout)
     }
     // ANCHOR_END: multi_head
-
-    // ANCHOR: multi_head_fused
-    /// Las claves, consultas y valores de todas las cabezas salen de un solo producto con los
-    /// pesos apilados `(3·C, C)`; la atención de todas las cabezas es una sola operación.
-    pub fn forward_fused(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-        let (b, t, _) = x.dims3()?;
-        let weights =
-            |pick: fn(&Head) -> &Linear| self.heads.iter().map(move |h| pick(h).weight.clone());
-        let stacked: Vec<Tensor> = weights(|h| &h.key)
-            .chain(weights(|h| &h.query))
-            .chain(weights(|h| &h.value))
-            .collect();
-        let w_kqv = Linear::new(Tensor::cat(&stacked, 0)?, None); // (3·C, C)
-        let kqv = w_kqv.forward(x)?; // (B, T, 3·C)
-        let n_head = self.heads.len();
-        // Las máscaras del dropout de los pesos, cabeza a cabeza, como en la versión del libro.
-        let dropout = match mode {
-            Mode::Train(rng) if self.dropout > 0.0 => Some(AttentionDropout {
-                keep: layers::keep_mask(n_head * b * t * t, self.dropout, rng).into(),
-                scale: f64::from(1.0 / (1.0 - self.dropout)),
-            }),
-            _ => None,
-        };
-        let out = fused_attention::causal_attention(&kqv, n_head, dropout)?;
-        mode.dropout(&self.proj.forward(&out)?, self.dropout) // (B, T, C)
-    }
-    // ANCHOR_END: multi_head_fused
 }
 
 /// La red de avance: una capa lineal que ensancha ×4, ReLU, y otra que vuelve a `n_embd`.
@@ -396,18 +360,8 @@ pub struct FeedForward {
 }
 
 impl FeedForward {
-    /// En la CPU, la primera capa y la ReLU van en una sola operación fusionada.
-    pub fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-        if layers::use_fused(x) {
-            let h = self.up.forward_relu(x)?;
-            mode.dropout(&self.down.forward(&h)?, self.dropout)
-        } else {
-            self.forward_reference(x, mode)
-        }
-    }
-
     // ANCHOR: feed_forward
-    pub fn forward_reference(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+    pub fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let h = self.up.forward(x)?.relu()?; // (B, T, 4·C)
         mode.dropout(&self.down.forward(&h)?, self.dropout) // (B, T, C)
     }
@@ -432,10 +386,13 @@ impl Block {
     // ANCHOR_END: block
 }
 
-/// El modelo completo.
+/// El modelo completo, con la implementación que lo ejecuta ([`Kernels`]).
 #[derive(Debug, Clone)]
 pub struct Gpt {
     pub config: GptConfig,
+    /// Quién hace las cuentas al entrenar, evaluar y generar: la versión del libro
+    /// ([`Reference`], la de [`Gpt::forward`]) salvo que se elija otra con [`Gpt::with_kernels`].
+    pub kernels: Arc<dyn Kernels>,
     pub params: Params,
     pub token_embedding_table: Embedding,
     pub position_embedding_table: Embedding,
@@ -445,13 +402,14 @@ pub struct Gpt {
 }
 
 impl Gpt {
-    /// Un modelo nuevo con pesos aleatorios (de `rng`).
+    /// Un modelo nuevo con pesos aleatorios (de `rng`), con la implementación del libro.
     pub fn new(cfg: &GptConfig, device: &Device, rng: &mut Rng) -> Result<Self> {
         let params = init_params(cfg, device, rng)?;
         Self::from_params(cfg, params)
     }
 
-    /// Monta las capas con los parámetros de `params`, buscándolos por nombre.
+    /// Monta las capas con los parámetros de `params`, buscándolos por nombre, con la
+    /// implementación del libro.
     pub fn from_params(cfg: &GptConfig, params: Params) -> Result<Self> {
         let p = &params;
         let embedding = |name: &str| -> Result<Embedding> {
@@ -496,8 +454,21 @@ impl Gpt {
             ln_f: layer_norm(p, "ln_f")?,
             lm_head: linear(p, "lm_head", true)?,
             config: cfg.clone(),
+            kernels: Arc::new(Reference),
             params,
         })
+    }
+
+    /// El mismo modelo (los mismos parámetros) ejecutado por `kernels`. Se elige al
+    /// construirlo: por ejemplo `crate::fast::kernels::for_device`.
+    pub fn with_kernels(mut self, kernels: Arc<dyn Kernels>) -> Self {
+        self.kernels = kernels;
+        self
+    }
+
+    /// La implementación que ejecuta el modelo.
+    pub fn kernels(&self) -> &dyn Kernels {
+        self.kernels.as_ref()
     }
 
     /// El mismo modelo con otra precisión (por ejemplo `F64` para comprobar derivadas).
@@ -506,7 +477,7 @@ impl Gpt {
         for (name, var) in self.params.named() {
             params.add(name, var.as_tensor().to_dtype(dtype)?)?;
         }
-        Self::from_params(&self.config, params)
+        Ok(Self::from_params(&self.config, params)?.with_kernels(self.kernels.clone()))
     }
 
     pub fn device(&self) -> &Device {
@@ -514,7 +485,8 @@ impl Gpt {
     }
 
     // ANCHOR: forward
-    /// `idx (B, T)` de identificadores → logits `(B, T, vocab_size)`.
+    /// `idx (B, T)` de identificadores → logits `(B, T, vocab_size)`. (Es la versión del
+    /// libro; [`Self::kernels`] puede calcular lo mismo de otra manera.)
     pub fn forward(&self, idx: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let (_b, t) = idx.dims2()?;
         let tok_emb = self.token_embedding_table.forward(idx)?; // (B, T, C)
@@ -540,12 +512,12 @@ impl Gpt {
     // ANCHOR_END: loss
 
     /// Los logits del siguiente token tras el contexto `ids` (recortado a los últimos
-    /// `block_size`), en `f32` y en la CPU.
+    /// `block_size`), en `f32` y en la CPU, calculados con [`Self::kernels`].
     pub fn next_logits(&self, ids: &[u32]) -> Result<Vec<f32>> {
         let start = ids.len().saturating_sub(self.config.block_size);
         let context = &ids[start..];
         let idx = Tensor::new(context, self.device())?.unsqueeze(0)?; // (1, T)
-        let logits = self.forward(&idx, &mut Mode::Eval)?; // (1, T, vocab)
+        let logits = self.kernels.forward(self, &idx, &mut Mode::Eval)?; // (1, T, vocab)
         logits
             .i((0, context.len() - 1))?
             .to_dtype(DType::F32)?
@@ -553,79 +525,11 @@ impl Gpt {
     }
 }
 
-/// Cómo elegir el siguiente carácter.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sampling {
-    /// Divide los logits: < 1 más conservador, > 1 más aventurado.
-    pub temperature: f32,
-    /// Si se indica, solo se sortea entre los `k` caracteres más probables.
-    pub top_k: Option<usize>,
-}
-
-impl Default for Sampling {
-    /// Lo que hace el cuaderno: temperatura 1 y todos los caracteres.
-    fn default() -> Self {
-        Self {
-            temperature: 1.0,
-            top_k: None,
-        }
-    }
-}
-
-// ANCHOR: top_k
-/// Deja los `k` logits más altos y pone `-∞` al resto (los empates con el `k`-ésimo se
-/// quedan, como en nanoGPT). Con `k ≥ len` no cambia nada.
-pub fn top_k_filter(logits: &[f32], k: usize) -> Vec<f32> {
-    if k == 0 || k >= logits.len() {
-        return logits.to_vec();
-    }
-    let mut sorted = logits.to_vec();
-    sorted.sort_by(|a, b| b.total_cmp(a));
-    let kth = sorted[k - 1];
-    logits
-        .iter()
-        .map(|&l| if l < kth { f32::NEG_INFINITY } else { l })
-        .collect()
-}
-// ANCHOR_END: top_k
-
-/// Softmax numéricamente estable, en `f64`.
-pub fn softmax(logits: &[f32]) -> Vec<f64> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let exps: Vec<f64> = logits.iter().map(|&l| (l as f64 - max).exp()).collect();
-    let total: f64 = exps.iter().sum();
-    exps.iter().map(|e| e / total).collect()
-}
-
-// ANCHOR: sample
-/// Sortea un índice con probabilidades `probs` (`torch.multinomial` con una muestra): un
-/// número uniforme en [0, 1) y la primera probabilidad acumulada que lo supera.
-pub fn sample(probs: &[f64], rng: &mut Rng) -> usize {
-    let u: f64 = rng.random();
-    let mut acc = 0.0;
-    for (i, &p) in probs.iter().enumerate() {
-        acc += p;
-        if u < acc {
-            return i;
-        }
-    }
-    // Por redondeo la suma puede quedar un pelo bajo 1: el último con probabilidad > 0.
-    probs.iter().rposition(|&p| p > 0.0).unwrap_or(0)
-}
-// ANCHOR_END: sample
+// El muestreo (temperatura, top-k y el sorteo) es el de `model::sampling`, el mismo de los
+// capítulos 5 y 6.
+pub use crate::model::sampling::{Sampling, choose_next, sample, softmax, top_k_filter};
 
 // ANCHOR: generate
-/// Elige el siguiente token: divide los logits por la temperatura, se queda con los `k`
-/// mejores si se pide, y sortea según la softmax.
-pub fn choose_next(logits: &[f32], sampling: Sampling, rng: &mut Rng) -> u32 {
-    let scaled: Vec<f32> = logits.iter().map(|l| l / sampling.temperature).collect();
-    let filtered = match sampling.top_k {
-        Some(k) => top_k_filter(&scaled, k),
-        None => scaled,
-    };
-    sample(&softmax(&filtered), rng) as u32
-}
-
 /// Genera `max_new_tokens` tokens a continuación de `prompt` y llama a `on_token` con cada
 /// uno en cuanto sale (para mostrarlo al momento). Devuelve los tokens nuevos.
 pub fn generate(
@@ -651,6 +555,7 @@ pub fn generate(
 mod tests {
     use super::*;
     use crate::tools::rng;
+    use rand::Rng as _;
 
     fn tiny_config(vocab_size: usize) -> GptConfig {
         GptConfig {
@@ -813,32 +718,5 @@ mod tests {
         cfg.dropout = 0.1;
         cfg.batch_size = 0;
         assert!(cfg.validate().unwrap_err().to_string().contains("--lote"));
-    }
-
-    #[test]
-    fn top_k_keeps_the_largest_and_ties() {
-        assert_eq!(
-            top_k_filter(&[1.0, 3.0, 2.0, 3.0], 1),
-            vec![f32::NEG_INFINITY, 3.0, f32::NEG_INFINITY, 3.0]
-        );
-        assert_eq!(
-            top_k_filter(&[1.0, 3.0, 2.0], 2),
-            vec![f32::NEG_INFINITY, 3.0, 2.0]
-        );
-        assert_eq!(top_k_filter(&[1.0, 3.0], 5), vec![1.0, 3.0]);
-    }
-
-    #[test]
-    fn sampling_follows_the_probabilities() {
-        let probs = softmax(&[0.0, (3.0f32).ln(), f32::NEG_INFINITY]);
-        assert!((probs[1] - 0.75).abs() < 1e-6 && probs[2] == 0.0);
-        let mut r = rng::seeded(9);
-        let mut counts = [0usize; 3];
-        for _ in 0..20_000 {
-            counts[sample(&probs, &mut r)] += 1;
-        }
-        assert_eq!(counts[2], 0);
-        let frac = counts[1] as f64 / 20_000.0;
-        assert!((frac - 0.75).abs() < 0.02, "{frac}");
     }
 }

@@ -6,9 +6,8 @@
 //! inicialización y el dropout usan [`crate::tools::rng::Rng`].
 
 use candle_core::{D, DType, Device, Result, Tensor, Var};
-use rand::{Rng as _, RngCore as _};
+use rand::Rng as _;
 
-use crate::fast::fused_linear::{self, Activation};
 use crate::tools::rng::{self, Rng};
 
 /// Los parámetros entrenables de un modelo, con nombre y en orden de creación.
@@ -104,22 +103,10 @@ impl Linear {
     }
 }
 
-/// En la CPU, la capa fusionada ([`crate::fast::fused_linear::linear`]), un solo nodo del grafo;
-/// si no, la del libro ([`Linear::forward_reference`]).
 impl candle_core::Module for Linear {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if use_fused(x) {
-            fused_linear::linear(x, &self.weight, self.bias.as_ref(), Activation::Identity)
-        } else {
-            self.forward_reference(x)
-        }
-    }
-}
-
-impl Linear {
     // ANCHOR: linear
-    /// La versión del libro: un producto 2-D y el sesgo sumado a cada fila.
-    pub fn forward_reference(&self, x: &Tensor) -> Result<Tensor> {
+    /// Un producto 2-D y el sesgo sumado a cada fila.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims();
         let (lead, n_in) = dims.split_at(dims.len() - 1);
         let rows: usize = lead.iter().product();
@@ -133,15 +120,6 @@ impl Linear {
         y.reshape(out)
     }
     // ANCHOR_END: linear
-
-    /// `relu(forward(x))`; en la CPU, en la misma operación fusionada que la capa.
-    pub fn forward_relu(&self, x: &Tensor) -> Result<Tensor> {
-        if use_fused(x) {
-            fused_linear::linear(x, &self.weight, self.bias.as_ref(), Activation::Relu)
-        } else {
-            self.forward_reference(x)?.relu()
-        }
-    }
 }
 
 /// Capa lineal de `fan_in` a `fan_out`, inicializada con `N(0, std²)` y sesgo cero.
@@ -191,18 +169,9 @@ impl LayerNorm {
         })
     }
 
-    /// En la CPU, la versión fusionada ([`crate::fast::fused::layer_norm`]); si no, la del libro.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if use_fused(x) {
-            crate::fast::fused::layer_norm(x, &self.weight, &self.bias, self.eps)
-        } else {
-            self.forward_reference(x)
-        }
-    }
-
     // ANCHOR: layer_norm
-    /// La versión del libro, con operaciones sueltas de candle (todas con derivada).
-    pub fn forward_reference(&self, x: &Tensor) -> Result<Tensor> {
+    /// `x (…, C)` → `(…, C)`, con operaciones sueltas de candle (todas con derivada).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mean = x.mean_keepdim(D::Minus1)?;
         let centered = x.broadcast_sub(&mean)?;
         let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
@@ -220,21 +189,10 @@ pub fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
     Tensor::from_vec(values, (t, t), device)
 }
 
-/// `masked_fill(mask == 0, -inf)` seguido de softmax en la última dimensión. En la CPU, con
-/// la máscara causal, usa la versión fusionada ([`crate::fast::fused::causal_softmax`]), que
-/// calcula lo mismo; si no, la del libro ([`masked_softmax_reference`]).
-pub fn masked_softmax(scores: &Tensor, mask: &Tensor) -> Result<Tensor> {
-    if use_fused(scores) && is_causal(mask, scores)? {
-        crate::fast::fused::causal_softmax(scores)
-    } else {
-        masked_softmax_reference(scores, mask)
-    }
-}
-
 // ANCHOR: masked_softmax
 /// `masked_fill(mask == 0, -inf)` seguido de softmax en la última dimensión. candle no tiene
 /// `masked_fill`: se construye con `where_cond`. La máscara `(T, T)` se extiende al lote.
-pub fn masked_softmax_reference(scores: &Tensor, mask: &Tensor) -> Result<Tensor> {
+pub fn masked_softmax(scores: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let neg_inf = Tensor::new(f32::NEG_INFINITY, scores.device())?
         .to_dtype(scores.dtype())?
         .broadcast_as(scores.shape())?;
@@ -251,10 +209,6 @@ pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
         return Ok(x.clone());
     }
     let scale = 1.0 / (1.0 - p);
-    if use_fused(x) {
-        let keep = Tensor::from_vec(keep_mask(x.elem_count(), p, rng), x.shape(), x.device())?;
-        return crate::fast::fused::dropout_with_mask(x, &keep, f64::from(scale));
-    }
     let mask: Vec<f32> = (0..x.elem_count())
         .map(|_| if rng.random::<f32>() < p { 0.0 } else { scale })
         .collect();
@@ -262,86 +216,17 @@ pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
     x.mul(&mask)
 }
 
-/// La máscara del dropout en un byte por valor (1 = se queda): las mismas tiradas del RNG, y
-/// en el mismo orden, que la máscara de `f32` de la versión del libro.
-///
-/// `rng.random::<f32>()` toma los 24 bits altos de la siguiente palabra de 32 bits del RNG y
-/// los escala a `[0, 1)`. Aquí se piden todas las palabras de golpe (`fill_bytes` las da en el
-/// mismo orden que una a una) y se comparan en un bucle que el compilador vectoriza.
-pub(crate) fn keep_mask(n: usize, p: f32, rng: &mut Rng) -> Vec<u8> {
-    const SCALE: f32 = 1.0 / (1u32 << 24) as f32;
-    let mut bytes = vec![0u8; 4 * n];
-    rng.fill_bytes(&mut bytes);
-    bytes
-        .chunks_exact(4)
-        .map(|w| {
-            let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            u8::from((word >> 8) as f32 * SCALE >= p)
-        })
-        .collect()
-}
-
-/// Entropía cruzada media entre `logits (N, C)` y objetivos `(N,)` (con derivada). En la
-/// CPU, la versión fusionada; si no, la de candle-nn (`log_softmax` y `gather`).
+/// Entropía cruzada media entre `logits (N, C)` y objetivos `(N,)`, con derivada: la de
+/// candle-nn (`log_softmax` y `gather`).
 pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    if use_fused(logits) {
-        crate::fast::fused::cross_entropy(logits, targets)
-    } else {
-        candle_nn::loss::cross_entropy(logits, targets)
-    }
+    candle_nn::loss::cross_entropy(logits, targets)
 }
 
-/// Softmax con máscara causal sobre las dos últimas dimensiones `(T, T)`: en la CPU, la
-/// versión fusionada; si no, [`masked_softmax`] con [`causal_mask`].
+/// Softmax con máscara causal sobre las dos últimas dimensiones `(T, T)`:
+/// [`masked_softmax`] con [`causal_mask`].
 pub fn causal_softmax(scores: &Tensor) -> Result<Tensor> {
-    if use_fused(scores) {
-        crate::fast::fused::causal_softmax(scores)
-    } else {
-        let t = scores.dim(D::Minus1)?;
-        masked_softmax(scores, &causal_mask(t, scores.device())?)
-    }
-}
-
-thread_local! {
-    static REFERENCE_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Ejecuta `f` usando solo las versiones del libro (sin operaciones fusionadas) en este
-/// hilo: así las pruebas comparan ambos caminos sobre el mismo modelo.
-pub fn with_reference_kernels<R>(f: impl FnOnce() -> R) -> R {
-    let previous = REFERENCE_ONLY.with(|r| r.replace(true));
-    let out = f();
-    REFERENCE_ONLY.with(|r| r.set(previous));
-    out
-}
-
-/// ¿Es `mask` la máscara causal `(T, T)` de las dos últimas dimensiones de `scores`?
-/// (Comprobarlo cuesta T² bytes, nada al lado de la atención misma.)
-fn is_causal(mask: &Tensor, scores: &Tensor) -> Result<bool> {
     let t = scores.dim(D::Minus1)?;
-    if scores.dim(D::Minus2)? != t {
-        return Ok(false);
-    }
-    is_causal_mask(mask, t)
-}
-
-/// ¿Es `mask` la máscara causal `(t, t)`?
-pub(crate) fn is_causal_mask(mask: &Tensor, t: usize) -> Result<bool> {
-    if mask.dims() != [t, t] || mask.dtype() != DType::U8 {
-        return Ok(false);
-    }
-    let values = mask.flatten_all()?.to_vec1::<u8>()?;
-    Ok(values
-        .iter()
-        .enumerate()
-        .all(|(k, &v)| (v != 0) == (k % t <= k / t)))
-}
-
-/// Las operaciones fusionadas existen para la CPU en `f32` y `f64`.
-pub(crate) fn use_fused(x: &Tensor) -> bool {
-    x.device().is_cpu()
-        && matches!(x.dtype(), DType::F32 | DType::F64)
-        && !REFERENCE_ONLY.with(|r| r.get())
+    masked_softmax(scores, &causal_mask(t, scores.device())?)
 }
 
 #[cfg(test)]
@@ -414,23 +299,6 @@ mod tests {
         assert_eq!(w[1][2], 0.0);
         for row in &w {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        }
-    }
-
-    /// Pedir las palabras de golpe da las mismas tiradas que `random::<f32>()` una a una, y
-    /// deja el RNG en el mismo punto.
-    #[test]
-    fn keep_mask_draws_like_one_random_f32_per_value() {
-        for (n, p) in [(0, 0.2), (1, 0.5), (7, 0.1), (1000, 0.2), (4099, 0.9)] {
-            let (mut a, mut b) = (rng::seeded(n as u64), rng::seeded(n as u64));
-            let fast = keep_mask(n, p, &mut a);
-            let slow: Vec<u8> = (0..n).map(|_| u8::from(b.random::<f32>() >= p)).collect();
-            assert_eq!(fast, slow, "n = {n}, p = {p}");
-            assert_eq!(
-                a.random::<u64>(),
-                b.random::<u64>(),
-                "n = {n}: el RNG sigue igual"
-            );
         }
     }
 

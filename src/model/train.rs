@@ -9,6 +9,7 @@
 //! no haberse detenido nunca, y evaluar más o menos veces no cambia el entrenamiento.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,9 +17,9 @@ use anyhow::Context as _;
 use candle_core::{Device, Tensor};
 use ndarray::Array2;
 
-use crate::fast::parallel;
 use crate::model::adamw::{AdamW, AdamWConfig};
-use crate::model::gpt::{Gpt, GptConfig, Mode};
+use crate::model::gpt::{Gpt, GptConfig};
+use crate::model::kernels::{Kernels, StepId};
 use crate::text::batches::get_batch;
 use crate::text::dataset::{Dataset, Split};
 use crate::tools::checkpoint::{self, CheckpointError, Loaded, Progress};
@@ -59,9 +60,15 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// Un entrenamiento nuevo: pesos aleatorios desde la semilla, optimizador a cero.
-    pub fn new(cfg: &GptConfig, device: &Device, seed: u64) -> candle_core::Result<Self> {
-        let model = Gpt::new(cfg, device, &mut init_rng(seed))?;
+    /// Un entrenamiento nuevo: pesos aleatorios desde la semilla, optimizador a cero, y el
+    /// modelo ejecutado por `kernels`.
+    pub fn new(
+        cfg: &GptConfig,
+        device: &Device,
+        seed: u64,
+        kernels: Arc<dyn Kernels>,
+    ) -> candle_core::Result<Self> {
+        let model = Gpt::new(cfg, device, &mut init_rng(seed))?.with_kernels(kernels);
         let optimizer = AdamW::new(model.params.vars(), AdamWConfig::with_lr(cfg.learning_rate))?;
         Ok(Self {
             model,
@@ -75,10 +82,11 @@ impl Trainer {
         })
     }
 
-    /// Continúa un entrenamiento guardado.
+    /// Continúa un entrenamiento guardado, con el modelo ejecutado por `kernels`.
     pub fn from_checkpoint(
         loaded: Loaded,
         path: &std::path::Path,
+        kernels: Arc<dyn Kernels>,
     ) -> Result<Self, CheckpointError> {
         let Some((m, v, t)) = loaded.optimizer else {
             return Err(CheckpointError::NoOptimizerState {
@@ -93,7 +101,7 @@ impl Trainer {
             t,
         )?;
         Ok(Self {
-            model: loaded.model,
+            model: loaded.model.with_kernels(kernels),
             optimizer,
             progress: loaded.progress,
         })
@@ -107,88 +115,19 @@ impl Trainer {
     /// Un paso de entrenamiento; devuelve la pérdida del lote.
     pub fn train_step(&mut self, ds: &Dataset) -> candle_core::Result<f32> {
         let cfg = &self.model.config;
-        let mut rng = step_rng(self.progress.seed, self.progress.step);
+        let (seed, step) = (self.progress.seed, self.progress.step);
+        let mut rng = step_rng(seed, step);
         let (x, y) = get_batch(ds, Split::Train, cfg.batch_size, cfg.block_size, &mut rng);
         let dev = self.model.device();
         let (x, y) = (to_tensor(&x, dev)?, to_tensor(&y, dev)?);
-        if dev.is_cpu() && cfg.batch_size >= 2 {
-            // En la CPU, el lote se parte en dos mitades (ver `loss_and_grads_in_halves`).
-            let (loss, grads) = self.loss_and_grads_in_halves(&x, &y, rng)?;
-            self.optimizer.step(&grads)?;
-            self.progress.step += 1;
-            return Ok(loss);
-        }
-        let loss = self.model.loss(&x, &y, &mut Mode::Train(&mut rng))?;
-        let grads = loss.backward()?;
-        self.optimizer.step(&grads)?;
+        let kernels = self.model.kernels();
+        let id = StepId { seed, step };
+        let (loss, grads) = kernels.loss_and_grads(&self.model, &x, &y, &mut rng, id)?;
+        kernels.adamw_step(&mut self.optimizer, &grads)?;
         self.progress.step += 1;
-        loss.to_scalar::<f32>()
+        Ok(loss)
     }
     // ANCHOR_END: train_step
-
-    /// La pérdida media de un lote es la media de las pérdidas de sus dos mitades (pesadas por
-    /// su tamaño), y su derivada, la media de las derivadas. Cada mitad hace su forward y su
-    /// backward por separado y, si la máquina tiene dos núcleos, a la vez: así se usan los dos
-    /// sin repartir cada operación pequeña entre hilos (que cuesta más de lo que ahorra). La
-    /// partición no depende de los núcleos, así que el resultado es el mismo en cualquier
-    /// máquina; la segunda mitad saca sus máscaras de dropout de su propio flujo del RNG.
-    pub fn loss_and_grads_in_halves(
-        &self,
-        x: &Tensor,
-        y: &Tensor,
-        first_rng: Rng,
-    ) -> candle_core::Result<(f32, candle_core::backprop::GradStore)> {
-        let b = self.model.config.batch_size;
-        let half = b / 2;
-        let mut second_rng = rng::seeded(self.progress.seed);
-        second_rng.set_stream((1 << 62) | self.progress.step as u64);
-        let parts = [(0, half, first_rng), (half, b - half, second_rng)];
-        let model = &self.model;
-        let run = |(start, len, mut r): (usize, usize, Rng)| {
-            let loss = model.loss(
-                &x.narrow(0, start, len)?,
-                &y.narrow(0, start, len)?,
-                &mut Mode::Train(&mut r),
-            )?;
-            let grads = loss.backward()?;
-            Ok::<_, candle_core::Error>((loss.to_scalar::<f32>()?, grads, len as f64 / b as f64))
-        };
-        let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
-        let [p0, p1] = parts;
-        let (r0, r1) = if parallel {
-            std::thread::scope(|s| {
-                let h = s.spawn(|| run(p1));
-                let r0 = run(p0);
-                (
-                    r0,
-                    h.join()
-                        .expect("el hilo de la segunda mitad no entra en pánico"),
-                )
-            })
-        } else {
-            (run(p0), run(p1))
-        };
-        let ((l0, mut g0, w0), (l1, g1, w1)) = (r0?, r1?);
-        let vars = model.params.vars();
-        let combined = parallel::map_in_two(
-            &vars,
-            |v| v.elem_count(),
-            |var| {
-                let t = var.as_tensor();
-                let g = match (g0.get(t), g1.get(t)) {
-                    (Some(a), Some(c)) => Some(((a * w0)? + (c * w1)?)?),
-                    (Some(a), None) => Some((a * w0)?),
-                    (None, Some(c)) => Some((c * w1)?),
-                    (None, None) => None,
-                };
-                Ok::<_, candle_core::Error>(g.map(|g| (t.clone(), g)))
-            },
-        )?;
-        for (t, g) in combined.into_iter().flatten() {
-            g0.insert(&t, g);
-        }
-        Ok(((f64::from(l0) * w0 + f64::from(l1) * w1) as f32, g0))
-    }
 
     // ANCHOR: estimate_loss
     /// `estimate_loss()`: la pérdida media en `eval_iters` lotes de cada parte, sin dropout.
@@ -197,10 +136,15 @@ impl Trainer {
         let mut rng = eval_rng(self.progress.seed, self.progress.step);
         let mut mean = |split| -> candle_core::Result<f32> {
             // Primero se sortean los lotes, en orden; luego se evalúan.
-            let batches: Vec<_> = (0..cfg.eval_iters)
-                .map(|_| get_batch(ds, split, cfg.batch_size, cfg.block_size, &mut rng))
-                .collect();
-            let total: f64 = self.losses(&batches)?.iter().map(|&l| l as f64).sum();
+            let dev = self.model.device();
+            let batches = (0..cfg.eval_iters)
+                .map(|_| {
+                    let (x, y) = get_batch(ds, split, cfg.batch_size, cfg.block_size, &mut rng);
+                    Ok((to_tensor(&x, dev)?, to_tensor(&y, dev)?))
+                })
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            let losses = self.model.kernels().losses(&self.model, &batches)?;
+            let total: f64 = losses.iter().map(|&l| l as f64).sum();
             Ok((total / cfg.eval_iters as f64) as f32)
         };
         let train = mean(Split::Train)?;
@@ -212,23 +156,6 @@ impl Trainer {
         })
     }
     // ANCHOR_END: estimate_loss
-
-    /// La pérdida sin dropout de cada lote, en su orden. En la CPU, los lotes se reparten entre
-    /// los dos núcleos: cada pérdida es la misma la calcule quien la calcule, y se suman
-    /// después en el orden de los lotes, así que el resultado no cambia.
-    fn losses(&self, batches: &[(Array2<u32>, Array2<u32>)]) -> candle_core::Result<Vec<f32>> {
-        let dev = self.model.device();
-        let loss = |(x, y): &(Array2<u32>, Array2<u32>)| {
-            let (x, y) = (to_tensor(x, dev)?, to_tensor(y, dev)?);
-            self.model.loss(&x, &y, &mut Mode::Eval)?.to_scalar::<f32>()
-        };
-        if dev.is_cpu() {
-            let work = |(x, _): &(Array2<u32>, Array2<u32>)| x.len() * self.model.config.n_embd;
-            parallel::map_in_two(batches, work, loss)
-        } else {
-            batches.iter().map(loss).collect()
-        }
-    }
 
     /// Guarda el estado completo (pesos, optimizador, progreso) en `path`.
     pub fn save(&self, path: &std::path::Path, vocabulary: &[char]) -> Result<(), CheckpointError> {
