@@ -7,6 +7,9 @@ import subprocess
 import sys
 from datetime import date
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from numeros import es  # noqa: E402
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--rondas", type=int, default=3)
 parser.add_argument("--cuaderno", action="store_true")
@@ -27,7 +30,7 @@ def run(cmd, threads):
 def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     torch_v = subprocess.run([PY, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
-    return f"{cpu}, {os.cpu_count()} núcleos; PyTorch {torch_v}; {date.today().isoformat()}"
+    return f"{cpu}, {os.cpu_count()} núcleos; PyTorch `{torch_v}`; {date.today().isoformat()}"
 
 
 # Bigram: 1 hilo, varias rondas alternadas.
@@ -67,8 +70,8 @@ for row in gen:
     if row[0] == "generacion":
         n, plain, cached, ratio = row[1], float(row[2]), float(row[3]), float(row[4])
         torch_rate = gen_torch[n]
-        bound = f"{float(cotas[n][2]):,.0f} | {float(cotas[n][3]):.2f}×" if n in cotas else "– | –"
-        t3.append(f"| {n} | {torch_rate:,.0f} | {plain:,.0f} | {cached:,.0f} | {cached / torch_rate:.2f}× | {ratio:.2f}× | {bound} |")
+        bound = f"{es(float(cotas[n][2]))} | {es(float(cotas[n][3]), 2)}×" if n in cotas else "– | –"
+        t3.append(f"| {n} | {es(torch_rate)} | {es(plain)} | {es(cached)} | {es(cached / torch_rate, 2)}× | {es(ratio, 2)}× | {bound} |")
 tables = {"generacion_velocidad.md": t3}
 
 if not args.solo_generacion:
@@ -77,9 +80,9 @@ if not args.solo_generacion:
     for engine in ["pytorch", "ndarray", "ndarray-ingenuo", "candle"]:
         if engine in bigram:
             ms = statistics.median(bigram[engine])
-            t1.append(f"| {engine} | {ms:.4f} | {1000 / ms:,.0f} | {ref / ms:.2f}× |")
+            t1.append(f"| {engine} | {es(ms, 4)} | {es(1000 / ms)} | {es(ref / ms, 2)}× |")
     gemm = run([os.environ["BENCH_GPT"], "gemm"], 1)[0][4]
-    t2 = [header, f"Productos de matrices f32 (candle, 1 hilo): {gemm} GFLOP/s.", "",
+    t2 = [header, f"Productos de matrices f32 (candle, 1 hilo): {es(float(gemm), 1)} GFLOP/s.", "",
           "| configuración | PyTorch ms/paso (hilos) | este ms/paso (hilos) | PyTorch / este | memoria PyTorch | memoria este |",
           "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, _ in GPT_CONFIGS:
@@ -88,7 +91,7 @@ if not args.solo_generacion:
             cands = [(statistics.median(ms for ms, _ in v), th, max(m for _, m in v)) for (n, i, th), v in gpt.items() if n == name and i == impl]
             best[impl] = min(cands)
         (pm, pt, pmem), (rm, rt, rmem) = best["pytorch"], best["rust"]
-        t2.append(f"| {name} | {pm:,.1f} ({pt}) | {rm:,.1f} ({rt}) | {pm / rm:.2f}× | {pmem:,.0f} MiB | {rmem:,.0f} MiB |")
+        t2.append(f"| {name} | {es(pm, 1)} ({pt}) | {es(rm, 1)} ({rt}) | {es(pm / rm, 2)}× | {es(pmem)} MiB | {es(rmem)} MiB |")
     tables = {"bigram_velocidad.md": t1, "gpt_velocidad.md": t2, **tables}
 
 print("\n\n".join("\n".join(t) for t in tables.values()))

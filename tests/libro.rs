@@ -8,15 +8,19 @@
 //!   de líneas) existe y el texto incluido no está vacío; las instantáneas de `insta` se
 //!   incluyen sin su cabecera;
 //! - cada capítulo del índice (`SUMMARY.md`) existe;
-//! - el libro se construye con `mdbook-driver` (la misma versión que `mdbook` 0.5.4) en una
-//!   carpeta temporal, y el HTML contiene de verdad el código y las salidas incluidas.
+//! - los números de la prosa y de las tablas siguen la norma del libro (coma decimal, miles
+//!   con espacio fino que no se parte a partir de cinco cifras, nunca coma de miles);
+//! - `book.toml` compone las fórmulas al construir (nada de MathJax desde la red).
+//!
+//! La construcción de verdad, con el `mdbook` 0.5.4 fijado, y la prueba de cada página en
+//! Chromium sin red están en `scripts/libro.sh comprobar`, que ejecuta la integración continua:
+//! así `cargo test` no compila mdBook.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use mdbook_driver::MDBook;
-use mdbook_driver::config::Config;
+use regex::Regex;
 
 /// La carpeta del libro.
 fn book_dir() -> PathBuf {
@@ -416,99 +420,148 @@ fn cada_capitulo_del_indice_existe() {
     }
 }
 
-/// ¿Aparece `line` en el HTML? Dentro de los bloques de código mdBook escapa `&`, `<` y `>`
-/// (las comillas, según el contexto, pueden ir escapadas o no).
-fn html_shows(html: &str, line: &str) -> bool {
-    let escaped = line
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    html.contains(&escaped) || html.contains(&escaped.replace('"', "&quot;"))
+/// La prosa de un texto Markdown: sin bloques ni trozos de código, fórmulas, directivas,
+/// etiquetas HTML ni destinos de enlaces. Es donde rige la norma de los números.
+fn prose(markdown: &str) -> String {
+    let mut text = String::new();
+    let mut fence: Option<&str> = None;
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        let marker = ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m));
+        match (fence, marker) {
+            (None, Some(m)) => fence = Some(m),
+            (Some(f), Some(m)) if f == m => fence = None,
+            (None, None) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            _ => {}
+        }
+    }
+    let strip = [
+        r"(?s)\\\\\(.*?\\\\\)",
+        r"(?s)\\\\\[.*?\\\\\]",
+        r"`[^`]*`",
+        r"\{\{[^}]*\}\}",
+        r"<[^>]*>",
+        r"\]\([^)]*\)",
+        // Los números de los ejercicios («Ejercicio 6.2») no son decimales.
+        r"(?i)ejercicios?\s+\d+\.\d+(?:(?:,|\s+y|\s+a)\s+\d+\.\d+)*",
+    ];
+    for pattern in strip {
+        text = Regex::new(pattern)
+            .unwrap()
+            .replace_all(&text, " ")
+            .into_owned();
+    }
+    text
+}
+
+/// Los números de `prose` que se salen de la norma del libro, con el motivo.
+fn number_problems(prose: &str) -> Vec<String> {
+    let checks = [
+        (
+            r"\b\d{1,3}(?:,\d{3})+\.\d+\b",
+            "coma de miles y punto decimal",
+        ),
+        (r"\b\d+\.\d+\b", "punto decimal (el libro usa coma)"),
+        (
+            r"\b\d{1,3}(?:[ \u{a0}\u{2009}]\d{3})+\b",
+            "miles con un espacio que no es el fino (U+202F)",
+        ),
+        (r"\d{5,}", "cinco cifras o más sin espacio fino"),
+    ];
+    let mut found = Vec::new();
+    for (pattern, why) in checks {
+        for m in Regex::new(pattern).unwrap().find_iter(prose) {
+            found.push(format!("«{}»: {why}", m.as_str()));
+        }
+    }
+    // Cuatro cifras van juntas: «1 078» con espacio fino, no.
+    let four = Regex::new(r"(\d+)\u{202f}\d{3}\b").unwrap();
+    for c in four.captures_iter(prose) {
+        let start = c.get(0).unwrap().start();
+        let before = prose[..start].chars().next_back();
+        if c[1].len() == 1 && !before.is_some_and(|ch| ch.is_ascii_digit() || ch == '\u{202f}') {
+            let after = &prose[c.get(0).unwrap().end()..];
+            if !after.starts_with('\u{202f}') {
+                found.push(format!(
+                    "«{}»: cuatro cifras con espacio fino (la norma lo pide desde cinco)",
+                    &c[0]
+                ));
+            }
+        }
+    }
+    // «1,188 pasos/s»: una coma seguida de tres cifras y una unidad es una coma de miles.
+    let comma =
+        Regex::new(r"\b\d{1,3},\d{3}\s?(?:pasos|car|caracteres|MiB|GB|MB|tokens)\b").unwrap();
+    for m in comma.find_iter(prose) {
+        found.push(format!("«{}»: coma de miles", m.as_str()));
+    }
+    found
 }
 
 #[test]
-fn el_libro_se_construye_y_muestra_lo_incluido() {
-    // Sin esto, una página que faltara se crearía vacía dentro de book/src al cargar.
-    cada_capitulo_del_indice_existe();
+fn la_norma_de_los_numeros_pilla_lo_que_debe() {
+    assert!(number_problems("dura 2,2336 y luego 1\u{202f}038\u{202f}397 y 4000 pasos").is_empty());
+    assert!(!number_problems("fórmula \\\\( 0.5 \\\\) y `1.0`").is_empty());
+    assert!(number_problems(&prose("fórmula \\\\( 0.5 \\\\) y `1.0` y Ejercicio 6.2")).is_empty());
+    for bad in [
+        "1,188 pasos/s",
+        "1,078.0",
+        "vale 2.3981",
+        "1 060 259",
+        "1\u{a0}060\u{a0}259",
+        "25817 parámetros",
+        "1\u{202f}078",
+    ] {
+        assert!(!number_problems(bad).is_empty(), "no pilla «{bad}»");
+    }
+}
 
-    // `LIBRO_HTML=<carpeta>` deja el HTML en esa carpeta para mirarlo; si no, va a un temporal.
-    let tmp = tempfile::tempdir().expect("carpeta temporal");
-    let out =
-        std::env::var_os("LIBRO_HTML").map_or_else(|| tmp.path().to_path_buf(), PathBuf::from);
-    let mut config = Config::from_disk(book_dir().join("book.toml"))
-        .unwrap_or_else(|e| panic!("book.toml no es válido: {e:#}"));
-    config.build.create_missing = false;
-    config.build.build_dir = out.clone();
-    let book = MDBook::load_with_config(book_dir(), config)
-        .unwrap_or_else(|e| panic!("no se pudo cargar el libro: {e:#}"));
-    book.build()
-        .unwrap_or_else(|e| panic!("no se pudo construir el libro: {e:#}"));
-
-    // Cada página con inclusiones debe mostrar, en su HTML, la primera línea con contenido de
-    // cada texto incluido: así sabemos que las inclusiones se resolvieron al construir.
+#[test]
+fn los_numeros_del_libro_siguen_la_norma() {
+    let mut files = pages();
+    let tables = book_dir().join("src").join("tablas");
+    for entry in fs::read_dir(&tables).expect("book/src/tablas") {
+        files.push(entry.expect("entrada").path());
+    }
     let mut errors = String::new();
-    let mut checked = 0;
-    for page in pages() {
-        let stem = page.file_stem().unwrap().to_string_lossy().to_string();
-        if stem == "SUMMARY" {
-            continue;
-        }
-        let html_path = out.join(format!("{stem}.html"));
-        let html = fs::read_to_string(&html_path)
-            .unwrap_or_else(|e| panic!("falta la página {}: {e}", html_path.display()));
-        assert!(
-            !html.contains("{{#include"),
-            "{stem}.html contiene una directiva {{{{#include}}}} sin resolver"
-        );
-        let markdown = fs::read_to_string(&page).unwrap();
-        for inc in includes(&markdown) {
-            let Ok(text) = resolve(&page, &inc) else {
-                continue; // ya lo informa la prueba de las inclusiones
-            };
-            let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap();
-            checked += 1;
-            if !html_shows(&html, first) {
+    for file in files {
+        let text = fs::read_to_string(&file).expect("página legible");
+        for (n, line) in prose(&text).lines().enumerate() {
+            for p in number_problems(line) {
                 let _ = writeln!(
                     errors,
-                    "  {stem}.html no contiene «{first}» (de {})",
-                    inc.directive
+                    "  {} (línea de prosa {}): {p}",
+                    relative(&file),
+                    n + 1
                 );
             }
         }
     }
     assert!(
         errors.is_empty(),
-        "\nEl HTML no muestra lo que incluye el Markdown:\n{errors}"
+        "\nNúmeros fuera de la norma del libro (coma decimal; miles con U+202F desde cinco cifras):\n{errors}"
     );
-    assert!(checked > 0, "ninguna página incluye nada");
+}
 
-    // Unas líneas conocidas, del código y de las salidas de los programas.
-    let page = |name: &str| fs::read_to_string(out.join(name)).unwrap();
-    let cap02 = page("cap02_codificacion.html");
+#[test]
+fn las_formulas_se_componen_al_construir_sin_red() {
+    let toml = fs::read_to_string(book_dir().join("book.toml")).expect("book.toml");
     assert!(
-        cap02.contains("chars.sort_unstable();"),
-        "falta el código de from_text"
+        !toml.contains("mathjax-support"),
+        "book.toml activa MathJax, que mdBook carga desde la red"
     );
     assert!(
-        cap02.contains("Tamaño del vocabulario: 89"),
-        "falta la salida de 02_codificacion"
+        toml.contains("[preprocessor.formulas]")
+            && toml.contains("../scripts/libro/preprocesador.mjs"),
+        "book.toml no declara el preprocesador que compone las fórmulas"
     );
-    let cap03 = page("cap03_tensores.html");
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/libro/package-lock.json");
+    let lock = fs::read_to_string(&lock).expect("scripts/libro/package-lock.json");
     assert!(
-        cap03.contains("División 90/10: n = 934557"),
-        "falta la división en la salida de 03_tensores"
-    );
-    assert!(
-        cap03.contains("Los diez caracteres más frecuentes:"),
-        "falta la tabla de frecuencias de 03_tensores"
-    );
-    let cap04 = page("cap04_lotes.html");
-    assert!(
-        cap04.contains("cuando el contexto es [27] el objetivo es 38"),
-        "faltan los pares de 04_lotes"
-    );
-    assert!(
-        cap04.contains("Un lote de entrenamiento (semilla 1337):"),
-        "falta el lote de 04_lotes"
+        lock.contains("\"node_modules/katex\""),
+        "KaTeX no está fijado en package-lock.json"
     );
 }

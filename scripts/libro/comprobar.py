@@ -1,0 +1,193 @@
+"""Abre cada página del libro construido en Chromium sin cabeza, sin red, y comprueba lo que ve
+quien lo lee.
+
+uso: python3 scripts/libro/comprobar.py CARPETA_HTML [CARPETA_CAPTURAS]
+
+Por cada página (también print.html):
+- no carga nada de fuera (ni scripts, ni hojas de estilo, ni imágenes, ni fuentes);
+- no da errores de JavaScript;
+- las fórmulas están compuestas por KaTeX (ninguna con error) y no queda LaTeX a la vista;
+  las páginas cuyo Markdown tiene fórmulas muestran al menos tantas como su Markdown;
+- no se ve un «\\+» literal;
+- los títulos de los avisos están en español;
+- los números de la prosa siguen la norma del libro (coma decimal, miles con espacio fino a
+  partir de cinco cifras, nunca coma de miles);
+- con la ventana de 1280 px, ninguna tabla ni bloque de código se sale de su caja (por ahora
+  solo un aviso, que no hace fallar: las salidas largas de los programas aún no se parten).
+
+Con CARPETA_CAPTURAS deja además una captura PNG de cada página (1280 × 2000) para mirarla.
+Escribe una línea por problema y un resumen; sale con 1 si hay problemas.
+"""
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CHROMIUM = os.environ.get('CHROMIUM', 'chromium')
+FLAGS = [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--window-size=1280,2000', '--virtual-time-budget=20000',
+    # Sin red: cualquier petición que no sea a un archivo local falla.
+    '--proxy-server=127.0.0.1:9', '--proxy-bypass-list=<-loopback>',
+]
+ENGLISH_TITLES = ('Note', 'Tip', 'Important', 'Warning', 'Caution')
+
+# Se inyecta al principio de <head>: apunta los errores y, al terminar de cargar, mide.
+PROBE = r"""<script>
+window.__errores = [];
+window.addEventListener('error', function (e) { window.__errores.push(String(e.message)); });
+window.print = function () {};
+window.addEventListener('load', function () { setTimeout(function () {
+  var r = {errores: window.__errores, katex: 0, katex_error: 0, desbordes: [], titulos: []};
+  r.katex = document.querySelectorAll('.katex').length;
+  r.katex_error = document.querySelectorAll('.katex-error').length;
+  document.querySelectorAll('main table, main pre').forEach(function (el) {
+    var box = el.tagName === 'PRE' ? (el.querySelector('code') || el) : el;
+    var wrap = el.parentElement;
+    var ancho = el.tagName === 'TABLE' ? (wrap.clientWidth || el.clientWidth) : box.clientWidth;
+    if (box.scrollWidth > ancho + 1) {
+      r.desbordes.push(el.tagName.toLowerCase() + ': ' + box.scrollWidth + ' px > ' + ancho +
+        ' px («' + el.textContent.trim().slice(0, 50).replace(/\s+/g, ' ') + '»)');
+    }
+  });
+  document.querySelectorAll('.blockquote-tag-title').forEach(function (t) {
+    r.titulos.push(t.textContent.trim());
+  });
+  document.querySelectorAll('pre, code, script, style, svg, .katex, #sonda-libro').forEach(function (n) {
+    n.remove();
+  });
+  r.texto = (document.querySelector('main') || document.body).innerText;
+  var p = document.createElement('pre');
+  p.id = 'sonda-libro';
+  p.textContent = JSON.stringify(r);
+  document.body.appendChild(p);
+}, 0); });
+</script>"""
+
+RAW_TEX = re.compile(r'\\\(|\\\)|\\\[|\\\]|\\frac|\\sum|\\mathcal|\\mathbf|\\tilde|\\top|\\cdot|'
+                     r'\\times|\\qquad|\\text|\\ln|\\le\b|\\approx|\\dots|\\sqrt|\\odot|\\,')
+EXTERNAL = re.compile(r'<(?:script|link|img|iframe|source|video|audio)\b[^>]*?\b(?:src|href)='
+                      r'"((?:https?:)?//[^"]+)"', re.I)
+CSS_EXTERNAL = re.compile(r'url\(\s*["\']?(?:https?:)?//|@import\s+["\']?(?:https?:)?//', re.I)
+
+
+def number_problems(text):
+    """Los números de `text` que no siguen la norma del libro."""
+    found = []
+    # Los números de los ejercicios («Ejercicio 6.2») no son decimales.
+    text = re.sub(r'(?i)ejercicios?\s+\d+\.\d+(?:(?:,|\s+y|\s+a)\s+\d+\.\d+)*', ' ', text)
+    # Coma de miles (1,188 pasos; 14,016.1) o punto decimal a la inglesa (1,078.0).
+    found += re.findall(r'\b\d{1,3}(?:,\d{3})+\.\d+\b', text)
+    found += re.findall(r'\b\d{1,3}(?:,\d{3})+(?= ?(?:pasos|car|MiB|GB|MB|caracteres|tokens|s\b))', text)
+    # Cinco cifras o más sin separar, o separadas con otro espacio que el fino (U+202F).
+    found += re.findall(r'(?<![\d.,\u202f])\d{5,}(?![\d\u202f])', text)
+    found += re.findall(r'\b\d{1,3}(?:[ \u00a0\u2009]\d{3})+\b', text)
+    # Cuatro cifras con espacio fino (la norma lo pide a partir de cinco).
+    found += re.findall(r'(?<![\d\u202f,])\d\u202f\d{3}(?![\d\u202f])', text)
+    # Punto decimal (salvo en versiones como 0.5.4, que van entre comillas de código).
+    found += re.findall(r'(?<![\w.])\d+\.\d+(?![\w.])', text)
+    return found
+
+
+def formulas_in_markdown(md):
+    md = re.sub(r'^(```|~~~).*?^\1[^\n]*$', ' ', md, flags=re.S | re.M)
+    md = re.sub(r'`[^`\n]*`', ' ', md)
+    return len(re.findall(r'\\\\\(', md)) + len(re.findall(r'\\\\\[', md))
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    built = sys.argv[1]
+    shots = sys.argv[2] if len(sys.argv) == 3 else None
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'book', 'src')
+    if shots:
+        os.makedirs(shots, exist_ok=True)
+    if not os.path.isfile(os.path.join(built, 'index.html')):
+        sys.exit(f'error: {built} no es un libro construido (falta index.html)')
+
+    work = tempfile.mkdtemp(prefix='libro-')
+    copy = os.path.join(work, 'html')
+    shutil.copytree(built, copy)
+    problems = []
+    for root, _, files in os.walk(copy):
+        for f in files:
+            if f.endswith('.css'):
+                text = open(os.path.join(root, f), encoding='utf-8', errors='replace').read()
+                if CSS_EXTERNAL.search(text):
+                    problems.append(f'{os.path.relpath(os.path.join(root, f), copy)}: la hoja de estilo carga algo de fuera')
+
+    pages = sorted(f for f in os.listdir(copy)
+                   if f.endswith('.html') and f not in ('404.html', 'toc.html'))
+    total_math = 0
+    # Los listados y salidas que se salen de la caja se informan como avisos y no hacen fallar:
+    # las salidas largas de los programas aún no se parten a 80 columnas (issue 13, punto 6).
+    warnings = []
+    for page in pages:
+        path = os.path.join(copy, page)
+        raw = open(path, encoding='utf-8').read()
+        for url in EXTERNAL.findall(raw):
+            problems.append(f'{page}: carga {url} (necesita red)')
+        if '{{#include' in raw:
+            problems.append(f'{page}: queda una directiva {{{{#include}}}} sin resolver')
+        if 'MathJax' in raw:
+            problems.append(f'{page}: todavía nombra MathJax')
+        # La sonda va en una copia de la página, junto a ella (los enlaces relativos valen).
+        probed = path[:-5] + '.sonda.html'
+        with open(probed, 'w', encoding='utf-8') as out:
+            out.write(raw.replace('<head>', '<head>' + PROBE, 1))
+        profile = tempfile.mkdtemp(dir=work)
+        url = 'file://' + probed
+        run = subprocess.run([CHROMIUM, *FLAGS, f'--user-data-dir={profile}', '--dump-dom', url],
+                             capture_output=True, text=True, timeout=180)
+        dom = run.stdout
+        m = re.search(r'<pre id="sonda-libro">(.*?)</pre>', dom, re.S)
+        if not m:
+            problems.append(f'{page}: Chromium no terminó de cargarla (sin sonda; {run.stderr.strip()[-200:]})')
+            continue
+        probe = json.loads(html.unescape(m.group(1)))
+        for e in probe['errores']:
+            problems.append(f'{page}: error de JavaScript: {e}')
+        if probe['katex_error']:
+            problems.append(f'{page}: {probe["katex_error"]} fórmulas con error de KaTeX')
+        total_math += probe['katex']
+        md = os.path.join(src, page[:-5] + '.md')
+        if os.path.isfile(md):
+            expected = formulas_in_markdown(open(md, encoding='utf-8').read())
+            if probe['katex'] < expected:
+                problems.append(f'{page}: el Markdown tiene {expected} fórmulas y se ven {probe["katex"]} compuestas')
+        for d in probe['desbordes']:
+            warnings.append(f'aviso: {page}: se sale de la caja a 1280 px: {d}')
+        for t in probe['titulos']:
+            if t in ENGLISH_TITLES:
+                problems.append(f'{page}: título de aviso en inglés «{t}»')
+        text = probe['texto']
+        raw_tex = RAW_TEX.findall(text)
+        if raw_tex:
+            problems.append(f'{page}: LaTeX a la vista: {raw_tex[:5]}')
+        if re.search(r'\\\+', text):
+            problems.append(f'{page}: se ve un «\\+» literal')
+        numbers = number_problems(text)
+        if numbers:
+            problems.append(f'{page}: números fuera de la norma: {numbers[:6]}')
+        if shots:
+            png = os.path.join(shots, page[:-5] + '.png')
+            subprocess.run([CHROMIUM, *FLAGS, f'--user-data-dir={tempfile.mkdtemp(dir=work)}',
+                            '--hide-scrollbars', f'--screenshot={png}', 'file://' + path],
+                           capture_output=True, timeout=180)
+    shutil.rmtree(work, ignore_errors=True)
+    for p in warnings + problems:
+        print(p)
+    print(f'{len(pages)} páginas, {total_math} fórmulas compuestas, {len(problems)} problemas, '
+          f'{len(warnings)} avisos de anchura')
+    sys.exit(1 if problems or total_math == 0 else 0)
+
+
+if __name__ == '__main__':
+    main()
