@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use gpt_desde_cero::println;
 use gpt_desde_cero::{text::corpus, tools::cli};
 
 /// Capítulo 1: descarga el texto del Quijote, lo guarda en datos/ y muestra cómo empieza.

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use gpt_desde_cero::println;
 use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::tools::cli;
 

@@ -3,10 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use gpt_desde_cero::println;
 use gpt_desde_cero::text::batches::{self, get_batch};
 use gpt_desde_cero::text::dataset::{self, Dataset, Split, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
-use gpt_desde_cero::{tools::cli, tools::pretty, tools::rng};
+use gpt_desde_cero::{tools::cli, tools::pretty, tools::resources, tools::rng};
 
 /// Capítulo 4: muestra los pares contexto → objetivo y un lote aleatorio con semilla.
 #[derive(Parser)]
@@ -28,6 +29,11 @@ struct Args {
 fn main() -> ExitCode {
     cli::run(|| {
         let args: Args = cli::parse();
+        anyhow::ensure!(args.lote > 0, "--lote debe ser al menos 1");
+        anyhow::ensure!(args.bloque > 0, "--bloque debe ser al menos 1");
+        // x e y: dos matrices lote × bloque de u32.
+        let batch_bytes = u64::try_from(8 * args.lote as u128 * args.bloque as u128).ok();
+        resources::check_memory("un lote de ese tamaño", batch_bytes)?;
         let corpus = args.corpus.load()?;
         let tokenizer = Tokenizer::from_text(&corpus.text);
         let data = dataset::encode_text(&tokenizer, &corpus.text)?;

@@ -6,9 +6,12 @@ use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 use gpt_desde_cero::model::bigram::{self, Bigram, CandleBigram, HandBigram, TrainConfig};
+use gpt_desde_cero::println;
 use gpt_desde_cero::text::dataset::{self, Dataset, Split, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
-use gpt_desde_cero::{text::batches, tools::cli, tools::plot, tools::pretty, tools::rng};
+use gpt_desde_cero::{
+    text::batches, tools::cli, tools::plot, tools::pretty, tools::resources, tools::rng,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Engine {
@@ -36,6 +39,12 @@ struct Args {
     /// Tasa de aprendizaje de AdamW
     #[arg(long, value_name = "X", default_value_t = 1e-3)]
     lr: f32,
+    /// Cada cuántos pasos se estima la pérdida
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    eval_cada: usize,
+    /// Lotes que promedia cada estimación de la pérdida
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    eval_lotes: usize,
     /// Semilla del generador aleatorio (inicialización, lotes y muestreo)
     #[arg(long, value_name = "N", default_value_t = rng::DEFAULT_SEED)]
     semilla: u64,
@@ -53,10 +62,14 @@ fn main() -> ExitCode {
         anyhow::ensure!(args.pasos > 0, "--pasos debe ser al menos 1");
         anyhow::ensure!(args.lote > 0, "--lote debe ser al menos 1");
         anyhow::ensure!(args.bloque > 0, "--bloque debe ser al menos 1");
+        anyhow::ensure!(args.eval_cada > 0, "--eval-cada debe ser al menos 1");
+        anyhow::ensure!(args.eval_lotes > 0, "--eval-lotes debe ser al menos 1");
         anyhow::ensure!(
             args.lr.is_finite() && args.lr > 0.0,
             "--lr debe ser un número positivo"
         );
+        // La carpeta de salida, antes de entrenar: un nombre equivocado no cuesta el trabajo.
+        resources::prepare_output_dir(&args.salidas)?;
         let corpus = args.corpus.load()?;
         let tokenizer = Tokenizer::from_text(&corpus.text);
         let data = dataset::encode_text(&tokenizer, &corpus.text)?;
@@ -68,8 +81,10 @@ fn main() -> ExitCode {
             batch_size: args.lote,
             block_size: args.bloque,
             lr: args.lr,
-            ..TrainConfig::default()
+            eval_interval: args.eval_cada,
+            eval_iters: args.eval_lotes,
         };
+        resources::check_memory("entrenar el bigram", bigram::training_memory(&cfg, vocab))?;
 
         // ANCHOR: init
         let mut rng = rng::seeded(args.semilla);
@@ -97,7 +112,9 @@ fn main() -> ExitCode {
         println!();
 
         // ANCHOR: before
-        let start = tokenizer.encode("\n")?.first().copied().unwrap_or(0);
+        // Como el cuaderno, empezamos por el salto de línea (o por el primer carácter del
+        // vocabulario, si el corpus no tiene ninguno).
+        let start = tokenizer.encode("\n").map_or(0, |ids| ids[0]);
         let text = tokenizer.decode(&bigram::generate(&table, start, 100, &mut rng))?;
         println!("Texto antes de entrenar (100 caracteres):\n{text}");
         // ANCHOR_END: before
@@ -145,6 +162,15 @@ fn main() -> ExitCode {
             cfg.steps as f64 / seconds
         );
         println!("Pérdida del último lote: {:.4}", report.last_loss);
+        anyhow::ensure!(
+            report.last_loss.is_finite()
+                && report
+                    .curve
+                    .iter()
+                    .all(|p| p.train.is_finite() && p.val.is_finite()),
+            "la pérdida dejó de ser un número finito: el entrenamiento se desestabilizó. \
+             Prueba con una tasa de aprendizaje menor (--lr)"
+        );
 
         let stem = match args.motor {
             Engine::Ndarray => "bigram_ndarray",

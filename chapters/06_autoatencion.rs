@@ -14,7 +14,8 @@ use gpt_desde_cero::model::bigram::{self, HandBigram};
 use gpt_desde_cero::model::layers::Params;
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
-use gpt_desde_cero::{tools::cli, tools::heatmap, tools::pretty, tools::rng};
+use gpt_desde_cero::{print, println};
+use gpt_desde_cero::{tools::cli, tools::heatmap, tools::pretty, tools::resources, tools::rng};
 
 /// Capítulo 6: el truco matemático de la autoatención, una cabeza en ndarray y en candle, y un
 /// modelo pequeño con una cabeza entrenado sobre el corpus, con el mapa de sus pesos de atención.
@@ -37,10 +38,10 @@ struct Args {
     lr: f64,
     /// Cada cuántos pasos se estima la pérdida
     #[arg(long, value_name = "N", default_value_t = 500)]
-    intervalo_eval: usize,
+    eval_cada: usize,
     /// Lotes que promedia cada estimación de la pérdida
     #[arg(long, value_name = "N", default_value_t = 200)]
-    iter_eval: usize,
+    eval_lotes: usize,
     /// Semilla del generador aleatorio (datos de juguete, pesos, lotes y muestreo)
     #[arg(long, value_name = "N", default_value_t = rng::DEFAULT_SEED)]
     semilla: u64,
@@ -59,16 +60,15 @@ fn main() -> ExitCode {
         let args: Args = cli::parse();
         anyhow::ensure!(args.lote > 0, "--lote debe ser al menos 1");
         anyhow::ensure!(args.bloque > 0, "--bloque debe ser al menos 1");
-        anyhow::ensure!(
-            args.intervalo_eval > 0,
-            "--intervalo-eval debe ser al menos 1"
-        );
-        anyhow::ensure!(args.iter_eval > 0, "--iter-eval debe ser al menos 1");
+        anyhow::ensure!(args.eval_cada > 0, "--eval-cada debe ser al menos 1");
+        anyhow::ensure!(args.eval_lotes > 0, "--eval-lotes debe ser al menos 1");
         anyhow::ensure!(
             args.lr.is_finite() && args.lr > 0.0,
             "--lr debe ser un número positivo"
         );
         anyhow::ensure!(!args.frase.is_empty(), "--frase no puede estar vacía");
+        // La carpeta de salida, antes de entrenar: un nombre equivocado no cuesta el trabajo.
+        resources::prepare_output_dir(&args.salidas)?;
         let corpus = args.corpus.load()?;
         let tokenizer = Tokenizer::from_text(&corpus.text);
         let cannot =
@@ -192,6 +192,10 @@ fn main() -> ExitCode {
         // ANCHOR: train
         let mut rng = rng::seeded(args.semilla);
         let config = HeadModelConfig::new(tokenizer.vocab_size(), args.bloque);
+        resources::check_memory(
+            "entrenar el modelo de una cabeza",
+            attention::training_memory(&config, args.lote),
+        )?;
         let model = HeadModel::new(config, &device, &mut rng)?;
         println!(
             "Incrustaciones de token {}×{n} y de posición {}×{n}, una cabeza de {}, capa lineal {} → {}: {} parámetros",
@@ -207,8 +211,8 @@ fn main() -> ExitCode {
             steps: args.pasos,
             batch_size: args.lote,
             learning_rate: args.lr,
-            eval_interval: args.intervalo_eval,
-            eval_iters: args.iter_eval,
+            eval_interval: args.eval_cada,
+            eval_iters: args.eval_lotes,
         };
         println!(
             "Entrenando {} pasos (lote {}, contexto {}, AdamW con lr {}):",
@@ -237,6 +241,13 @@ fn main() -> ExitCode {
             .expect("siempre hay una estimación final")
             .1
             .val;
+        anyhow::ensure!(
+            history
+                .iter()
+                .all(|(_, l)| l.train.is_finite() && l.val.is_finite()),
+            "la pérdida dejó de ser un número finito: el entrenamiento se desestabilizó. \
+             Prueba con una tasa de aprendizaje menor (--lr)"
+        );
         println!();
 
         // ANCHOR: bigram
@@ -294,11 +305,7 @@ fn main() -> ExitCode {
         println!();
 
         println!("== 7. Texto generado por el modelo con una cabeza ==");
-        let start = tokenizer
-            .encode("\n")
-            .ok()
-            .and_then(|ids| ids.first().copied())
-            .unwrap_or(0);
+        let start = tokenizer.encode("\n").map_or(0, |ids| ids[0]);
         let ids = model.generate(&[start], 300, &mut rng)?;
         println!("{}", tokenizer.decode(&ids)?);
         Ok(())

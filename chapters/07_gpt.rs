@@ -11,11 +11,13 @@ use gpt_desde_cero::model::gpt::{self, GptConfig, Preset, Sampling};
 use gpt_desde_cero::model::train::{
     self, DeviceChoice, Event, Finish, Outputs, RunOptions, Trainer,
 };
+use gpt_desde_cero::println;
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::tools::checkpoint::{self, CheckpointError};
 use gpt_desde_cero::{
-    fast::kernels, fast::kv_cache, model::ladder, tools::cli, tools::plot, tools::rng,
+    fast::kernels, fast::kv_cache, model::ladder, tools::cli, tools::plot, tools::resources,
+    tools::rng,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -87,8 +89,11 @@ struct TrainArgs {
     #[arg(long, value_name = "DIR", default_value = "salidas")]
     salidas: PathBuf,
     /// Continúa el entrenamiento guardado en <salidas>/gpt.safetensors
-    #[arg(long)]
+    #[arg(long, conflicts_with = "sobrescribir")]
     reanudar: bool,
+    /// Empieza de cero aunque <salidas> ya tenga checkpoints, y los reemplaza
+    #[arg(long)]
+    sobrescribir: bool,
 }
 
 #[derive(ClapArgs)]
@@ -148,6 +153,10 @@ struct LadderArgs {
 }
 
 fn main() -> ExitCode {
+    // Antes que nada (véase su documentación): en la CPU el entrenamiento ya usa dos núcleos,
+    // una mitad del lote en cada uno, y la generación y la escalera tienen poco trabajo por
+    // operación: cada operación de candle, en un solo hilo.
+    cli::single_thread_ops();
     cli::run(|| {
         let args: Args = cli::parse();
         match args.command {
@@ -215,17 +224,23 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     let ds = Dataset::split(&data, TRAIN_FRACTION);
     let cfg = config_from(&a, tokenizer.vocab_size())?;
     ds.check_block_size(cfg.block_size)?;
-    // En la CPU el entrenamiento ya usa dos núcleos (una mitad del lote en cada uno): cada
-    // operación, en un solo hilo.
-    cli::single_thread_ops();
+    let time_limit = time_limit(a.max_minutos)?;
     let outputs = Outputs {
         last: a.salidas.join("gpt.safetensors"),
         best: a.salidas.join("gpt-mejor.safetensors"),
     };
+    check_before_training(&a, &cfg, &outputs)?;
 
     // ANCHOR: resume
     let mut trainer = if a.reanudar {
         let path = &outputs.last;
+        if !path.exists() {
+            anyhow::bail!(
+                "no hay nada que reanudar: no existe «{}». Entrena primero sin --reanudar, o \
+                 indica con --salidas la carpeta del entrenamiento",
+                path.display()
+            );
+        }
         let loaded = checkpoint::load(path, &device)?;
         if loaded.vocabulary != tokenizer.chars() {
             return Err(CheckpointError::OtherVocabulary {
@@ -281,9 +296,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     let mut history = trainer.progress.history.clone();
     let start = Instant::now();
     let options = RunOptions {
-        time_limit: a
-            .max_minutos
-            .map(|m| Duration::from_secs_f64(m.max(0.0) * 60.0)),
+        time_limit,
         outputs: Some(outputs.clone()),
     };
     let vocabulary = tokenizer.chars().to_vec();
@@ -328,7 +341,8 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
             trainer.progress.step
         ),
         Finish::Interrupted => println!(
-            "Interrumpido con Ctrl-C: parado en el paso {}.",
+            "Interrumpido con Ctrl-C: parado en el paso {}, con su checkpoint guardado \
+             (sigue con --reanudar).",
             trainer.progress.step
         ),
     }
@@ -350,11 +364,63 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
         a.salidas.join("gpt-curva.svg").display(),
         a.salidas.join("gpt-curva.csv").display()
     );
+    if finish == Finish::Interrupted {
+        return Err(cli::Interrupted.into());
+    }
+    Ok(())
+}
+
+/// `--max-minutos`, comprobado: un número finito, no negativo, que quepa en un `Duration`.
+fn time_limit(minutes: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    let Some(m) = minutes else { return Ok(None) };
+    // 0 vale: un solo paso, con su estimación y su checkpoint.
+    if !(m.is_finite() && m >= 0.0) {
+        anyhow::bail!("--max-minutos debe ser un número de minutos (0 o más) y es {m}");
+    }
+    let limit = Duration::try_from_secs_f64(m * 60.0)
+        .map_err(|_| anyhow::anyhow!("--max-minutos es demasiado grande ({m})"))?;
+    Ok(Some(limit))
+}
+
+/// Todo lo que puede impedir el entrenamiento, comprobado antes de empezarlo: que no se
+/// pisa un modelo entrenado sin pedirlo, que la carpeta de salida sirve, y que caben en la
+/// memoria el modelo y en el disco sus checkpoints.
+fn check_before_training(a: &TrainArgs, cfg: &GptConfig, outputs: &Outputs) -> anyhow::Result<()> {
+    let existing = [&outputs.last, &outputs.best]
+        .into_iter()
+        .find(|p| p.exists());
+    if let Some(existing) = existing.filter(|_| !a.reanudar && !a.sobrescribir) {
+        anyhow::bail!(
+            "«{}» ya tiene un modelo entrenado y empezar de cero lo reemplazaría. Para \
+             seguir entrenándolo usa --reanudar; para reemplazarlo, --sobrescribir; o \
+             elige otra carpeta con --salidas",
+            existing.display()
+        );
+    }
+    resources::check_memory("entrenar este modelo", train::training_memory(cfg))?;
+    resources::prepare_output_dir(&a.salidas)?;
+    let freed = resources::remove_stale_temps(&a.salidas);
+    if freed > 0 {
+        eprintln!(
+            "Borrados en «{}» los temporales de una escritura que no terminó ({}).",
+            a.salidas.display(),
+            resources::bytes(freed)
+        );
+    }
+    // Dos checkpoints (el último y el mejor) y el temporal de la escritura en curso; los que
+    // ya existen se reemplazan y su sitio se reutiliza.
+    let one = train::checkpoint_bytes(cfg).unwrap_or(u64::MAX);
+    let existing: u64 = [&outputs.last, &outputs.best]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let needed = one.saturating_mul(3).saturating_sub(existing);
+    resources::check_disk("guardar los checkpoints", &a.salidas, needed)?;
     Ok(())
 }
 
 fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
-    cli::single_thread_ops(); // una posición por carácter: poco trabajo por operación
     if !(a.temperatura.is_finite() && a.temperatura > 0.0) {
         anyhow::bail!(
             "la temperatura debe ser un número positivo y es {}",
@@ -369,6 +435,16 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
     let tokenizer = Tokenizer::from_chars(loaded.vocabulary.clone())?;
     if a.prompt.is_empty() {
         anyhow::bail!("el texto inicial (--prompt) no puede estar vacío");
+    }
+    // El texto inicial por defecto es un salto de línea, como en el cuaderno; un modelo
+    // entrenado con un texto sin saltos de línea empieza por su primer carácter.
+    let mut a = a;
+    if a.prompt == "\n" && !loaded.vocabulary.contains(&'\n') {
+        a.prompt = loaded.vocabulary[0].to_string();
+        eprintln!(
+            "Nota: el vocabulario del modelo no tiene salto de línea; empiezo por «{}».",
+            a.prompt
+        );
     }
     let context = "el texto inicial (--prompt) tiene un carácter que el modelo no conoce";
     let text = tokenizer.adapt(&a.prompt).context(context)?;
@@ -444,7 +520,8 @@ fn load_for_generation(
 }
 
 fn ladder_command(a: LadderArgs) -> anyhow::Result<()> {
-    cli::single_thread_ops(); // los peldaños son modelos pequeños
+    anyhow::ensure!(a.pasos > 0, "--pasos debe ser al menos 1");
+    anyhow::ensure!(a.eval_lotes > 0, "--eval-lotes debe ser al menos 1");
     let device = train::select_device(a.dispositivo)?;
     let corpus = a.corpus.load()?;
     let tokenizer = Tokenizer::from_text(&corpus.text);

@@ -65,6 +65,7 @@ pub mod tools {
     pub mod heatmap;
     pub mod plot;
     pub mod pretty;
+    pub mod resources;
     pub mod rng;
 }
 

@@ -340,7 +340,7 @@ fn salida_06_autoatencion() {
         &[
             "--pasos",
             "200",
-            "--iter-eval",
+            "--eval-lotes",
             "20",
             "--salidas",
             salidas.to_str().unwrap(),

@@ -21,7 +21,9 @@ fn descarga(url: &str) -> Download {
         url: url.to_string(),
         max_bytes: LIMITE,
         connect_timeout: Duration::from_secs(2),
+        stall_timeout: Duration::from_secs(3),
         timeout: Duration::from_secs(5),
+        expected: None,
     }
 }
 
@@ -76,6 +78,13 @@ fn descarga_completa_y_despues_usa_la_cache() {
     );
     assert_eq!(std::fs::read(&cache).unwrap(), TEXTO.as_bytes());
     assert_eq!(servidor.peticiones(), 1);
+    // La caché es un archivo normal, legible por todos (0644), como los checkpoints.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "permisos {mode:o}");
+    }
     // Ni temporales ni restos: solo la carpeta y el archivo de la caché.
     assert_eq!(
         contenido(dir.path()),
@@ -208,20 +217,142 @@ fn nadie_escucha() {
 
 #[test]
 fn el_servidor_no_contesta() {
-    // Acepta la conexión (la cola del sistema) pero nunca responde: vence el tiempo de espera.
+    // Acepta la conexión (la cola del sistema) pero nunca responde: vence el plazo sin avance.
     let mudo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/el_quijote.txt", mudo.local_addr().unwrap());
     let (dir, cache) = cache();
     let d = Download {
-        timeout: Duration::from_millis(500),
+        stall_timeout: Duration::from_millis(500),
+        ..descarga(&url)
+    };
+    let inicio = std::time::Instant::now();
+    let err = corpus::load_with(None, &cache, &d).unwrap_err();
+    assert!(inicio.elapsed() < Duration::from_secs(3), "{err}");
+    assert!(matches!(err, CorpusError::TimedOut { .. }), "{err:?}");
+    assert_mensaje(&err, "se agotó el tiempo de espera");
+    assert_mensaje(&err, "el servidor no respondió");
+    assert_nada(dir.path());
+}
+
+/// Un servidor que manda las cabeceras y `cuerpo` de `trozo` en `trozo` bytes, con `pausa`
+/// entre trozos (y después se queda callado sin cerrar).
+fn servidor_lento(cuerpo: &'static [u8], trozo: usize, pausa: Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/el_quijote.txt", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else {
+            return;
+        };
+        let mut peticion = [0u8; 4096];
+        let _ = conn.read(&mut peticion);
+        let cabeceras = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            cuerpo.len() * 10
+        );
+        let _ = conn.write_all(cabeceras.as_bytes());
+        for c in cuerpo.chunks(trozo) {
+            if conn.write_all(c).and_then(|_| conn.flush()).is_err() {
+                return;
+            }
+            std::thread::sleep(pausa);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    url
+}
+
+#[test]
+fn un_cuerpo_que_se_detiene_es_falta_de_tiempo() {
+    let url = servidor_lento(TEXTO.as_bytes(), 1000, Duration::ZERO);
+    let (dir, cache) = cache();
+    let d = Download {
+        stall_timeout: Duration::from_millis(500),
+        ..descarga(&url)
+    };
+    let err = corpus::load_with(None, &cache, &d).unwrap_err();
+    assert!(matches!(err, CorpusError::TimedOut { .. }), "{err:?}");
+    assert_mensaje(&err, "la descarga se detuvo");
+    assert_nada(dir.path());
+}
+
+#[test]
+fn un_goteo_tiene_plazo_total() {
+    // Dos bytes cada 100 ms: siempre llega algo, pero el plazo total acaba con él.
+    let url = servidor_lento(TEXTO.as_bytes(), 2, Duration::from_millis(100));
+    let (dir, cache) = cache();
+    let d = Download {
+        stall_timeout: Duration::from_millis(800),
+        timeout: Duration::from_millis(1500),
         ..descarga(&url)
     };
     let inicio = std::time::Instant::now();
     let err = corpus::load_with(None, &cache, &d).unwrap_err();
     assert!(inicio.elapsed() < Duration::from_secs(4), "{err}");
-    assert!(matches!(err, CorpusError::Network { .. }), "{err:?}");
-    assert_mensaje(&err, "se agotó el tiempo de espera");
+    assert!(matches!(err, CorpusError::TimedOut { .. }), "{err:?}");
+    assert_mensaje(&err, "no terminó en 1.5 s");
     assert_nada(dir.path());
+}
+
+#[test]
+fn una_pagina_web_no_se_guarda_como_corpus() {
+    // El portal de una wifi: 200, con una página HTML (con o sin su tipo en la cabecera).
+    let pagina = b"<!DOCTYPE html><html><body>Inicia sesion</body></html>";
+    for respuesta in [
+        respuesta_http("200 OK", Some(pagina.len()), pagina),
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n".as_slice(),
+            b"hola",
+        ]
+        .concat(),
+    ] {
+        let servidor = Servidor::crudo(respuesta);
+        let err = falla(&servidor.url);
+        assert!(matches!(err, CorpusError::NotText { .. }), "{err:?}");
+        assert_mensaje(&err, "es una página web");
+    }
+}
+
+#[test]
+fn con_la_url_por_defecto_solo_se_guarda_el_quijote() {
+    // 10 bytes, o un cuerpo cortado sin Content-Length: no es el texto esperado.
+    for cuerpo in [&b"0123456789"[..], TEXTO.as_bytes()] {
+        let servidor = Servidor::crudo(respuesta_http("200 OK", None, cuerpo));
+        let (dir, cache) = cache();
+        let d = Download {
+            expected: Some(corpus::EXPECTED),
+            ..descarga(&servidor.url)
+        };
+        let err = corpus::load_with(None, &cache, &d).unwrap_err();
+        assert!(matches!(err, CorpusError::NotExpected { .. }), "{err:?}");
+        assert_mensaje(&err, "no es el Quijote esperado");
+        assert_nada(dir.path());
+    }
+    assert_eq!(
+        corpus::Download::new(corpus::URL).expected,
+        Some(corpus::EXPECTED)
+    );
+    assert_eq!(corpus::Download::new("http://otra/url").expected, None);
+}
+
+#[test]
+fn una_cache_danada_se_rechaza_diciendo_como_volver_a_descargarla() {
+    let (dir, cache) = cache();
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    let d = Download {
+        expected: Some(corpus::EXPECTED),
+        ..descarga(&url_sin_servidor())
+    };
+    // Cortada a la mitad, vacía, o con bytes que no son UTF-8.
+    for contenido_malo in [&TEXTO.as_bytes()[..20], b"", b"abc\xff"] {
+        std::fs::write(&cache, contenido_malo).unwrap();
+        let err = corpus::load_with(None, &cache, &d).unwrap_err();
+        assert!(matches!(err, CorpusError::BadCache { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains("está dañada") && msg.contains("rm «"), "{msg}");
+        assert_eq!(std::fs::read(&cache).unwrap(), contenido_malo, "no se toca");
+    }
+    drop(dir);
 }
 
 #[test]

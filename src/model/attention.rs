@@ -530,6 +530,22 @@ pub fn estimate_loss(
 }
 // ANCHOR_END: estimate_loss
 
+/// Lo que ocupa entrenar el modelo de una cabeza con lotes de `batch_size`, por arriba:
+/// parámetros (con derivadas y momentos de AdamW) y activaciones. `None` si no cabe en 64 bits.
+pub fn training_memory(config: &HeadModelConfig, batch_size: usize) -> Option<u64> {
+    let [v, t, c, h, b] = [
+        config.vocab_size,
+        config.block_size,
+        config.n_embd,
+        config.head_size,
+        batch_size,
+    ]
+    .map(|x| x as u128);
+    let params = v * c + t * c + 3 * c * h + h * v + v;
+    let activations = b * t * (c * 4 + h * 8 + v * 3) + b * t * t * 3;
+    u64::try_from(4 * (4 * params + activations)).ok()
+}
+
 /// Cómo entrenar.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainConfig {

@@ -302,6 +302,14 @@ pub struct TrainConfig {
     pub eval_iters: usize,
 }
 
+/// Lo que ocupa entrenar el bigram, por arriba: la tabla V×V con su derivada y los dos
+/// momentos de AdamW, y los logits de un lote (con sus probabilidades y su derivada).
+/// `None` si la cuenta no cabe en 64 bits.
+pub fn training_memory(cfg: &TrainConfig, vocab_size: usize) -> Option<u64> {
+    let [v, b, t] = [vocab_size, cfg.batch_size, cfg.block_size].map(|x| x as u128);
+    u64::try_from(4 * (4 * v * v + 3 * b * t * v + 2 * b * t)).ok()
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {

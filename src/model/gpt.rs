@@ -58,17 +58,17 @@ pub enum Preset {
     /// El de nanoGPT para CPU: unos minutos en un portátil.
     Cpu,
     /// El del cuaderno: 10,8 millones de parámetros, pensado para una GPU.
-    Semilla,
+    Cuaderno,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 3] = [Preset::Diminuto, Preset::Cpu, Preset::Semilla];
+    pub const ALL: [Preset; 3] = [Preset::Diminuto, Preset::Cpu, Preset::Cuaderno];
 
     pub fn name(self) -> &'static str {
         match self {
             Preset::Diminuto => "diminuto",
             Preset::Cpu => "cpu",
-            Preset::Semilla => "semilla",
+            Preset::Cuaderno => "cuaderno",
         }
     }
 }
@@ -115,7 +115,7 @@ impl GptConfig {
                 eval_interval: 500,
                 eval_iters: 200,
             },
-            Preset::Semilla => Self {
+            Preset::Cuaderno => Self {
                 vocab_size,
                 block_size: 256,
                 n_embd: 384,
@@ -685,7 +685,7 @@ mod tests {
 
     #[test]
     fn notebook_config_has_10_807_385_parameters() {
-        let cfg = GptConfig::preset(Preset::Semilla, 89);
+        let cfg = GptConfig::preset(Preset::Cuaderno, 89);
         assert_eq!(param_count(&cfg), 10_807_385);
         assert_eq!(
             format_param_count(param_count(&cfg)),

@@ -9,8 +9,8 @@
 //! no haberse detenido nunca, y evaluar más o menos veces no cambia el entrenamiento.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -159,6 +159,7 @@ impl Trainer {
 
     /// Guarda el estado completo (pesos, optimizador, progreso) en `path`.
     pub fn save(&self, path: &std::path::Path, vocabulary: &[char]) -> Result<(), CheckpointError> {
+        let _writing = SAVING.lock();
         checkpoint::save(
             path,
             &self.model,
@@ -194,6 +195,32 @@ pub enum Event {
     Step { step: usize, loss: f32 },
 }
 
+/// Lo que ocupa entrenar `cfg`, por arriba y sin crear nada: los pesos, sus derivadas y los
+/// dos momentos de AdamW (4 copias de cada parámetro) más las activaciones que el paso hacia
+/// delante guarda para el de vuelta. `None` si la cuenta no cabe en 64 bits. Sirve para
+/// rechazar un tamaño imposible con una cifra antes de reservar nada.
+pub fn training_memory(cfg: &GptConfig) -> Option<u64> {
+    let [v, t, c, l, b, h] = [
+        cfg.vocab_size,
+        cfg.block_size,
+        cfg.n_embd,
+        cfg.n_layer,
+        cfg.batch_size,
+        cfg.n_head,
+    ]
+    .map(|x| x as u128);
+    let params = 2 * v * c + t * c + l * (12 * c * c + 13 * c) + 2 * c + v;
+    // Por capa: unos 24 vectores de tamaño C por posición y 3 matrices T×T por cabeza.
+    let activations = l * (b * t * c * 24 + b * h * t * t * 3) + b * t * v * 3 + b * t * c * 4;
+    u64::try_from(4 * (4 * params + activations)).ok()
+}
+
+/// Lo que ocupa en el disco un checkpoint para reanudar: pesos y los dos momentos de AdamW.
+pub fn checkpoint_bytes(cfg: &GptConfig) -> Option<u64> {
+    let params = crate::model::gpt::param_count(cfg) as u64;
+    params.checked_mul(12)
+}
+
 /// Cómo terminó el bucle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finish {
@@ -206,25 +233,25 @@ pub enum Finish {
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Lo tiene quien está escribiendo un checkpoint: un segundo Ctrl-C espera a que termine.
+static SAVING: Mutex<()> = Mutex::new(());
 
-extern "C" fn on_sigint(_: libc::c_int) {
-    // Solo operaciones seguras dentro de una señal: una variable atómica y `_exit`.
-    if INTERRUPTED.swap(true, Ordering::SeqCst) {
-        // SAFETY: `_exit` es segura en un manejador de señales.
-        unsafe { libc::_exit(130) };
-    }
-}
-
-/// Con esto, el primer Ctrl-C pide parar tras el paso en curso (guardando el checkpoint) y
-/// el segundo corta en seco. Aun cortando en seco, el checkpoint anterior queda entero
-/// porque cada escritura es atómica.
+/// Con esto, el primer Ctrl-C pide parar tras el paso en curso (con su estimación y su
+/// checkpoint) y el segundo corta enseguida, pero nunca a mitad de una escritura: espera a
+/// que acabe el checkpoint en curso, así que no quedan temporales. Sale con 130, el código
+/// de un programa interrumpido. (El crate `ctrlc` atiende Ctrl-C y `kill` en Linux, macOS y
+/// Windows.)
 pub fn install_ctrl_c() {
-    #[cfg(unix)]
-    // SAFETY: instalamos un manejador que solo toca una variable atómica.
-    unsafe {
-        libc::signal(
-            libc::SIGINT,
-            on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
+    let installed = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            let _writing = SAVING.lock();
+            std::process::exit(130);
+        }
+    });
+    if let Err(e) = installed {
+        // Sin manejador, Ctrl-C corta como en cualquier programa: se avisa y se sigue.
+        eprintln!(
+            "aviso: no se pudo atender Ctrl-C ({e}); si lo pulsas, se pierde el paso en curso"
         );
     }
 }

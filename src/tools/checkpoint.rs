@@ -8,7 +8,6 @@
 //!   configuración o de otro vocabulario se rechaza diciendo en qué difiere.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
@@ -18,6 +17,7 @@ use crate::model::adamw::AdamW;
 use crate::model::gpt::{self, Gpt, GptConfig};
 use crate::model::layers::Params;
 use crate::tools::plot::LossPoint;
+use crate::tools::resources::{self, io_detail};
 
 /// Identifica nuestros archivos (y su versión) en los metadatos.
 pub const FORMAT: &str = "gpt-desde-cero/gpt/1";
@@ -29,12 +29,12 @@ const V_PREFIX: &str = "adamw.v.";
 /// Todo lo que puede salir mal con un checkpoint.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    #[error("no se pudo leer el checkpoint «{}»: {source}", path.display())]
+    #[error("no se pudo leer el checkpoint «{}»: {}", path.display(), io_detail(source))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("no se pudo escribir el checkpoint «{}»: {source}", path.display())]
+    #[error("no se pudo escribir el checkpoint «{}»: {}", path.display(), io_detail(source))]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -205,34 +205,10 @@ pub fn save(
         .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
     let bytes = safetensors::serialize(views, Some(meta))
         .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    write_atomically(path, &bytes).map_err(|source| CheckpointError::Write {
+    resources::write_atomically(path, &bytes).map_err(|source| CheckpointError::Write {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// Temporal en la misma carpeta, `fsync` y renombrar: o el archivo nuevo entero, o el viejo.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".checkpoint-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    #[cfg(unix)]
-    {
-        // Los temporales nacen privados (0600); un checkpoint es un archivo normal.
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::Permissions::from_mode(0o644);
-        tmp.as_file().set_permissions(mode)?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// Lee un checkpoint y monta el modelo en `device`, comprobando todo lo que se pueda.

@@ -27,7 +27,18 @@ impl CorpusArgs {
     }
 }
 
+/// Lo que devuelve un programa al que se interrumpió con Ctrl-C tras guardar su trabajo:
+/// [`run`] lo cuenta y sale con 130, el código de los programas interrumpidos, para que un
+/// guion distinga un entrenamiento cortado de uno completo.
+#[derive(Debug, thiserror::Error)]
+#[error("interrumpido con Ctrl-C")]
+pub struct Interrupted;
+
+/// Código de salida de un programa interrumpido (128 + SIGINT, como en cualquier terminal).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
 /// Ejecuta el programa de un capítulo: si falla, escribe el error en español y sale con 1.
+/// Si no pudo escribir su salida (un disco lleno), también lo dice y sale con 1.
 pub fn run(program: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
     // Que `01_datos | head` termine en silencio, como cualquier programa de terminal, en vez
     // de entrar en pánico al escribir en una tubería cerrada.
@@ -37,8 +48,17 @@ pub fn run(program: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     tune_allocator();
-    match program() {
+    let result = program();
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let result = match (result, STDOUT_ERROR.get()) {
+        (Ok(()), Some(detail)) => Err(anyhow::anyhow!(
+            "no se pudo escribir la salida del programa: {detail}"
+        )),
+        (result, _) => result,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Interrupted>() => ExitCode::from(EXIT_INTERRUPTED),
         Err(e) => {
             let mut shown = e.to_string();
             eprintln!("error: {shown}");
@@ -52,6 +72,41 @@ pub fn run(program: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// El primer error al escribir en la salida estándar, si lo hubo.
+static STDOUT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Escribe en la salida estándar sin entrar en pánico si no se puede (el `println!` de la
+/// biblioteca estándar sí entra). El primer error se guarda y [`run`] lo informa al final;
+/// mientras tanto el programa sigue, para no perder el trabajo (un checkpoint) por una
+/// salida que no se pudo mostrar.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        let _ = STDOUT_ERROR.set(crate::tools::resources::io_detail(&e));
+    }
+}
+
+/// Como el `println!` de siempre, pero un disco lleno o una salida cerrada no acaban en un
+/// pánico: véase [`tools::cli::write_stdout`](crate::tools::cli::write_stdout). Los programas
+/// lo importan con `use gpt_desde_cero::println;`.
+#[macro_export]
+macro_rules! println {
+    () => {
+        $crate::tools::cli::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::tools::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Como el `print!` de siempre, sin pánico si no se puede escribir (véase [`println!`]).
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::tools::cli::write_stdout(format_args!($($arg)*))
+    };
 }
 
 /// Ajusta el reservador de memoria de glibc al entrenamiento: cada paso crea y libera los
@@ -74,11 +129,15 @@ pub fn tune_allocator() {
 /// Si el usuario no fijó `RAYON_NUM_THREADS`, un solo hilo por operación de candle: con las
 /// matrices de estos modelos, repartir cada operación entre hilos cuesta más de lo que ahorra
 /// (y el entrenamiento ya ocupa dos núcleos con las dos mitades del lote). candle lee esa
-/// variable en cada operación. Llámese al empezar, antes de crear tensores. El resultado es el
-/// mismo con cualquier número de hilos.
+/// variable en cada operación. El resultado es el mismo con cualquier número de hilos.
+///
+/// Debe ser lo primero de `main`, antes de [`run`], de leer los argumentos y de crear ningún
+/// hilo (ni la descarga, ni CUDA, ni el manejador de Ctrl-C): cambiar el entorno con otros
+/// hilos vivos no es seguro.
 pub fn single_thread_ops() {
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        // SAFETY: se llama al empezar, antes de que el programa cree otros hilos.
+        // SAFETY: es lo primero de `main` (véase arriba): aún no hay otros hilos que lean o
+        // escriban el entorno a la vez.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
     }
 }
@@ -100,10 +159,11 @@ pub fn parse<T: clap::Parser>() -> T {
                 std::process::exit(0);
             }
             eprintln!("error: {}", describe(&err));
-            // El uso de la orden que falló (p. ej. `07_gpt generar`), si clap lo sabe.
+            // El uso de la orden que falló (p. ej. `07_gpt generar`): el que da clap o, si no
+            // lo da (un valor que no se pudo leer), el de la orden escrita en la línea.
             let usage = match err.get(ContextKind::Usage) {
                 Some(u) => u.to_string(),
-                None => cmd.render_usage().to_string(),
+                None => usage_of_typed_command(&mut cmd, std::env::args_os().skip(1)),
             };
             let usage = usage.trim().trim_start_matches("Usage:").trim();
             eprintln!("\nUso: {usage}\n\nPrueba con --help para ver las opciones.");
@@ -112,12 +172,50 @@ pub fn parse<T: clap::Parser>() -> T {
     }
 }
 
+/// El uso de la orden más profunda que aparece en `args` (`07_gpt entrenar …` → la de
+/// `entrenar`), o el del programa si no hay ninguna.
+fn usage_of_typed_command(
+    cmd: &mut Command,
+    args: impl Iterator<Item = std::ffi::OsString>,
+) -> String {
+    let mut current = cmd;
+    for arg in args {
+        let Some(name) = arg.to_str() else { continue };
+        let has = current.get_subcommands().any(|s| s.get_name() == name);
+        if has {
+            current = current.find_subcommand_mut(name).expect("existe");
+        }
+    }
+    current.render_usage().to_string()
+}
+
+/// Banderas y valores que cambiaron de nombre: el error lo dice en vez de solo rechazarlos.
+const RENAMED: [(&str, &str); 3] = [
+    ("--intervalo-eval", "--eval-cada"),
+    ("--iter-eval", "--eval-lotes"),
+    ("semilla", "cuaderno"),
+];
+
+fn renamed_hint(old: &str) -> Option<String> {
+    let name = old.split('=').next().unwrap_or(old);
+    RENAMED.iter().find(|(o, _)| *o == name).map(|(_, new)| {
+        if name.starts_with("--") {
+            format!("; ahora se llama «{new}»")
+        } else {
+            format!("; el preset «{name}» ahora se llama «{new}»")
+        }
+    })
+}
+
 fn describe(err: &clap::Error) -> String {
     let ctx = |k| err.get(k).map(|v| v.to_string()).unwrap_or_default();
     match err.kind() {
         ErrorKind::UnknownArgument => {
-            let mut msg = format!("argumento desconocido «{}»", ctx(ContextKind::InvalidArg));
-            if let Some(suggested) = err.get(ContextKind::SuggestedArg) {
+            let arg = ctx(ContextKind::InvalidArg);
+            let mut msg = format!("argumento desconocido «{arg}»");
+            if let Some(hint) = renamed_hint(&arg) {
+                msg.push_str(&hint);
+            } else if let Some(suggested) = err.get(ContextKind::SuggestedArg) {
                 msg.push_str(&format!("; ¿quisiste decir «{suggested}»?"));
             }
             msg
@@ -140,7 +238,10 @@ fn describe(err: &clap::Error) -> String {
                 ctx(ContextKind::InvalidArg)
             );
             let valid = ctx(ContextKind::ValidValue);
-            if !valid.is_empty() {
+            let preset = ctx(ContextKind::InvalidArg).starts_with("--preset");
+            if let Some(hint) = renamed_hint(&ctx(ContextKind::InvalidValue)).filter(|_| preset) {
+                msg.push_str(&hint);
+            } else if !valid.is_empty() {
                 msg.push_str(&format!(" (valores posibles: {valid})"));
             }
             if let Some(source) = std::error::Error::source(err) {
@@ -156,6 +257,11 @@ fn describe(err: &clap::Error) -> String {
         }
         ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             "falta la orden".to_string()
+        }
+        ErrorKind::ArgumentConflict
+            if ctx(ContextKind::InvalidArg) == ctx(ContextKind::PriorArg) =>
+        {
+            format!("{} aparece dos veces", ctx(ContextKind::InvalidArg))
         }
         ErrorKind::ArgumentConflict => format!(
             "{} no se puede usar junto con {}",
@@ -238,6 +344,9 @@ fn spanish_arg_help(arg: Arg) -> Arg {
     if !arg.get_action().takes_values() {
         return arg; // los interruptores (`--algo` sin valor) no muestran nada de esto
     }
+    // `--lr -0.1` es la bandera `--lr` con el valor -0.1 (que después se rechaza con su
+    // explicación), no dos banderas.
+    let arg = arg.allow_negative_numbers(true);
     let mut extra = Vec::new();
     if !arg.is_hide_default_value_set() {
         let defaults: Vec<_> = arg
@@ -297,18 +406,30 @@ fn spanish_usage_from(mut cmd: Command, built: &mut Command) -> Command {
     cmd.override_usage(usage)
 }
 
-/// Barra de progreso de bytes (descargas). Se oculta sola si la salida no es una terminal.
-pub fn byte_bar(len: Option<u64>, message: &'static str) -> ProgressBar {
-    let bar = match len {
-        Some(n) => ProgressBar::new(n),
-        None => ProgressBar::no_length(),
-    };
+/// Un aviso que gira mientras se espera (a un servidor, por ejemplo), con el tiempo que
+/// lleva. Como todas las barras, se oculta sola si la salida de errores no es una terminal.
+pub fn wait_spinner(message: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})")
-            .expect("plantilla fija"),
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("plantilla fija"),
     );
-    bar.set_message(message);
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
     bar
+}
+
+/// Convierte el aviso de espera en la barra de una descarga de `len` bytes (o de tamaño
+/// desconocido).
+pub fn into_byte_bar(bar: &ProgressBar, len: Option<u64>, message: &'static str) {
+    let template = match len {
+        Some(n) => {
+            bar.set_length(n);
+            "{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})"
+        }
+        None => "{spinner} {msg} {bytes} ({bytes_per_sec})",
+    };
+    bar.set_style(ProgressStyle::with_template(template).expect("plantilla fija"));
+    bar.set_message(message);
 }
 
 /// Barra de progreso de pasos (entrenamiento), con pasos por segundo y tiempo restante.

@@ -1,0 +1,309 @@
+//! Los recursos del usuario: sus archivos, su memoria y su disco.
+//!
+//! Tres promesas que cumplen todos los programas:
+//!
+//! - **Nada se escribe a medias.** [`write_atomically`] escribe en un temporal de la misma
+//!   carpeta y lo renombra: o queda el archivo nuevo entero, o el anterior.
+//! - **Lo que falta se dice antes de empezar.** [`check_memory`] y [`check_disk`] comparan lo
+//!   que un trabajo necesitará con lo que hay, y [`prepare_output_dir`] comprueba la carpeta de
+//!   salida antes de entrenar, no después.
+//! - **Los errores del sistema, en español** ([`io_detail`]).
+
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+/// Prefijo de los temporales de [`write_atomically`]: si un programa muere a mitad de una
+/// escritura, [`remove_stale_temps`] los reconoce y los borra en la siguiente ejecución.
+pub const TEMP_PREFIX: &str = ".gpt-desde-cero-";
+/// Sufijo de esos temporales.
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// Un error de entrada/salida en español; si no es de los habituales, el texto del sistema.
+pub fn io_detail(e: &io::Error) -> String {
+    use io::ErrorKind as K;
+    let what = match e.kind() {
+        K::NotFound => "no existe",
+        K::PermissionDenied => "no tienes permiso",
+        K::AlreadyExists => "ya existe",
+        K::IsADirectory => "es una carpeta, no un archivo",
+        K::NotADirectory => "una parte de la ruta es un archivo, no una carpeta",
+        K::DirectoryNotEmpty => "la carpeta no está vacía",
+        K::StorageFull => "no queda espacio en el disco",
+        K::QuotaExceeded => "se superó tu cuota de disco",
+        K::ReadOnlyFilesystem => "el sistema de archivos es de solo lectura",
+        K::FileTooLarge => "el archivo es demasiado grande",
+        K::InvalidFilename => "el nombre del archivo no es válido",
+        K::OutOfMemory => "no queda memoria",
+        K::Interrupted => "se interrumpió",
+        K::BrokenPipe => "se cerró la salida",
+        _ => return e.to_string(),
+    };
+    what.to_string()
+}
+
+/// Un tamaño en bytes para leerlo: «1,5 GB», «820 MB», «12 KB».
+pub fn bytes(n: u64) -> String {
+    const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)];
+    for (unit, size) in UNITS {
+        let x = n as f64 / size;
+        if x >= 1.0 {
+            let digits = if x < 10.0 { 1 } else { 0 };
+            return format!("{x:.digits$} {unit}").replace('.', ",");
+        }
+    }
+    format!("{n} bytes")
+}
+
+/// Escribe `bytes` en `path` de forma atómica: un temporal en la misma carpeta, `fsync` y
+/// renombrar. Si algo falla, `path` sigue como estaba y el temporal se borra. La carpeta se
+/// crea si no existe (y se vuelve a borrar si la escritura falla). El archivo queda con
+/// permisos 0644, como cualquier archivo normal (los temporales nacen con 0600).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent_dir(path);
+    // Las carpetas que aún no existen, de la más profunda hacia arriba.
+    let created: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    let write = || -> io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(dir)?;
+        tmp.write_all(bytes)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().inspect_err(|_| {
+        for d in &created {
+            let _ = std::fs::remove_dir(d); // solo borra carpetas vacías
+        }
+    })
+}
+
+/// La carpeta de un archivo (`.` si la ruta no tiene carpeta).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Borra los temporales de [`write_atomically`] que dejó en `dir` un programa que murió a
+/// mitad de una escritura (un `kill -9`, un apagón). Devuelve cuántos bytes liberó.
+pub fn remove_stale_temps(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut freed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+            let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            if std::fs::remove_file(entry.path()).is_ok() {
+                freed += len;
+            }
+        }
+    }
+    freed
+}
+
+/// Un recurso que no alcanza, o una carpeta de salida que no sirve.
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    #[error(
+        "{what} necesita unos {} de memoria y solo hay {} disponibles; prueba con valores más pequeños",
+        bytes(*needed), bytes(*available)
+    )]
+    Memory {
+        what: String,
+        needed: u64,
+        available: u64,
+    },
+    #[error(
+        "{what} necesita unos {} en el disco de «{}» y solo quedan {}; libera espacio o usa otra carpeta",
+        bytes(*needed), dir.display(), bytes(*available)
+    )]
+    Disk {
+        what: String,
+        dir: PathBuf,
+        needed: u64,
+        available: u64,
+    },
+    #[error("{what} necesita más de 2⁶⁴ bytes de memoria: revisa los tamaños")]
+    Overflow { what: String },
+    #[error("no se puede usar «{}» como carpeta de salida: {detail}", dir.display())]
+    OutputDir { dir: PathBuf, detail: String },
+}
+
+/// La memoria disponible en este momento, si el sistema la dice (Linux: `MemAvailable`).
+pub fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Comprueba que `needed` bytes (o `None` si la cuenta se desborda) caben en la memoria
+/// disponible. Donde el sistema no la dice, solo se rechaza lo imposible.
+pub fn check_memory(what: &str, needed: Option<u64>) -> Result<(), ResourceError> {
+    let Some(needed) = needed else {
+        return Err(ResourceError::Overflow {
+            what: what.to_string(),
+        });
+    };
+    match available_memory() {
+        Some(available) if needed > available => Err(ResourceError::Memory {
+            what: what.to_string(),
+            needed,
+            available,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// El espacio libre del disco donde está `dir` (o su primera carpeta existente hacia arriba).
+pub fn available_disk(dir: &Path) -> Option<u64> {
+    let existing = dir
+        .ancestors()
+        .find(|d| d.is_dir())
+        .unwrap_or(Path::new("."));
+    let existing = if existing.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        existing
+    };
+    free_space(existing)
+}
+
+#[cfg(unix)]
+fn free_space(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` es una cadena C válida y `stat` tiene el tamaño de `statvfs`; solo
+    // leemos `stat` si la llamada dice que lo rellenó.
+    let stat = unsafe {
+        if libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) != 0 {
+            return None;
+        }
+        stat.assume_init()
+    };
+    Some(stat.f_bavail as u64 * stat.f_frsize as u64)
+}
+
+#[cfg(not(unix))]
+fn free_space(_dir: &Path) -> Option<u64> {
+    None
+}
+
+/// Comprueba que en el disco de `dir` caben `needed` bytes más.
+pub fn check_disk(what: &str, dir: &Path, needed: u64) -> Result<(), ResourceError> {
+    match available_disk(dir) {
+        Some(available) if needed > available => Err(ResourceError::Disk {
+            what: what.to_string(),
+            dir: dir.to_path_buf(),
+            needed,
+            available,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Crea la carpeta de salida si no existe y comprueba que se puede escribir en ella, antes
+/// de cualquier trabajo largo: así un nombre equivocado no cuesta un entrenamiento.
+pub fn prepare_output_dir(dir: &Path) -> Result<(), ResourceError> {
+    let fail = |detail: String| ResourceError::OutputDir {
+        dir: dir.to_path_buf(),
+        detail,
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(fail("es un archivo, no una carpeta".to_string()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| fail(io_detail(&e)))?;
+    // La única forma segura de saber si se puede escribir: probarlo.
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| fail(io_detail(&e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_in_spanish() {
+        assert_eq!(bytes(512), "512 bytes");
+        assert_eq!(bytes(1_500), "1,5 KB");
+        assert_eq!(bytes(820_000_000), "820 MB");
+        assert_eq!(bytes(4_300_000_000_000), "4,3 TB");
+    }
+
+    #[test]
+    fn atomic_writes_leave_the_old_file_or_the_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a").join("b.txt");
+        write_atomically(&path, b"uno").unwrap();
+        write_atomically(&path, b"dos").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"dos");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+        // Sobre una carpeta no se puede: el error llega y no queda ningún temporal.
+        let err = write_atomically(dir.path(), b"x").unwrap_err();
+        assert!(!io_detail(&err).is_empty());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "solo la carpeta «a»");
+    }
+
+    #[test]
+    fn stale_temps_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(format!("{TEMP_PREFIX}abc{TEMP_SUFFIX}"));
+        std::fs::write(&stale, [0u8; 100]).unwrap();
+        std::fs::write(dir.path().join("gpt.safetensors"), b"modelo").unwrap();
+        assert_eq!(remove_stale_temps(dir.path()), 100);
+        assert!(!stale.exists());
+        assert!(dir.path().join("gpt.safetensors").exists());
+    }
+
+    #[test]
+    fn impossible_sizes_are_refused() {
+        let err = check_memory("el modelo", None).unwrap_err();
+        assert!(err.to_string().contains("2⁶⁴"), "{err}");
+        if available_memory().is_some() {
+            let err = check_memory("el modelo", Some(u64::MAX / 2)).unwrap_err();
+            assert!(err.to_string().contains("de memoria y solo hay"), "{err}");
+        }
+        assert!(check_memory("el modelo", Some(1)).is_ok());
+    }
+
+    #[test]
+    fn an_output_dir_that_is_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("salidas");
+        std::fs::write(&file, b"no soy carpeta").unwrap();
+        let err = prepare_output_dir(&file).unwrap_err();
+        assert!(err.to_string().contains("es un archivo"), "{err}");
+        let ok = dir.path().join("nueva").join("carpeta");
+        prepare_output_dir(&ok).unwrap();
+        assert!(ok.is_dir());
+        assert_eq!(std::fs::read_dir(&ok).unwrap().count(), 0, "sin restos");
+    }
+}
