@@ -19,7 +19,7 @@
 //! | 2. Codificación | `02_codificacion` | [`text::tokenizer`] |
 //! | 3. Tensores | `03_tensores` | [`text::dataset`] |
 //! | 4. Lotes | `04_lotes` | [`text::batches`], [`tools::rng`] |
-//! | 5. El modelo bigram | `05_bigram` | [`model::bigram`], [`model::sampling`] |
+//! | 5. El modelo bigram | `05_bigram` | [`model::bigram`], [`model::estimate`], [`model::sampling`] |
 //! | 6. Autoatención | `06_autoatencion` | [`model::attention`], [`model::layers`] |
 //! | 7. El GPT completo | `07_gpt` | [`model::gpt`], [`model::layers`], [`model::kernels`], [`model::adamw`], [`model::train`], [`model::ladder`] |
 //! | Rendimiento | bancos de pruebas | [`fast`] ([`fast::kernels`]: la implementación rápida) |
@@ -39,6 +39,7 @@ pub mod model {
     pub mod adamw;
     pub mod attention;
     pub mod bigram;
+    pub mod estimate;
     pub mod gpt;
     pub mod kernels;
     pub mod ladder;

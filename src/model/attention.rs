@@ -12,6 +12,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 
 use crate::model::adamw::{AdamW, AdamWConfig};
+use crate::model::estimate::estimate_loss;
 use crate::model::layers::{self, Params};
 use crate::model::sampling;
 use crate::text::batches::get_batch;
@@ -497,38 +498,7 @@ pub fn batch_tensors(
     Ok((tensor(x)?, tensor(y)?))
 }
 
-/// Pérdida media en entrenamiento y en validación.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Losses {
-    pub train: f32,
-    pub val: f32,
-}
-
-// ANCHOR: estimate_loss
-/// La pérdida media sobre `eval_iters` lotes al azar de cada parte (`estimate_loss` del
-/// cuaderno): una sola pérdida de un lote es muy ruidosa para comparar modelos.
-pub fn estimate_loss(
-    model: &HeadModel,
-    ds: &Dataset,
-    batch_size: usize,
-    eval_iters: usize,
-    rng: &mut Rng,
-) -> Result<Losses> {
-    let block_size = model.config().block_size;
-    let mut mean = |split| -> Result<f32> {
-        let mut sum = 0.0;
-        for _ in 0..eval_iters {
-            let (x, y) = get_batch(ds, split, batch_size, block_size, rng);
-            let (x, y) = batch_tensors(&x, &y, model.params().device())?;
-            sum += model.loss(&x, &y)?.to_scalar::<f32>()?;
-        }
-        Ok(sum / eval_iters.max(1) as f32)
-    };
-    let train = mean(Split::Train)?;
-    let val = mean(Split::Val)?;
-    Ok(Losses { train, val })
-}
-// ANCHOR_END: estimate_loss
+pub use crate::model::estimate::Losses;
 
 /// Lo que ocupa entrenar el modelo de una cabeza con lotes de `batch_size`, por arriba:
 /// parámetros (con derivadas y momentos de AdamW) y activaciones. `None` si no cabe en 64 bits.
@@ -583,7 +553,18 @@ pub fn train(
     let mut history = Vec::new();
     for step in 0..=cfg.steps {
         if step % cfg.eval_interval.max(1) == 0 || step == cfg.steps {
-            let losses = estimate_loss(model, ds, cfg.batch_size, cfg.eval_iters, rng)?;
+            // ANCHOR: estimate_loss
+            let batch = (cfg.batch_size, block_size);
+            let losses = estimate_loss(ds, batch, cfg.eval_iters, rng, |batches| {
+                batches
+                    .iter()
+                    .map(|(x, y)| {
+                        let (x, y) = batch_tensors(x, y, model.params().device())?;
+                        model.loss(&x, &y)?.to_scalar::<f32>()
+                    })
+                    .collect()
+            })?;
+            // ANCHOR_END: estimate_loss
             on_event(TrainEvent::Eval { step, losses });
             history.push((step, losses));
         }

@@ -6,6 +6,7 @@ use candle_core::{Device, Tensor, Var};
 use candle_nn::Optimizer as _;
 use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
 
+use crate::model::estimate::{Losses, estimate_loss};
 use crate::text::batches::get_batch;
 use crate::text::dataset::{Dataset, Split};
 use crate::tools::plot::LossPoint;
@@ -323,26 +324,6 @@ impl Default for TrainConfig {
     }
 }
 
-// ANCHOR: estimate_loss
-/// La pérdida media de `eval_iters` lotes de cada parte: menos ruidosa que la de un lote.
-pub fn estimate_loss<M: Bigram + ?Sized>(
-    model: &M,
-    data: &Dataset,
-    cfg: &TrainConfig,
-    rng: &mut Rng,
-) -> candle_core::Result<(f32, f32)> {
-    let mut mean = |split| -> candle_core::Result<f32> {
-        let mut total = 0.0;
-        for _ in 0..cfg.eval_iters {
-            let (x, y) = get_batch(data, split, cfg.batch_size, cfg.block_size, rng);
-            total += model.loss(x.as_slice().unwrap(), y.as_slice().unwrap())?;
-        }
-        Ok(total / cfg.eval_iters as f32)
-    };
-    Ok((mean(Split::Train)?, mean(Split::Val)?))
-}
-// ANCHOR_END: estimate_loss
-
 /// Lo que devuelve un entrenamiento.
 #[derive(Debug, Clone)]
 pub struct TrainReport {
@@ -367,7 +348,12 @@ pub fn train<M: Bigram + ?Sized>(
     let mut last_loss = f32::NAN;
     for step in 0..=cfg.steps {
         if step % cfg.eval_interval == 0 || step == cfg.steps {
-            let (train, val) = estimate_loss(model, data, cfg, rng)?;
+            let batch = (cfg.batch_size, cfg.block_size);
+            let Losses { train, val } = estimate_loss(data, batch, cfg.eval_iters, rng, |b| {
+                b.iter()
+                    .map(|(x, y)| model.loss(x.as_slice().unwrap(), y.as_slice().unwrap()))
+                    .collect()
+            })?;
             let point = LossPoint { step, train, val };
             on_eval(&point);
             curve.push(point);

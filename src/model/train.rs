@@ -9,8 +9,8 @@
 //! no haberse detenido nunca, y evaluar más o menos veces no cambia el entrenamiento.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -18,6 +18,7 @@ use candle_core::{Device, Tensor};
 use ndarray::Array2;
 
 use crate::model::adamw::{AdamW, AdamWConfig};
+use crate::model::estimate;
 use crate::model::gpt::{Gpt, GptConfig};
 use crate::model::kernels::{Kernels, StepId};
 use crate::text::batches::get_batch;
@@ -134,32 +135,25 @@ impl Trainer {
     pub fn estimate_loss(&self, ds: &Dataset) -> candle_core::Result<LossPoint> {
         let cfg = &self.model.config;
         let mut rng = eval_rng(self.progress.seed, self.progress.step);
-        let mut mean = |split| -> candle_core::Result<f32> {
-            // Primero se sortean los lotes, en orden; luego se evalúan.
+        let batch = (cfg.batch_size, cfg.block_size);
+        let losses = estimate::estimate_loss(ds, batch, cfg.eval_iters, &mut rng, |batches| {
             let dev = self.model.device();
-            let batches = (0..cfg.eval_iters)
-                .map(|_| {
-                    let (x, y) = get_batch(ds, split, cfg.batch_size, cfg.block_size, &mut rng);
-                    Ok((to_tensor(&x, dev)?, to_tensor(&y, dev)?))
-                })
+            let batches = batches
+                .iter()
+                .map(|(x, y)| Ok((to_tensor(x, dev)?, to_tensor(y, dev)?)))
                 .collect::<candle_core::Result<Vec<_>>>()?;
-            let losses = self.model.kernels().losses(&self.model, &batches)?;
-            let total: f64 = losses.iter().map(|&l| l as f64).sum();
-            Ok((total / cfg.eval_iters as f64) as f32)
-        };
-        let train = mean(Split::Train)?;
-        let val = mean(Split::Val)?;
+            self.model.kernels().losses(&self.model, &batches)
+        })?;
         Ok(LossPoint {
             step: self.progress.step,
-            train,
-            val,
+            train: losses.train,
+            val: losses.val,
         })
     }
     // ANCHOR_END: estimate_loss
 
     /// Guarda el estado completo (pesos, optimizador, progreso) en `path`.
     pub fn save(&self, path: &std::path::Path, vocabulary: &[char]) -> Result<(), CheckpointError> {
-        let _writing = SAVING.lock();
         checkpoint::save(
             path,
             &self.model,
@@ -233,8 +227,6 @@ pub enum Finish {
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// Lo tiene quien está escribiendo un checkpoint: un segundo Ctrl-C espera a que termine.
-static SAVING: Mutex<()> = Mutex::new(());
 
 /// Con esto, el primer Ctrl-C pide parar tras el paso en curso (con su estimación y su
 /// checkpoint) y el segundo corta enseguida, pero nunca a mitad de una escritura: espera a
@@ -244,8 +236,7 @@ static SAVING: Mutex<()> = Mutex::new(());
 pub fn install_ctrl_c() {
     let installed = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            let _writing = SAVING.lock();
-            std::process::exit(130);
+            crate::tools::resources::exit_between_writes(130);
         }
     });
     if let Err(e) = installed {

@@ -79,17 +79,13 @@ pub fn svg(
         (labels.len(), labels.len()),
         "una etiqueta por fila y columna"
     );
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("no se pudo crear la carpeta {}", dir.display()))?;
-    }
     let n = labels.len() as i32;
     let cell = 22;
     let (left, top) = (70, 90);
     let legend = 80;
     let width = (left + n * cell + legend) as u32;
     let height = (top + n * cell + 50) as u32;
-    draw(path, (width, height), |root| {
+    let drawing = draw((width, height), |root| {
         root.fill(&WHITE)?;
         let centered = |size| {
             TextStyle::from(("sans-serif", size).into_font())
@@ -175,20 +171,31 @@ pub fn svg(
         ))?;
         Ok(())
     })
-    .with_context(|| format!("no se pudo escribir la figura {}", path.display()))
+    .with_context(|| format!("no se pudo dibujar la figura «{}»", path.display()))?;
+    // Entera o nada (y la carpeta se crea si hace falta).
+    crate::tools::resources::write_atomically(path, drawing.as_bytes()).map_err(|e| {
+        anyhow::anyhow!(
+            "no se pudo escribir la figura «{}»: {}",
+            path.display(),
+            crate::tools::resources::io_detail(&e)
+        )
+    })
 }
 
 type DrawResult = Result<(), DrawingAreaErrorKind<std::io::Error>>;
 
+/// Dibuja en memoria y devuelve el texto SVG.
 fn draw(
-    path: &Path,
     size: (u32, u32),
     paint: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> DrawResult,
-) -> anyhow::Result<()> {
-    let root = SVGBackend::new(path, size).into_drawing_area();
-    paint(&root).map_err(|e| anyhow::anyhow!("{e}"))?;
-    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(())
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        paint(&root).map_err(|e| anyhow::anyhow!("{e}"))?;
+        root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
+use crate::tools::resources::{io_detail, write_atomically};
+
 /// Una medición de la pérdida media en entrenamiento y validación tras `step` pasos.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LossPoint {
@@ -19,15 +21,23 @@ pub fn save_loss_curve(
     title: &str,
     points: &[LossPoint],
 ) -> anyhow::Result<(PathBuf, PathBuf)> {
-    use anyhow::Context as _;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("no se pudo crear la carpeta «{}»", dir.display()))?;
     let csv = dir.join(format!("{stem}.csv"));
     let svg = dir.join(format!("{stem}.svg"));
-    std::fs::write(&csv, to_csv(points))
-        .with_context(|| format!("no se pudo escribir «{}»", csv.display()))?;
-    draw_svg(&svg, title, points)
+    let drawing = draw_svg(title, points)
         .map_err(|e| anyhow::anyhow!("no se pudo dibujar «{}»: {e}", svg.display()))?;
+    // Cada archivo, entero o nada (y la carpeta se crea si hace falta).
+    for (path, bytes) in [
+        (&csv, to_csv(points).into_bytes()),
+        (&svg, drawing.into_bytes()),
+    ] {
+        write_atomically(path, &bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "no se pudo escribir «{}»: {}",
+                path.display(),
+                io_detail(&e)
+            )
+        })?;
+    }
     Ok((csv, svg))
 }
 
@@ -40,12 +50,19 @@ pub fn to_csv(points: &[LossPoint]) -> String {
     out
 }
 
-fn draw_svg(
-    path: &Path,
+/// La figura como texto SVG.
+fn draw_svg(title: &str, points: &[LossPoint]) -> Result<String, Box<dyn std::error::Error>> {
+    let mut out = String::new();
+    draw_into(&mut out, title, points)?;
+    Ok(out)
+}
+
+fn draw_into(
+    out: &mut String,
     title: &str,
     points: &[LossPoint],
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
+    let root = SVGBackend::with_string(out, (720, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let max_step = points.iter().map(|p| p.step).max().unwrap_or(1).max(1);
     let losses = points.iter().flat_map(|p| [p.train, p.val]);

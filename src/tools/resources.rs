@@ -59,6 +59,8 @@ pub fn bytes(n: u64) -> String {
 /// crea si no existe (y se vuelve a borrar si la escritura falla). El archivo queda con
 /// permisos 0644, como cualquier archivo normal (los temporales nacen con 0600).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // Mientras dura, [`exit_between_writes`] espera: ningún temporal queda a medias.
+    let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = parent_dir(path);
     // Las carpetas que aún no existen, de la más profunda hacia arriba.
     let created: Vec<PathBuf> = dir
@@ -88,6 +90,17 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
             let _ = std::fs::remove_dir(d); // solo borra carpetas vacías
         }
     })
+}
+
+/// Lo tiene quien está en [`write_atomically`].
+static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Termina el programa con `code` en cuanto no haya ninguna escritura en curso (si la hay,
+/// espera a que acabe): lo usa el segundo Ctrl-C, que corta enseguida pero sin dejar
+/// temporales ni archivos a medias.
+pub fn exit_between_writes(code: i32) -> ! {
+    let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    std::process::exit(code)
 }
 
 /// La carpeta de un archivo (`.` si la ruta no tiene carpeta).

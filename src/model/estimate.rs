@@ -1,0 +1,42 @@
+//! `estimate_loss` del cuaderno, una sola vez para los tres modelos del libro: el bigram
+//! (capítulo 5), el modelo de una cabeza (capítulo 6) y el GPT (capítulo 7).
+
+use ndarray::Array2;
+
+use crate::text::batches::get_batch;
+use crate::text::dataset::{Dataset, Split};
+use crate::tools::rng::Rng;
+
+/// Un lote: las entradas `x` y los objetivos `y`, los dos de forma `(B, T)`.
+pub type Batch = (Array2<u32>, Array2<u32>);
+
+/// Pérdida media en entrenamiento y en validación.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Losses {
+    pub train: f32,
+    pub val: f32,
+}
+
+// ANCHOR: estimate_loss
+/// La pérdida media de `eval_iters` lotes al azar de cada parte: la de un solo lote es
+/// demasiado ruidosa para comparar modelos. Primero se sortean los lotes, en orden, y
+/// después `losses` da la pérdida de cada uno; cada modelo pone la suya (el GPT, sin dropout).
+pub fn estimate_loss<E>(
+    ds: &Dataset,
+    (batch_size, block_size): (usize, usize),
+    eval_iters: usize,
+    rng: &mut Rng,
+    mut losses: impl FnMut(&[Batch]) -> Result<Vec<f32>, E>,
+) -> Result<Losses, E> {
+    let mut mean = |split| -> Result<f32, E> {
+        let batches: Vec<Batch> = (0..eval_iters)
+            .map(|_| get_batch(ds, split, batch_size, block_size, rng))
+            .collect();
+        let total: f64 = losses(&batches)?.iter().map(|&l| f64::from(l)).sum();
+        Ok((total / eval_iters as f64) as f32)
+    };
+    let train = mean(Split::Train)?;
+    let val = mean(Split::Val)?;
+    Ok(Losses { train, val })
+}
+// ANCHOR_END: estimate_loss
