@@ -104,7 +104,7 @@ fn main() -> ExitCode {
             pretty::shape(logits.shape())
         );
         println!(
-            "Pérdida inicial en ese lote: {:.4} (si la tabla predijera la distribución uniforme: ln {vocab} = {:.4})",
+            "Pérdida inicial en ese lote: {:.4}\n(si la tabla predijera la distribución uniforme: ln {vocab} = {:.4})",
             bigram::cross_entropy(logits.view(), y),
             (vocab as f32).ln()
         );
@@ -116,7 +116,10 @@ fn main() -> ExitCode {
         // vocabulario, si el corpus no tiene ninguno).
         let start = tokenizer.encode("\n").map_or(0, |ids| ids[0]);
         let text = tokenizer.decode(&bigram::generate(&table, start, 100, &mut rng))?;
-        println!("Texto antes de entrenar (100 caracteres):\n{text}");
+        println!(
+            "Texto antes de entrenar (100 caracteres):\n{}",
+            pretty::wrap(&text, 80)
+        );
         // ANCHOR_END: before
         println!();
 
@@ -188,7 +191,10 @@ fn main() -> ExitCode {
         // ANCHOR: after
         let table = model.table()?;
         let text = tokenizer.decode(&bigram::generate(&table, start, 500, &mut rng))?;
-        println!("Texto después de entrenar (500 caracteres):\n{text}");
+        println!(
+            "Texto después de entrenar (500 caracteres):\n{}",
+            pretty::wrap(&text, 80)
+        );
         // ANCHOR_END: after
         Ok(())
     })

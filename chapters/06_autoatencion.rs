@@ -111,7 +111,7 @@ fn main() -> ExitCode {
         let d12 = attention::max_abs_diff(v1.view(), v2.view());
         let d13 = attention::max_abs_diff(v1.view(), v3.view());
         println!(
-            "Diferencia máxima entre la versión 1 y la 2: {d12:.6}; entre la 1 y la 3: {d13:.6}"
+            "Diferencia máxima entre la versión 1 y la 2: {d12:.6};\nentre la 1 y la 3: {d13:.6}"
         );
         // ANCHOR_END: averages
         println!();
@@ -129,7 +129,7 @@ fn main() -> ExitCode {
         );
         let head = attention::head_forward(&weights, x.view());
         println!(
-            "x: forma {}; clave, consulta y valor: {} → {head_size}; salida: forma {}",
+            "x: forma {}; clave, consulta y valor: {} → {head_size};\nsalida: forma {}",
             pretty::shape(x.shape()),
             n_embd,
             pretty::shape(head.out.shape())
@@ -158,12 +158,12 @@ fn main() -> ExitCode {
         let example = attention::SOFTMAX_EXAMPLE;
         let sharp: Vec<f32> = example.iter().map(|v| v * 8.0).collect();
         println!(
-            "softmax({}) = {}",
+            "softmax({}) =\n    {}",
             vector(&example),
             vector(&attention::softmax(&example))
         );
         println!(
-            "softmax({}) = {}",
+            "softmax({}) =\n    {}",
             vector(&sharp),
             vector(&attention::softmax(&sharp))
         );
@@ -198,7 +198,7 @@ fn main() -> ExitCode {
         )?;
         let model = HeadModel::new(config, &device, &mut rng)?;
         println!(
-            "Incrustaciones de token {}×{n} y de posición {}×{n}, una cabeza de {}, capa lineal {} → {}: {} parámetros",
+            "Incrustaciones de token {}×{n} y de posición {}×{n}, una cabeza de {},\ncapa lineal {} → {}: {} parámetros",
             config.vocab_size,
             config.block_size,
             config.head_size,
@@ -289,12 +289,12 @@ fn main() -> ExitCode {
         let wei = model.attention(&phrase_ids)?;
         let labels: Vec<char> = phrase.chars().collect();
         println!(
-            "Pesos de atención para «{phrase}» (fila: quien pregunta; columna: a quién mira):"
+            "Pesos de atención para «{phrase}»\n(fila: quien pregunta; columna: a quién mira):"
         );
         print!("{}", heatmap::ascii(wei.view(), &labels));
         let profile = attention::attention_profile(wei.view());
         println!(
-            "Peso medio que cada carácter da a sí mismo: {:.2}; al anterior: {:.2}; a los demás: {:.2}",
+            "Peso medio que cada carácter da a sí mismo: {:.2}; al anterior: {:.2};\na los demás: {:.2}",
             profile.own, profile.previous, profile.rest
         );
         let figure = args.salidas.join("atencion.svg");
@@ -307,7 +307,7 @@ fn main() -> ExitCode {
         println!("== 7. Texto generado por el modelo con una cabeza ==");
         let start = tokenizer.encode("\n").map_or(0, |ids| ids[0]);
         let ids = model.generate(&[start], 300, &mut rng)?;
-        println!("{}", tokenizer.decode(&ids)?);
+        println!("{}", pretty::wrap(&tokenizer.decode(&ids)?, 80));
         Ok(())
     })
 }

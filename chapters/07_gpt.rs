@@ -16,8 +16,8 @@ use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::tools::checkpoint::{self, CheckpointError};
 use gpt_desde_cero::{
-    fast::kernels, fast::kv_cache, model::ladder, tools::cli, tools::plot, tools::resources,
-    tools::rng,
+    fast::kernels, fast::kv_cache, model::ladder, tools::cli, tools::plot, tools::pretty,
+    tools::resources, tools::rng,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -191,7 +191,7 @@ fn config_from(a: &TrainArgs, vocab_size: usize) -> anyhow::Result<GptConfig> {
 
 fn describe(c: &GptConfig) -> String {
     format!(
-        "lote {}, bloque {}, n_embd {}, {} cabezas, {} capas, dropout {}, lr {}, {} pasos \
+        "lote {}, bloque {}, n_embd {}, {} cabezas, {} capas, dropout {}, lr {},\n  {} pasos \
          (estimación cada {} pasos con {} lotes)",
         c.batch_size,
         c.block_size,
@@ -286,7 +286,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     }
 
     println!("Dispositivo: {}", train::device_name(&device));
-    println!("Configuración (preset {}): {}", a.preset, describe(&cfg));
+    println!("Configuración (preset {}):\n  {}", a.preset, describe(&cfg));
     println!("{}", gpt::format_param_count(trainer.model.params.count()));
 
     train::install_ctrl_c();
@@ -355,7 +355,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
         println!("Mejor pérdida de validación: {best:.4}");
     }
     println!(
-        "Checkpoints: {} (para reanudar) y {} (el de mejor validación)",
+        "Checkpoints: {} (para reanudar)\ny {} (el de mejor validación)",
         outputs.last.display(),
         outputs.best.display()
     );
@@ -468,12 +468,27 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
     };
     let mut rng = rng::seeded(a.semilla);
     let mut out = std::io::stdout().lock();
-    write!(out, "{text}")?;
+    // Como pretty::wrap, pero carácter a carácter: un salto cada 80 columnas.
+    let mut column = 0;
+    let mut wrapped = move |ch: char| {
+        let full = ch != '\n' && !pretty::is_combining(ch) && column == 80;
+        if ch == '\n' || full {
+            column = 0;
+        }
+        column += usize::from(ch != '\n' && !pretty::is_combining(ch));
+        if full {
+            format!("\n{ch}")
+        } else {
+            ch.to_string()
+        }
+    };
+    let shown: String = text.chars().map(&mut wrapped).collect();
+    write!(out, "{shown}")?;
     let mut write_error = None;
     let start = Instant::now();
     let on_token = |id: u32| {
         let ch = tokenizer.chars()[id as usize];
-        if let Err(e) = write!(out, "{ch}").and_then(|_| out.flush()) {
+        if let Err(e) = write!(out, "{}", wrapped(ch)).and_then(|_| out.flush()) {
             write_error.get_or_insert(e);
         }
     };

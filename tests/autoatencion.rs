@@ -362,10 +362,18 @@ fn salida_06_autoatencion() {
     assert!(stdout.contains("Diferencia máxima con ndarray: salida 0.000000, pesos 0.000000"));
     assert!(stdout.contains("paso    200: "));
 
-    let sections: Vec<&str> = stdout.split("== ").skip(1).collect();
-    assert_eq!(sections.len(), 7, "{stdout}");
-    for (i, section) in sections.iter().enumerate() {
-        let section = format!("== {}", section.trim_end());
-        insta::assert_snapshot!(format!("06_autoatencion_{}", i + 1), section);
-    }
+    instantaneas_por_seccion!(
+        "06_autoatencion",
+        &stdout,
+        &[
+            ("1_promedios", ""),
+            ("2_cabeza", "== 2."),
+            ("3_escala", "== 3."),
+            ("4_candle", "== 4."),
+            ("5_entrenamiento", "== 5."),
+            ("6_mapa", "== 6."),
+            ("7_texto", "== 7."),
+        ]
+    );
+    comun::cabe_en_80_columnas(&stdout);
 }

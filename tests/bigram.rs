@@ -173,5 +173,15 @@ fn salida_05_bigram_corta() {
             .unwrap()
             .starts_with("<svg")
     );
-    insta::assert_snapshot!("05_bigram_3000_pasos", stdout);
+    instantaneas_por_seccion!(
+        "05_bigram",
+        &stdout,
+        &[
+            ("inicio", ""),
+            ("antes", "Texto antes de entrenar"),
+            ("entrenamiento", "Entrenando "),
+            ("despues", "Texto después de entrenar"),
+        ]
+    );
+    comun::cabe_en_80_columnas(&stdout);
 }

@@ -44,12 +44,13 @@ fn train_tiny(dir: &Path, extra: &[&str]) -> String {
     ok(&args)
 }
 
-/// La salida sin lo que cambia de una ejecución a otra (tiempos y rutas temporales).
+/// La salida sin lo que cambia de una ejecución a otra: sin tiempos, y con la carpeta de
+/// salidas por defecto (`salidas`) en lugar de la temporal de la prueba.
 fn stable(stdout: &str, dir: &Path) -> String {
     stdout
         .lines()
         .filter(|l| !l.starts_with("Tiempo:"))
-        .map(|l| l.replace(dir.to_str().unwrap(), "<salidas>"))
+        .map(|l| l.replace(dir.to_str().unwrap(), "salidas"))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -72,7 +73,12 @@ fn parameter_counts_of_the_presets() {
         let cfg = GptConfig::preset(preset, 89);
         let n = gpt::param_count(&cfg);
         out.push_str(&format!(
-            "{preset}: {cfg:?}\n  {n} parámetros ({})\n",
+            "{preset}: contexto {}, n_embd {}, {} cabezas, {} capas, dropout {}\n  {n} parámetros ({})\n",
+            cfg.block_size,
+            cfg.n_embd,
+            cfg.n_head,
+            cfg.n_layer,
+            cfg.dropout,
             gpt::format_param_count(n)
         ));
     }
@@ -125,7 +131,8 @@ fn shapes_through_the_model() {
 #[test]
 fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
     let dir = tempfile::tempdir().unwrap();
-    let stdout = train_tiny(dir.path(), &["--pasos", "200", "--eval-cada", "50"]);
+    let extra = ["--pasos", "200", "--eval-cada", "50"];
+    let stdout = train_tiny(dir.path(), &extra);
     for f in [
         "gpt.safetensors",
         "gpt-mejor.safetensors",
@@ -142,7 +149,14 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
-    insta::assert_snapshot!("gpt_entrenar_diminuto", stable(&stdout, dir.path()));
+    // La instantánea empieza con la orden, para que el libro muestre las dos cosas juntas.
+    let command = format!(
+        "$ cargo run --release --bin 07_gpt -- entrenar \\\n      --preset diminuto {}",
+        extra.join(" ")
+    );
+    let shown = format!("{command}\n{}", stable(&stdout, dir.path()));
+    comun::cabe_en_80_columnas(&shown);
+    insta::assert_snapshot!("gpt_entrenar_diminuto", shown);
 
     // Los metadatos del checkpoint: configuración, vocabulario y progreso.
     let best = dir.path().join("gpt-mejor.safetensors");
@@ -176,7 +190,7 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
             "--prompt",
             "En un lugar de la Mancha",
             "--tokens",
-            "80",
+            "160",
             "--semilla",
             seed,
         ])
@@ -185,8 +199,19 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
     assert_eq!(a, generate("7"));
     assert_ne!(a, generate("8"));
     assert!(a.starts_with("En un lugar de la Mancha"));
-    assert_eq!(a.trim_end_matches('\n').chars().count(), 24 + 80);
-    insta::assert_snapshot!("gpt_generar_semilla_7", a);
+    // 24 caracteres del texto inicial y 160 generados, en renglones de 80 columnas como máximo
+    // (el programa parte las líneas largas como `pretty::wrap`).
+    let text = a.trim_end_matches('\n');
+    comun::cabe_en_80_columnas(&text);
+    assert!(text.lines().count() >= 3, "{a}");
+    assert!(
+        text.chars().filter(|&c| c != '\n').count() <= 24 + 160,
+        "{a}"
+    );
+    // La orden sin --checkpoint: el de mejor validación de `salidas/` es el de por defecto.
+    let command = "$ cargo run --release --bin 07_gpt -- generar \\\n      \
+                   --prompt \"En un lugar de la Mancha\" --tokens 160 --semilla 7";
+    insta::assert_snapshot!("gpt_generar_semilla_7", format!("{command}\n{text}"));
 
     // top-k = 1 es la elección voraz: no depende de la semilla.
     let greedy = |seed: &str| {

@@ -244,13 +244,15 @@ fn resolve(page: &Path, inc: &Include) -> Result<String, String> {
         return Err("el texto incluido está vacío".to_string());
     }
     if let Some(header) = snapshot_header_lines(&content) {
+        // Una instantánea se incluye entera, sin su cabecera: un rango de líneas enseñaría
+        // otras en silencio en cuanto la salida cambiase. Para mostrar solo una parte, la
+        // prueba que hace la instantánea la parte en secciones con nombre (tests/comun).
         match inc.selection {
-            Selection::Lines { start, .. } if start >= header => {}
+            Selection::Lines { start, end: None } if start == header => {}
             _ => {
                 return Err(format!(
-                    "incluye la cabecera de la instantánea; empieza en la línea {} o después \
-                     (por ejemplo «{}:{}:»)",
-                    header + 1,
+                    "una instantánea se incluye entera y sin cabecera: «{}:{}:»; para enseñar \
+                     una parte, pártela en secciones en su prueba (comun::partir)",
                     inc.path,
                     header + 1
                 ));

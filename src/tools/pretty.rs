@@ -55,6 +55,35 @@ pub fn shape(dims: &[usize]) -> String {
     }
 }
 
+/// Parte las líneas de más de `width` columnas para que quepan en una página o en una
+/// terminal: cada `width` columnas mete un salto de línea. No quita ni cambia ningún carácter
+/// (un texto generado se sigue leyendo tal cual salió, carácter a carácter), y los saltos que
+/// ya había se respetan. Las marcas combinantes (la tilde suelta U+0301 del corpus, por
+/// ejemplo) no ocupan columna: se pintan sobre el carácter anterior.
+pub fn wrap(text: &str, width: usize) -> String {
+    assert!(width > 0, "el ancho debe ser al menos 1");
+    let mut out = String::with_capacity(text.len() + text.len() / width);
+    let mut column = 0;
+    for ch in text.chars() {
+        if ch == '\n' {
+            column = 0;
+        } else if !is_combining(ch) {
+            if column == width {
+                out.push('\n');
+                column = 0;
+            }
+            column += 1;
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Las marcas diacríticas combinantes (U+0300–U+036F): no avanzan el cursor.
+pub fn is_combining(ch: char) -> bool {
+    ('\u{300}'..='\u{36F}').contains(&ch)
+}
+
 fn digits(v: u32) -> usize {
     v.to_string().len()
 }
@@ -73,5 +102,19 @@ mod tests {
         assert_eq!(ids_2d(m.view()), "[[ 1, 20],\n [ 3,  4]]");
         assert_eq!(shape(&[4, 8]), "(4, 8)");
         assert_eq!(shape(&[7]), "(7,)");
+    }
+
+    #[test]
+    fn wrap_breaks_long_lines_and_keeps_every_character() {
+        assert_eq!(wrap("abcdefg", 3), "abc\ndef\ng");
+        assert_eq!(wrap("abc", 3), "abc");
+        assert_eq!(wrap("ab\ncdef\n", 3), "ab\ncde\nf\n");
+        assert_eq!(wrap("", 5), "");
+        // La tilde combinante se queda con su letra y no cuenta como columna.
+        assert_eq!(wrap("ae\u{301}io", 3), "ae\u{301}i\no");
+        let long = "x".repeat(500);
+        let wrapped = wrap(&long, 80);
+        assert!(wrapped.lines().all(|l| l.chars().count() <= 80));
+        assert_eq!(wrapped.replace('\n', ""), long);
     }
 }

@@ -164,3 +164,61 @@ pub fn contenido(dir: &Path) -> Vec<std::path::PathBuf> {
     todo.sort();
     todo
 }
+
+/// Parte la salida de un programa en secciones con nombre, para que cada una sea una
+/// instantánea y el libro la incluya entera (nunca por números de línea, que se mueven en
+/// silencio). `secciones` da, en orden, el nombre de cada sección y el principio de la línea
+/// con la que empieza; la primera empieza al principio de la salida (su marcador, `""`). Cada
+/// sección acaba donde empieza la siguiente, sin las líneas en blanco del final. Falla, con la
+/// salida entera, si un marcador no está o no llega en su orden.
+pub fn partir<'a>(salida: &'a str, secciones: &[(&'a str, &str)]) -> Vec<(&'a str, &'a str)> {
+    assert!(
+        secciones.first().is_some_and(|(_, m)| m.is_empty()),
+        "la primera sección empieza al principio: su marcador es \"\""
+    );
+    let mut inicios = vec![0];
+    for (nombre, marcador) in &secciones[1..] {
+        let desde = *inicios.last().unwrap();
+        let encontrado = salida[desde..]
+            .match_indices(&format!("\n{marcador}"))
+            .map(|(i, _)| desde + i + 1)
+            .find(|&i| i > desde);
+        match encontrado {
+            Some(i) => inicios.push(i),
+            None => panic!(
+                "\nla sección «{nombre}» debía empezar con una línea «{marcador}…» después de \
+                 la sección anterior, y no está. La salida entera:\n{salida}"
+            ),
+        }
+    }
+    inicios.push(salida.len());
+    secciones
+        .iter()
+        .zip(inicios.windows(2))
+        .map(|((nombre, _), w)| (*nombre, salida[w[0]..w[1]].trim_end()))
+        .collect()
+}
+
+/// Una instantánea por sección: `prefijo_nombre`.
+#[macro_export]
+macro_rules! instantaneas_por_seccion {
+    ($prefijo:expr, $salida:expr, $secciones:expr) => {
+        for (nombre, texto) in comun::partir($salida, $secciones) {
+            assert!(!texto.is_empty(), "la sección «{nombre}» está vacía");
+            insta::assert_snapshot!(format!("{}_{nombre}", $prefijo), texto);
+        }
+    };
+}
+
+/// Exige que cada línea quepa en 80 columnas (las marcas combinantes no ocupan columna), como
+/// las salidas que enseña el libro.
+pub fn cabe_en_80_columnas(texto: &str) {
+    use gpt_desde_cero::tools::pretty::is_combining;
+    for linea in texto.lines() {
+        let columnas = linea.chars().filter(|&c| !is_combining(c)).count();
+        assert!(
+            columnas <= 80,
+            "una línea ocupa {columnas} columnas (máximo 80):\n{linea}\n\nen:\n{texto}"
+        );
+    }
+}
