@@ -20,7 +20,7 @@ use crate::text::dataset::{Dataset, Split};
 use crate::tools::rng::{self, Rng};
 
 // ANCHOR: toy_input
-/// La entrada de juguete del cuaderno: `(B, T, C)` valores de una normal estándar.
+/// La entrada de juguete de la clase de Karpathy: `(B, T, C)` valores de una normal estándar.
 pub fn toy_input(b: usize, t: usize, c: usize, rng: &mut Rng) -> Array3<f32> {
     let values = rng::normal_vec(rng, b * t * c, 0.0, 1.0);
     Array3::from_shape_vec((b, t, c), values).expect("b·t·c valores")
@@ -245,7 +245,7 @@ pub fn scale_variances(b: usize, t: usize, head_size: usize, rng: &mut Rng) -> S
 /// La softmax de un vector (sin máscara) es la de [`crate::model::sampling::softmax`].
 pub use crate::model::sampling::softmax;
 
-/// El vector del cuaderno para ver cómo se afila softmax cuando sus entradas crecen.
+/// El vector de la clase de Karpathy para ver cómo se afila softmax cuando sus entradas crecen.
 pub const SOFTMAX_EXAMPLE: [f32; 5] = [0.1, -0.2, 0.3, -0.2, 0.5];
 // ANCHOR_END: scale
 
