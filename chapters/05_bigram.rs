@@ -104,7 +104,8 @@ fn main() -> ExitCode {
             pretty::shape(logits.shape())
         );
         println!(
-            "Pérdida inicial en ese lote: {:.4}\n(si la tabla predijera la distribución uniforme: ln {vocab} = {:.4})",
+            "Pérdida inicial en ese lote: {:.4}\n\
+             (si la tabla predijera la distribución uniforme: ln {vocab} = {:.4})",
             bigram::cross_entropy(logits.view(), y),
             (vocab as f32).ln()
         );

@@ -175,7 +175,8 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
             // Las pérdidas, redondeadas: la última cifra puede variar entre procesadores.
             "best_val" => format!("{k} = {:.2}", v.parse::<f32>().unwrap()),
             "history" => format!("{k} = {} puntos", v.split(';').count()),
-            _ => format!("{k} = {v:?}"),
+            // El vocabulario no cabe en una línea del libro: en renglones de 80 columnas.
+            _ => pretty::wrap(&format!("{k} = {v:?}"), 80),
         })
         .collect();
     insta::assert_snapshot!("gpt_checkpoint_metadatos", meta.join("\n"));

@@ -7,6 +7,8 @@
 //    Una fórmula que KaTeX no entiende para la construcción con un error que la nombra.
 // 2. Pone en español el título de los avisos de GitHub (`> [!NOTE]`, `> [!TIP]`, ...), que
 //    mdBook 0.5.4 escribe siempre en inglés.
+// 3. Quita la sangría sobrante de los listados de Rust: un método incluido con
+//    `{{#include ...:ancla}}` llega con la sangría de su `impl`, y en la página no sirve.
 //
 // La primera vez copia también la hoja de estilo y las fuentes de KaTeX (de `node_modules`,
 // instalado con `npm ci` en esta carpeta) a `book/katex/` y `book/src/katex/`, que git ignora.
@@ -36,6 +38,41 @@ const TITLES = {
   warning: 'Aviso',
   caution: 'Precaución',
 };
+
+/**
+ * Quita de cada listado de Rust la sangría que comparten todas sus líneas (más allá de la de
+ * la propia valla, que puede estar dentro de una lista). El resto del texto no cambia.
+ */
+export function dedent(markdown) {
+  const lines = markdown.split('\n');
+  const out = [];
+  let i = 0;
+  while (i < lines.length) {
+    const open = lines[i].match(/^(\s*)(`{3,}|~{3,})(.*)$/);
+    if (!open) {
+      out.push(lines[i++]);
+      continue;
+    }
+    const [, base, fence, info] = open;
+    let j = i + 1;
+    while (j < lines.length) {
+      const close = lines[j].match(/^\s*(`{3,}|~{3,})\s*$/);
+      if (close && close[1][0] === fence[0] && close[1].length >= fence.length) break;
+      j++;
+    }
+    const body = lines.slice(i + 1, j);
+    const inside = body.filter((l) => l.trim() !== '');
+    // Solo los listados de Rust: las salidas de los programas se enseñan tal cual.
+    const extra = info.trim().startsWith('rust') && inside.every((l) => l.startsWith(base))
+      ? Math.min(...inside.map((l) => l.slice(base.length).match(/^ */)[0].length))
+      : 0;
+    out.push(lines[i]);
+    for (const l of body) out.push(l.trim() === '' || !extra ? l : base + l.slice(base.length + extra));
+    if (j < lines.length) out.push(lines[j]);
+    i = j + 1;
+  }
+  return out.join('\n');
+}
 
 /** `> [!NOTE]` ... → el mismo recuadro que mdBook, con el título en español. */
 export function admonitions(markdown) {
@@ -183,7 +220,7 @@ function main() {
   let total = 0;
   walk(book.items || book.sections || [], (chapter) => {
     const where = chapter.source_path || chapter.name;
-    const { text, count } = formulas(admonitions(chapter.content), where);
+    const { text, count } = formulas(admonitions(dedent(chapter.content)), where);
     chapter.content = text;
     total += count;
   });

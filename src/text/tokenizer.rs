@@ -20,7 +20,10 @@ pub enum TokenizerError {
         position: usize,
         vocab_size: usize,
     },
-    #[error("el vocabulario debe tener caracteres distintos y ordenados; {} no lo está", CharName(*ch))]
+    #[error(
+        "el vocabulario debe tener caracteres distintos y ordenados; {} no lo está",
+        CharName(*ch)
+    )]
     UnsortedVocabulary { ch: char },
 }
 // ANCHOR_END: error
