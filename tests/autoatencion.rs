@@ -377,3 +377,31 @@ fn salida_06_autoatencion() {
     );
     comun::cabe_en_80_columnas(&stdout);
 }
+
+/// La tabla del capítulo 6 que compara el bigram con la cabeza es la salida de
+/// `cargo run --bin 06_autoatencion` sin argumentos (5000 pasos), y también la diferencia que
+/// cita la prosa.
+#[test]
+fn la_tabla_del_libro_es_la_salida_del_programa() {
+    let dir = tempfile::tempdir().unwrap();
+    let salidas = dir.path().to_str().unwrap();
+    let out = comun::chapter_stdout(
+        env!("CARGO_BIN_EXE_06_autoatencion"),
+        &["--salidas", salidas],
+    );
+    let bigram = comun::number_after(&out, "bigram (una tabla, sin contexto):");
+    let head = comun::number_after(&out, "una cabeza de autoatención:");
+    let page = comun::book_page("cap06_autoatencion.md");
+    let row = comun::book_line(&page, "| bigram (capítulo 5) |");
+    assert!(
+        row.ends_with(&format!("| {} |", comun::spanish(bigram, 4))),
+        "{row}"
+    );
+    let row = comun::book_line(&page, "| una cabeza de autoatención |");
+    assert!(
+        row.ends_with(&format!("| **{}** |", comun::spanish(head, 4))),
+        "{row}"
+    );
+    let gap = format!("baja la pérdida {}", comun::spanish(bigram - head, 2));
+    assert!(page.contains(&gap), "el libro no dice «{gap}»");
+}

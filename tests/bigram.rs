@@ -185,3 +185,31 @@ fn salida_05_bigram_corta() {
     );
     comun::cabe_en_80_columnas(&stdout);
 }
+
+/// La tabla del capítulo 5 («Con la semilla 1337 termina así») es la salida de
+/// `cargo run --bin 05_bigram` sin argumentos: si el programa cambia, esta prueba lo dice.
+#[test]
+fn la_tabla_del_libro_es_la_salida_del_programa() {
+    let dir = tempfile::tempdir().unwrap();
+    let salidas = dir.path().to_str().unwrap();
+    let out = comun::chapter_stdout(env!("CARGO_BIN_EXE_05_bigram"), &["--salidas", salidas]);
+    let last = out
+        .lines()
+        .rfind(|l| l.starts_with("paso  10000:"))
+        .expect("la estimación del paso 10000");
+    let train = comun::number_after(last, "pérdida de entrenamiento");
+    let val = comun::number_after(last, "de validación");
+    let batch = comun::number_after(&out, "Pérdida del último lote:");
+    let page = comun::book_page("cap05_bigram.md");
+    let row = comun::book_line(&page, "| este libro (ndarray, a mano) |");
+    let expected = format!(
+        "| este libro (ndarray, a mano) | {} | {} | {} |",
+        comun::spanish(train, 4),
+        comun::spanish(val, 4),
+        comun::spanish(batch, 4)
+    );
+    assert_eq!(
+        row, expected,
+        "la tabla del capítulo 5 no es lo que imprime el programa"
+    );
+}

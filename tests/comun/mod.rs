@@ -222,3 +222,38 @@ pub fn cabe_en_80_columnas(texto: &str) {
         );
     }
 }
+
+/// El número que sigue a `after` en `text` (la primera vez que aparece), con punto decimal.
+pub fn number_after(text: &str, after: &str) -> f64 {
+    let start = text
+        .find(after)
+        .unwrap_or_else(|| panic!("no aparece «{after}» en:\n{text}"))
+        + after.len();
+    let tail = text[start..].trim_start();
+    let end = tail
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(tail.len());
+    tail[..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("tras «{after}» no hay un número: {tail:.40}"))
+}
+
+/// Una página del libro (`book/src/<nombre>`).
+pub fn book_page(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("book/src")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Un número como lo escribe el libro: coma decimal y `decimals` cifras.
+pub fn spanish(x: f64, decimals: usize) -> String {
+    format!("{x:.decimals$}").replace('.', ",")
+}
+
+/// La línea del libro que empieza por `start` (una fila de tabla, por ejemplo).
+pub fn book_line<'a>(page: &'a str, start: &str) -> &'a str {
+    page.lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("el libro no tiene una línea que empiece por «{start}»"))
+}
