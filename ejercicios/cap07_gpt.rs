@@ -7,10 +7,10 @@
 //! ```
 #![allow(unused_variables, unused_imports)]
 
-use crate::model::layers::Linear;
 use candle_core::{D, Module, Result, Tensor};
+use gpt_desde_cero::model::layers::Linear;
 
-use crate::model::gpt::{Block, Head, Mode};
+use gpt_desde_cero::model::gpt::{Block, Head, Mode};
 
 /// **Ejercicio 7.1 — Atención de varias cabezas a partir de las cabezas.**
 ///

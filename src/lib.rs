@@ -69,5 +69,3 @@ pub mod tools {
     pub mod resources;
     pub mod rng;
 }
-
-pub mod ejercicios;

@@ -1,9 +1,9 @@
 //! Soluciones de referencia del capítulo 7.
 
-use crate::model::layers::Linear;
 use candle_core::{Module, Result, Tensor};
+use gpt_desde_cero::model::layers::Linear;
 
-use crate::model::gpt::{Block, Head, Mode};
+use gpt_desde_cero::model::gpt::{Block, Head, Mode};
 
 /// Ejercicio 7.1: las salidas de las cabezas, una tras otra, y luego la proyección.
 pub fn multi_head_attention(

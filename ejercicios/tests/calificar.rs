@@ -1,0 +1,17 @@
+//! Califica tus archivos de `ejercicios/` con los calificadores del proyecto (los mismos que
+//! `cargo test` pasa a las soluciones de referencia). `cargo ejercicios -- --deben-fallar`
+//! comprueba que ningún calificador aprueba un esbozo sin hacer (lo usa la integración continua).
+
+use std::process::ExitCode;
+
+#[path = "../../tests/calificadores/mod.rs"]
+mod calificadores;
+
+/// Tus soluciones.
+mod graded {
+    pub use ejercicios::*;
+}
+
+fn main() -> ExitCode {
+    calificadores::run(true)
+}
