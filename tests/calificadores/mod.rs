@@ -115,6 +115,49 @@ pub fn check_close(input: &str, got: &[f32], want: &[f32], tol: f32) -> Grade {
     }
 }
 
+/// Dónde ocurrió el último pánico (archivo:línea), lo apunta el gancho de [`run`].
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Tiempo máximo de un ejercicio: más es, casi seguro, un bucle que no termina.
+const TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Ejercicio 5.2, `5.2`; capítulo, `cap5`, `cap05` o `5`; o parte del nombre: `cross_entropy`.
+fn matches(ex: &Exercise, filter: &str) -> bool {
+    let f = filter.trim().to_lowercase();
+    let chapter = f.strip_prefix("cap").unwrap_or(&f);
+    if let Ok(n) = chapter.parse::<u32>() {
+        return ex.id.starts_with(&format!("cap{n:02}::"));
+    }
+    if f.contains('.') && f.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return ex.title.starts_with(&format!("Ejercicio {f} "));
+    }
+    ex.id.contains(&f)
+}
+
+/// Califica `ex` en un hilo aparte, con [`TIME_LIMIT`]; si se pasa, lo dice y termina.
+fn grade_with_time_limit(ex: &Exercise) -> Grade {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let grade = ex.grade;
+    std::thread::spawn(move || {
+        let result = panic::catch_unwind(AssertUnwindSafe(grade))
+            .unwrap_or_else(|p| Err(panic_message(p.as_ref())));
+        let _ = tx.send(result);
+    });
+    match rx.recv_timeout(TIME_LIMIT) {
+        Ok(result) => result,
+        Err(_) => {
+            println!("  ✘ {} ({}): no superado", ex.title, ex.id);
+            println!(
+                "      no terminó en {} s: ¿un bucle que no acaba nunca? Se para aquí.",
+                TIME_LIMIT.as_secs()
+            );
+            println!("      archivo: {}", ex.file);
+            println!("      pista: {}", ex.hint);
+            std::process::exit(1);
+        }
+    }
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     let msg = payload
         .downcast_ref::<String>()
@@ -124,7 +167,11 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if msg.starts_with("not yet implemented") {
         format!("aún sin hacer (todo!: {msg})").replace("not yet implemented: ", "")
     } else {
-        format!("la función entró en pánico: {msg}")
+        let at = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match at {
+            Some(at) => format!("la función entró en pánico en {at}: {msg}"),
+            None => format!("la función entró en pánico: {msg}"),
+        }
     }
 }
 
@@ -133,10 +180,52 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 pub fn run(grading_student: bool) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let must_fail = args.iter().any(|a| a == "--deben-fallar");
+    let hints_only = args.iter().any(|a| a == "--pista");
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let chosen: Vec<Exercise> = all()
+        .into_iter()
+        .filter(|ex| filters.is_empty() || filters.iter().any(|f| matches(ex, f)))
+        .collect();
+    if chosen.is_empty() {
+        println!(
+            "error: ningún ejercicio coincide con {filters:?}. Elige un capítulo (cap5, cap05), \
+             un ejercicio (5.2) o el nombre de una función (cross_entropy)."
+        );
+        return ExitCode::FAILURE;
+    }
+    if hints_only {
+        for ex in &chosen {
+            println!(
+                "{} ({}):\n  archivo: {}\n  pista: {}",
+                ex.title, ex.id, ex.file, ex.hint
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
 
-    // Los `todo!()` y pánicos del alumno se informan abajo, no como una traza.
-    panic::set_hook(Box::new(|_| {}));
+    // Los `todo!()` y pánicos del alumno se informan abajo, no como una traza: el gancho solo
+    // apunta dónde ocurrió.
+    panic::set_hook(Box::new(|info| {
+        let mut at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()));
+        // Si el pánico salta dentro de una biblioteca (un índice fuera de rango en ndarray),
+        // lo que sirve es la línea de tu archivo que la llamó: la buscamos en la traza.
+        if !at.as_deref().is_some_and(|a| a.contains("ejercicios/")) {
+            let trace = std::backtrace::Backtrace::force_capture().to_string();
+            // Los archivos del alumno aparecen como `at ./capNN_….rs:línea:columna`.
+            let yours = trace.lines().map(str::trim).find_map(|l| {
+                let path = l.strip_prefix("at ./cap")?;
+                let (file, line) = path.split_once(".rs:")?;
+                let line = line.split(':').next()?;
+                Some(format!("ejercicios/cap{file}.rs:{line}"))
+            });
+            if yours.is_some() {
+                at = yours;
+            }
+        }
+        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }));
 
     let who = if grading_student {
         "tus archivos de ejercicios/"
@@ -147,15 +236,19 @@ pub fn run(grading_student: bool) -> ExitCode {
 
     let (mut passed, mut failed) = (0, 0);
     let mut wrongly_passed = Vec::new();
-    for ex in all() {
-        if !filters.is_empty() && !filters.iter().any(|f| ex.id.contains(f.as_str())) {
-            continue;
+    let mut by_chapter: Vec<(&str, usize, usize)> = Vec::new();
+    for ex in &chosen {
+        let result = grade_with_time_limit(ex);
+        let chapter = ex.id.split("::").next().unwrap_or(ex.id);
+        if by_chapter.last().is_none_or(|c| c.0 != chapter) {
+            by_chapter.push((chapter, 0, 0));
         }
-        let result = panic::catch_unwind(AssertUnwindSafe(ex.grade))
-            .unwrap_or_else(|p| Err(panic_message(p.as_ref())));
+        let entry = by_chapter.last_mut().expect("recién añadido");
+        entry.2 += 1;
         match result {
             Ok(()) => {
                 passed += 1;
+                entry.1 += 1;
                 println!("  ✔ {} ({}): superado", ex.title, ex.id);
                 wrongly_passed.push(ex.id);
             }
@@ -167,6 +260,10 @@ pub fn run(grading_student: bool) -> ExitCode {
                 println!("      pista: {}", ex.hint);
             }
         }
+    }
+    println!();
+    for (chapter, ok, n) in &by_chapter {
+        println!("{chapter}: {ok} de {n}");
     }
     let total = passed + failed;
     println!("\nResultado: {passed} de {total} ejercicios superados.");
