@@ -6,7 +6,10 @@ mod comun;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use comun::{Servidor, contenido, respuesta_http, run_chapter, url_sin_servidor};
+use comun::{
+    Servidor, assert_falla, assert_sin_panico, contenido, respuesta_http, run_chapter,
+    url_sin_servidor,
+};
 use gpt_desde_cero::text::corpus;
 
 const DATOS: &str = env!("CARGO_BIN_EXE_01_datos");
@@ -36,32 +39,6 @@ fn run_aislado(bin: &str, args: &[&str]) -> Output {
     );
     assert_eq!(contenido(datos.path()), Vec::<std::path::PathBuf>::new());
     out
-}
-
-/// Falla con `code`, sin pánico, y la salida de errores contiene cada uno de `dice`.
-fn assert_falla(out: &Output, code: i32, dice: &[&str]) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "salida de errores:\n{stderr}"
-    );
-    assert_sin_panico(&stderr);
-    for d in dice {
-        assert!(stderr.contains(d), "falta «{d}» en:\n{stderr}");
-    }
-    // Una causa que ya está en el mensaje no se repite en su propia línea.
-    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
-    for causa in stderr.lines().filter_map(|l| l.strip_prefix("  causa: ")) {
-        assert!(!error.contains(causa), "causa repetida:\n{stderr}");
-    }
-    stderr
-}
-
-fn assert_sin_panico(stderr: &str) {
-    for p in ["panicked", "RUST_BACKTRACE", "thread 'main'"] {
-        assert!(!stderr.contains(p), "hay un pánico:\n{stderr}");
-    }
 }
 
 fn archivo(dir: &Path, nombre: &str, bytes: &[u8]) -> String {

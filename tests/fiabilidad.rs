@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use comun::real_corpus;
+use comun::{assert_falla, real_corpus};
 use gpt_desde_cero::tools::checkpoint;
 use gpt_desde_cero::tools::resources::{TEMP_PREFIX, TEMP_SUFFIX};
 
@@ -26,23 +26,6 @@ fn run(bin: &str, args: &[&str]) -> Output {
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("no se pudo ejecutar el programa")
-}
-
-/// Termina con `code`, sin pánico ni aborto, y la salida de errores dice cada uno de `dice`.
-fn assert_falla(out: &Output, code: i32, dice: &[&str]) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "salida de errores:\n{stderr}"
-    );
-    for malo in ["panicked", "RUST_BACKTRACE", "memory allocation", "Usage:"] {
-        assert!(!stderr.contains(malo), "«{malo}» en:\n{stderr}");
-    }
-    for d in dice {
-        assert!(stderr.contains(d), "falta «{d}» en:\n{stderr}");
-    }
-    stderr
 }
 
 fn ok(out: &Output) -> String {

@@ -257,3 +257,37 @@ pub fn book_line<'a>(page: &'a str, start: &str) -> &'a str {
         .find(|l| l.starts_with(start))
         .unwrap_or_else(|| panic!("el libro no tiene una línea que empiece por «{start}»"))
 }
+
+/// Termina con `code`, sin pánico ni aborto, y la salida de errores dice cada uno de `dice`
+/// (y no repite como «causa» lo que ya dice el error). Devuelve la salida de errores.
+pub fn assert_falla(out: &Output, code: i32, dice: &[&str]) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "salida de errores:\n{stderr}"
+    );
+    assert_sin_panico(&stderr);
+    for d in dice {
+        assert!(stderr.contains(d), "falta «{d}» en:\n{stderr}");
+    }
+    if let Some(error) = stderr.lines().find(|l| l.starts_with("error: ")) {
+        for causa in stderr.lines().filter_map(|l| l.strip_prefix("  causa: ")) {
+            assert!(!error.contains(causa), "causa repetida:\n{stderr}");
+        }
+    }
+    stderr
+}
+
+/// Ni pánico, ni aborto, ni la ayuda de clap en inglés.
+pub fn assert_sin_panico(stderr: &str) {
+    for malo in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "thread 'main'",
+        "memory allocation",
+        "Usage:",
+    ] {
+        assert!(!stderr.contains(malo), "«{malo}» en:\n{stderr}");
+    }
+}
