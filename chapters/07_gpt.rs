@@ -430,6 +430,9 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
     if a.top_k == Some(0) {
         anyhow::bail!("--top-k debe ser al menos 1");
     }
+    // El texto generado se guarda entero (un identificador y su carácter por posición).
+    let text_bytes = (a.tokens as u64).checked_mul(8);
+    resources::check_memory("generar tantos caracteres", text_bytes)?;
     let device = train::select_device(a.dispositivo)?;
     let loaded = load_for_generation(&a.checkpoint, &device)?;
     let tokenizer = Tokenizer::from_chars(loaded.vocabulary.clone())?;

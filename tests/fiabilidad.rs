@@ -123,6 +123,8 @@ fn tamanos_absurdos_se_rechazan_con_la_cifra() {
     assert_falla(&out, 1, &["un lote de ese tamaño necesita", "de memoria"]);
     let out = run(BIGRAM, &["--lote", "100000000000", "--bloque", "1000"]);
     assert_falla(&out, 1, &["memoria"]);
+    let out = run(GPT, &["generar", "--tokens", "18446744073709551615"]);
+    assert_falla(&out, 1, &["generar tantos caracteres", "memoria"]);
     // Nada de minutos en silencio: se rechaza antes de reservar nada.
     assert!(
         inicio.elapsed() < Duration::from_secs(60),
