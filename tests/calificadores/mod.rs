@@ -102,17 +102,37 @@ pub fn check_close(input: &str, got: &[f32], want: &[f32], tol: f32) -> Grade {
             .iter()
             .zip(want)
             .any(|(g, w)| !g.is_finite() || (g - w).abs() > tol * w.abs().max(1.0));
-    if bad {
-        let mut g = format!("{got:?}");
-        let mut w = format!("{want:?}");
-        g.truncate(200);
-        w.truncate(200);
-        Err(format!(
-            "con {input}\n      se esperaba {w}\n      y se obtuvo {g}"
-        ))
-    } else {
-        Ok(())
+    if !bad {
+        return Ok(());
     }
+    if got.len() != want.len() {
+        return Err(format!(
+            "con {input}\n      se esperaban {} números y se obtuvieron {}",
+            want.len(),
+            got.len()
+        ));
+    }
+    // En vectores largos, lo útil es el trozo alrededor de la primera diferencia.
+    let first = got
+        .iter()
+        .zip(want)
+        .position(|(g, w)| !g.is_finite() || (g - w).abs() > tol * w.abs().max(1.0))
+        .unwrap_or(0);
+    let (from, to) = (first.saturating_sub(3), (first + 4).min(got.len()));
+    let why = if got[first].is_nan() {
+        " (un NaN: ¿una división por cero o el exp de un número enorme?)"
+    } else if !got[first].is_finite() {
+        " (un infinito: ¿restaste el máximo antes del exp?)"
+    } else {
+        ""
+    };
+    Err(format!(
+        "con {input}\n      primera diferencia en la posición {first} de {}{why}\n      \
+         se esperaba [{from}..{to}] = {:?}\n      y se obtuvo [{from}..{to}] = {:?}",
+        got.len(),
+        &want[from..to],
+        &got[from..to]
+    ))
 }
 
 /// Dónde ocurrió el último pánico (archivo:línea), lo apunta el gancho de [`run`].
@@ -175,12 +195,56 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// `--reiniciar <filtro>`: devuelve a su estado original (el del repositorio, con `git
+/// checkout`) los archivos de los ejercicios elegidos. Ojo: es el archivo entero del capítulo.
+fn reset_files(chosen: &[Exercise], filters: &[&String], grading_student: bool) -> ExitCode {
+    if !grading_student {
+        println!(
+            "error: --reiniciar es para tus ejercicios: `cargo ejercicios -- --reiniciar 5.2`"
+        );
+        return ExitCode::FAILURE;
+    }
+    if filters.is_empty() {
+        println!(
+            "error: --reiniciar necesita qué reiniciar (cap5, 5.2, cross_entropy): no borro \
+             todos tus ejercicios de golpe"
+        );
+        return ExitCode::FAILURE;
+    }
+    let mut files: Vec<&str> = chosen.iter().map(|ex| ex.file).collect();
+    files.dedup();
+    // Las pruebas del paquete `ejercicios` corren en `ejercicios/`; la raíz está encima.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["checkout", "--"])
+        .args(&files)
+        .status();
+    match status {
+        Ok(s) if s.success() => {
+            for f in &files {
+                println!("reiniciado: {f} (vuelve a tener sus todo!())");
+            }
+            ExitCode::SUCCESS
+        }
+        _ => {
+            println!(
+                "error: no pude reiniciar con git; copia el archivo original del repositorio: {}",
+                files.join(", ")
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Califica y lo cuenta: `grading_student` dice si son los archivos del alumno (`cargo
 /// ejercicios`) o las soluciones de referencia (`cargo test`).
 pub fn run(grading_student: bool) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let must_fail = args.iter().any(|a| a == "--deben-fallar");
     let hints_only = args.iter().any(|a| a == "--pista");
+    let reset = args.iter().any(|a| a == "--reiniciar");
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     let chosen: Vec<Exercise> = all()
         .into_iter()
@@ -192,6 +256,9 @@ pub fn run(grading_student: bool) -> ExitCode {
              un ejercicio (5.2) o el nombre de una función (cross_entropy)."
         );
         return ExitCode::FAILURE;
+    }
+    if reset {
+        return reset_files(&chosen, &filters, grading_student);
     }
     if hints_only {
         for ex in &chosen {
