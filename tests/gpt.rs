@@ -202,7 +202,7 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
     // 24 caracteres del texto inicial y 160 generados, en renglones de 80 columnas como máximo
     // (el programa parte las líneas largas como `pretty::wrap`).
     let text = a.trim_end_matches('\n');
-    comun::cabe_en_80_columnas(&text);
+    comun::cabe_en_80_columnas(text);
     assert!(text.lines().count() >= 3, "{a}");
     assert!(
         text.chars().filter(|&c| c != '\n').count() <= 24 + 160,
