@@ -471,27 +471,14 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
     };
     let mut rng = rng::seeded(a.semilla);
     let mut out = std::io::stdout().lock();
-    // Como pretty::wrap, pero carácter a carácter: un salto cada 80 columnas.
-    let mut column = 0;
-    let mut wrapped = move |ch: char| {
-        let full = ch != '\n' && !pretty::is_combining(ch) && column == 80;
-        if ch == '\n' || full {
-            column = 0;
-        }
-        column += usize::from(ch != '\n' && !pretty::is_combining(ch));
-        if full {
-            format!("\n{ch}")
-        } else {
-            ch.to_string()
-        }
-    };
-    let shown: String = text.chars().map(&mut wrapped).collect();
-    write!(out, "{shown}")?;
+    // Un salto de línea cada 80 columnas, también mientras se genera.
+    let mut lines = pretty::Wrapper::new(80);
+    write!(out, "{}", lines.wrap(&text))?;
     let mut write_error = None;
     let start = Instant::now();
     let on_token = |id: u32| {
         let ch = tokenizer.chars()[id as usize];
-        if let Err(e) = write!(out, "{}", wrapped(ch)).and_then(|_| out.flush()) {
+        if let Err(e) = write!(out, "{}", lines.wrap(&ch.to_string())).and_then(|_| out.flush()) {
             write_error.get_or_insert(e);
         }
     };

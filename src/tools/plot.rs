@@ -53,16 +53,7 @@ pub fn to_csv(points: &[LossPoint]) -> String {
 /// La figura como texto SVG.
 fn draw_svg(title: &str, points: &[LossPoint]) -> Result<String, Box<dyn std::error::Error>> {
     let mut out = String::new();
-    draw_into(&mut out, title, points)?;
-    Ok(out)
-}
-
-fn draw_into(
-    out: &mut String,
-    title: &str,
-    points: &[LossPoint],
-) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::with_string(out, (720, 420)).into_drawing_area();
+    let root = SVGBackend::with_string(&mut out, (720, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let max_step = points.iter().map(|p| p.step).max().unwrap_or(1).max(1);
     let losses = points.iter().flat_map(|p| [p.train, p.val]);
@@ -104,7 +95,9 @@ fn draw_into(
         .border_style(BLACK)
         .draw()?;
     root.present()?;
-    Ok(())
+    drop(chart); // los dos toman prestado `out`
+    drop(root);
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -61,22 +61,40 @@ pub fn shape(dims: &[usize]) -> String {
 /// ya había se respetan. Las marcas combinantes (la tilde suelta U+0301 del corpus, por
 /// ejemplo) no ocupan columna: se pintan sobre el carácter anterior.
 pub fn wrap(text: &str, width: usize) -> String {
-    assert!(width > 0, "el ancho debe ser al menos 1");
-    let mut out = String::with_capacity(text.len() + text.len() / width);
-    let mut column = 0;
-    for ch in text.chars() {
-        if ch == '\n' {
-            column = 0;
-        } else if !is_combining(ch) {
-            if column == width {
-                out.push('\n');
-                column = 0;
-            }
-            column += 1;
-        }
-        out.push(ch);
+    Wrapper::new(width).wrap(text)
+}
+
+/// [`wrap`] por trozos, recordando la columna: para partir un texto a medida que se escribe
+/// (el que genera el modelo, carácter a carácter).
+#[derive(Debug, Clone)]
+pub struct Wrapper {
+    width: usize,
+    column: usize,
+}
+
+impl Wrapper {
+    pub fn new(width: usize) -> Self {
+        assert!(width > 0, "el ancho debe ser al menos 1");
+        Self { width, column: 0 }
     }
-    out
+
+    /// El trozo siguiente, con los saltos de línea que le tocan.
+    pub fn wrap(&mut self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len() + text.len() / self.width);
+        for ch in text.chars() {
+            if ch == '\n' {
+                self.column = 0;
+            } else if !is_combining(ch) {
+                if self.column == self.width {
+                    out.push('\n');
+                    self.column = 0;
+                }
+                self.column += 1;
+            }
+            out.push(ch);
+        }
+        out
+    }
 }
 
 /// Las marcas diacríticas combinantes (U+0300–U+036F): no avanzan el cursor.
@@ -116,5 +134,9 @@ mod tests {
         let wrapped = wrap(&long, 80);
         assert!(wrapped.lines().all(|l| l.chars().count() <= 80));
         assert_eq!(wrapped.replace('\n', ""), long);
+        // Por trozos, lo mismo que de una vez.
+        let mut w = Wrapper::new(3);
+        let pieces: String = "abcdefg".chars().map(|c| w.wrap(&c.to_string())).collect();
+        assert_eq!(pieces, wrap("abcdefg", 3));
     }
 }
