@@ -7,7 +7,9 @@
 //! ```
 #![allow(unused_variables)]
 
+use gpt_desde_cero::tools::rng::Rng;
 use ndarray::{Array2, ArrayView1};
+use rand::Rng as _;
 
 /// **Ejercicio 4.1 — Pares contexto → objetivo.**
 ///
@@ -35,4 +37,23 @@ pub fn batch_at(
     block_size: usize,
 ) -> (Array2<u32>, Array2<u32>) {
     todo!("apila los bloques de entrada y de objetivo")
+}
+
+/// **Ejercicio 4.3 — Un lote al azar (`get_batch`).**
+///
+/// Sortea `batch_size` inicios con `rng`, uno tras otro, cada uno uniforme entre `0` y
+/// `data.len() - block_size` (sin incluir este último), como
+/// `torch.randint(len(data) - block_size, (batch_size,))`, y arma el lote con tu `batch_at`.
+/// Devuelve `(x, y)`, de forma `(batch_size, block_size)`. Sortea exactamente así (un número
+/// por fila, en orden, con `random_range`): el GPT de tu prueba final usará esta función y
+/// sus lotes deben ser los mismos que los de la biblioteca con la misma semilla.
+///
+/// Pista: `rng.random_range(a..b)` da un entero uniforme en `[a, b)`.
+pub fn get_batch(
+    data: ArrayView1<u32>,
+    batch_size: usize,
+    block_size: usize,
+    rng: &mut Rng,
+) -> (Array2<u32>, Array2<u32>) {
+    todo!("sortea los inicios y arma el lote")
 }

@@ -63,3 +63,57 @@ pub fn adamw_step(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], t: i32
 pub fn sample(probs: &[f32], u: f32) -> usize {
     todo!("el índice donde la suma acumulada supera u")
 }
+
+/// **Ejercicio 5.5 — La pérdida de la tabla y su gradiente.**
+///
+/// Junta tus piezas en el paso completo del bigram: los logits de cada posición son la fila
+/// `table[x[i]]` (forma `(N, V)`), la pérdida es tu `cross_entropy` y el gradiente de la
+/// **tabla** (forma `(V, V)`) se obtiene de tu `cross_entropy_grad`: la fila `i` de la derivada
+/// de los logits va a la fila `x[i]` de la tabla. Un mismo token puede salir varias veces en
+/// `x`: sus contribuciones se **suman**. Las filas de tokens que no aparecen quedan a cero.
+/// Devuelve `(pérdida, gradiente)`. Tu bigram de la prueba final se entrena con esta función.
+///
+/// Pista: ¿qué forma tienen los logits y qué forma tiene la tabla? Empieza con una matriz de
+/// ceros como la tabla y ve sumando filas.
+pub fn table_loss_and_grad(table: &Array2<f32>, x: &[u32], y: &[u32]) -> (f32, Array2<f32>) {
+    todo!("logits, pérdida y gradiente de la tabla")
+}
+
+/// **Ejercicio 5.6 — Muestrear con temperatura.**
+///
+/// Divide cada logit por `temperature` (> 0), convierte el resultado en probabilidades con una
+/// softmax estable y elige un índice con tu `sample` y el número uniforme `u`. Con
+/// temperatura 1 es el muestreo del cuaderno; con menos de 1 la distribución se afila (el más
+/// probable gana más a menudo) y con más de 1 se aplana.
+///
+/// Pista: la softmax de una lista es la de cada fila del ejercicio 5.2, sin dividir por `N`.
+pub fn sample_with_temperature(logits: &[f32], temperature: f32, u: f32) -> usize {
+    todo!("logits / T, softmax y tu sample")
+}
+
+/// **Ejercicio 5.7 (más allá) — Calentamiento y coseno.**
+///
+/// El cuaderno usa una tasa de aprendizaje fija. Los entrenamientos grandes (GPT-2, nanoGPT)
+/// la cambian con el paso: primero la suben en línea recta durante `warmup` pasos y después
+/// la bajan siguiendo medio coseno hasta `min_lr` en el paso `max_steps`:
+///
+/// ```text
+/// step < warmup:        max_lr · (step + 1) / warmup
+/// step > max_steps:     min_lr
+/// si no:                r = (step − warmup) / (max_steps − warmup)
+///                       min_lr + ½ · (1 + cos(π · r)) · (max_lr − min_lr)
+/// ```
+///
+/// Siempre `warmup < max_steps`. Haz las cuentas en `f64`.
+///
+/// Pista: `std::f64::consts::PI`; comprueba a mano los tres tramos en sus bordes
+/// (`step = warmup`, `step = max_steps`).
+pub fn warmup_cosine_lr(
+    step: usize,
+    warmup: usize,
+    max_steps: usize,
+    max_lr: f64,
+    min_lr: f64,
+) -> f64 {
+    todo!("la tasa de aprendizaje del paso")
+}

@@ -75,3 +75,21 @@ pub fn head_forward(
 ) -> Array3<f32> {
     todo!("una cabeza de autoatención")
 }
+
+/// **Ejercicio 6.4 (más allá) — GELU.**
+///
+/// La red de avance del cuaderno usa ReLU (`max(0, x)`). GPT-2 usa GELU, una curva suave que
+/// deja pasar un poco de los negativos cercanos a cero. Su aproximación con tangente
+/// hiperbólica, la de GPT-2, es:
+///
+/// ```text
+/// gelu(x) = ½ · x · (1 + tanh(√(2/π) · (x + 0,044715 · x³)))
+/// ```
+///
+/// Devuelve `gelu` aplicada a cada elemento de `x`, con la misma forma.
+///
+/// Pista: `mapv` aplica una función a cada elemento. Comprueba a mano: `gelu(0) = 0`, y para
+/// `x` grande se parece a `x`.
+pub fn gelu(x: ArrayView2<f32>) -> Array2<f32> {
+    todo!("la GELU de cada elemento")
+}

@@ -1,66 +1,253 @@
 //! # Ejercicios del capítulo 7: el GPT completo
 //!
-//! Completa cada función (quita el `todo!()`) y califícate con:
+//! Aquí montas tu propio GPT, pieza a pieza, con tensores de candle (y su `backward()`: las
+//! derivadas ya no se escriben a mano). Completa cada función (quita el `todo!()`) y
+//! califícate con:
 //!
 //! ```text
 //! cargo ejercicios cap07
 //! ```
+//!
+//! Cada pieza recibe los **pesos** de la biblioteca (`Head`, `MultiHeadAttention`, `Block`,
+//! `Gpt`…: sus campos son públicos) y hace las cuentas con tus funciones: tu cabeza usa tu
+//! dropout, tu bloque usa tu LayerNorm, tu atención y tu red de avance, y así hasta el modelo
+//! entero. Cuando las tengas todas, entrénalo sobre el Quijote:
+//!
+//! ```text
+//! cargo ejercicios --entrenar gpt
+//! ```
+//!
+//! Las formas: `B` secuencias por lote, `T` posiciones, `C = n_embd` canales, `hs` el tamaño de
+//! una cabeza y `V` el vocabulario. Lo que necesitas de candle: `x.matmul(&y)`, `x.t()`
+//! (traspone las dos últimas dimensiones), `(&x + &y)` (misma forma), `x.broadcast_add(&y)`,
+//! `x.broadcast_sub`/`broadcast_mul`/`broadcast_div` (formas compatibles), `x * 0.5`,
+//! `x.relu()`, `x.sqr()`, `x.sqrt()`, `x.mean_keepdim(D::Minus1)`, `x.reshape((a, b))`,
+//! `x.dims3()`, `Tensor::cat(&lista, D::Minus1)`, `lineal.forward(&x)` (con `Module`) y
+//! `x.i((.., ultima))` para indexar. Todas devuelven `Result`: encadénalas con `?`.
 #![allow(unused_variables, unused_imports)]
 
-use candle_core::{D, Module, Result, Tensor};
-use gpt_desde_cero::model::layers::Linear;
+use candle_core::{D, DType, IndexOp, Module, Result, Tensor};
+use gpt_desde_cero::model::adamw::AdamW;
+use gpt_desde_cero::model::estimate::Losses;
+use gpt_desde_cero::model::gpt::{Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention};
+use gpt_desde_cero::model::layers::{self, LayerNorm};
+use gpt_desde_cero::model::sampling::{Sampling, choose_next};
+use gpt_desde_cero::model::train::{eval_rng, step_rng, to_tensor};
+use gpt_desde_cero::text::dataset::Dataset;
+use gpt_desde_cero::tools::rng::Rng;
+use rand::Rng as _;
 
-use gpt_desde_cero::model::gpt::{Block, Head, Mode};
+/// **Ejercicio 7.1 — Dropout.**
+///
+/// Al entrenar (`Mode::Train(rng)`), cada valor de `x` se apaga (vale 0) con probabilidad `p`,
+/// y los que quedan se multiplican por `1/(1−p)` para que la media no cambie. Al evaluar
+/// (`Mode::Eval`), o si `p` es 0, `x` pasa tal cual y **no** se saca ningún número del RNG.
+///
+/// Saca un número `rng.random::<f32>()` por elemento de `x`, en el orden en que están
+/// guardados (el de `x.flatten_all()`): el elemento se apaga si su número es menor que `p`.
+/// Así tus máscaras serán las mismas que las de la biblioteca con la misma semilla.
+///
+/// Pistas: `match mode { Mode::Train(rng) if p > 0.0 => …, _ => … }`. Construye la máscara
+/// como un `Vec<f32>` de `x.elem_count()` valores y conviértela en tensor con la forma de `x`
+/// (`Tensor::from_vec(v, x.shape(), x.device())`); luego multiplica.
+pub fn dropout(x: &Tensor, p: f32, mode: &mut Mode) -> Result<Tensor> {
+    todo!("apaga con probabilidad p y escala los demás, solo al entrenar")
+}
 
-/// **Ejercicio 7.1 — Atención de varias cabezas a partir de las cabezas.**
+/// **Ejercicio 7.2 — LayerNorm.**
 ///
-/// Cada cabeza de `heads` transforma `x (B, T, C)` en `(B, T, head_size)` con
-/// `head.forward(x, mask, mode)`. La atención de varias cabezas las aplica todas a la misma
-/// `x`, **concatena** sus salidas en la última dimensión (quedan `(B, T, n_head · head_size)`)
-/// y pasa el resultado por la proyección `proj` (una capa lineal). Sin dropout: los
-/// calificadores usan `Mode::Eval`.
+/// Normaliza cada vector de la última dimensión de `x (…, C)`: le resta su media, lo divide
+/// por `√(varianza + eps)` (la varianza *sin* corrección: la media de los cuadrados de lo
+/// centrado) y después multiplica por `ln.weight (C)` y suma `ln.bias (C)`. `eps` es `ln.eps`.
 ///
-/// Pistas: `Tensor::cat(&salidas, D::Minus1)` concatena una lista de tensores;
-/// `proj.forward(&t)` aplica la capa lineal (necesita `use candle_core::Module`, ya está).
+/// Usa operaciones sueltas de candle: la LayerNorm fusionada de `candle_nn` no tiene derivada,
+/// y el calificador comprueba que las derivadas lleguen a `x`, a `weight` y a `bias`.
+///
+/// Pista: las cuentas por vector piden `…_keepdim(D::Minus1)`, que deja una dimensión de
+/// tamaño 1; para operar con formas distintas, las variantes `broadcast_…`.
+pub fn layer_norm(ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
+    todo!("centra, divide por la desviación y aplica weight y bias")
+}
+
+/// **Ejercicio 7.3 — Una cabeza de autoatención.**
+///
+/// La del capítulo 6, ahora con candle, con lotes y con dropout: de `x (B, T, C)` salen
+/// `k`, `q` y `v` (`head.key`, `head.query`, `head.value`, capas lineales sin sesgo, cada una
+/// `(B, T, hs)`). Las afinidades `q · kᵀ (B, T, T)` se escalan por `1/√hs`, se enmascaran y
+/// pasan por la softmax (`layers::masked_softmax(&afinidades, mask)`, la versión en candle de
+/// tu ejercicio 6.2); después, tu `dropout` con `head.dropout` sobre esos pesos, y la salida
+/// es `pesos · v (B, T, hs)`.
+///
+/// Pista: `k.t()` traspone las dos últimas dimensiones, `(B, T, hs) → (B, hs, T)`.
+pub fn head_forward(head: &Head, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+    todo!("afinidades escaladas, máscara, softmax, dropout y suma ponderada")
+}
+
+/// **Ejercicio 7.4 — Atención de varias cabezas.**
+///
+/// Aplica tu `head_forward` con cada cabeza de `sa.heads`, **en orden**, a la misma `x`;
+/// concatena sus salidas en la última dimensión (`(B, T, n_head · hs)`), pásalas por la
+/// proyección `sa.proj` y termina con tu `dropout` (probabilidad `sa.dropout`).
+///
+/// Pista: el orden importa al entrenar: cada dropout saca sus números del mismo RNG.
 pub fn multi_head_attention(
+    sa: &MultiHeadAttention,
     x: &Tensor,
     mask: &Tensor,
-    heads: &[Head],
-    proj: &Linear,
     mode: &mut Mode,
 ) -> Result<Tensor> {
-    todo!("aplica cada cabeza, concatena y proyecta")
+    todo!("cada cabeza, concatenar, proyectar y dropout")
 }
 
-/// **Ejercicio 7.2 — El bloque con conexiones residuales.**
+/// **Ejercicio 7.5 — La red de avance.**
 ///
-/// Un bloque del Transformer hace dos cosas, cada una **sumada** a su entrada (la conexión
-/// residual) y precedida de una LayerNorm:
+/// `x (B, T, C)` → `ffwd.up` (ensancha a `4·C`) → ReLU → `ffwd.down` (vuelve a `C`) → tu
+/// `dropout` con `ffwd.dropout`.
 ///
-/// ```text
-/// x = x + sa(ln1(x))
-/// x = x + ffwd(ln2(x))
-/// ```
+/// Pista: cuatro pasos, uno por línea.
+pub fn feed_forward(ffwd: &FeedForward, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+    todo!("lineal, ReLU, lineal y dropout")
+}
+
+/// **Ejercicio 7.6 — El bloque con conexiones residuales.**
 ///
-/// con `block.ln1.forward(&x)`, `block.sa.forward(&x, mask, mode)`, `block.ln2.forward(&x)` y
-/// `block.ffwd.forward(&x, mode)`. Devuelve la `x` final, de la misma forma `(B, T, C)`.
+/// Un bloque hace dos cosas, cada una precedida de una LayerNorm y **sumada** a su entrada
+/// (la conexión residual): primero la comunicación (tu atención de varias cabezas, con
+/// `block.ln1` y `block.sa`) y después el cómputo (tu red de avance, con `block.ln2` y
+/// `block.ffwd`). Devuelve `(B, T, C)`.
 ///
-/// Pista: `(&a + &b)?` suma dos tensores de la misma forma.
+/// Pista: la LayerNorm se aplica a lo que entra en cada subcapa, no a la suma.
 pub fn block_forward(block: &Block, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-    todo!("las dos subcapas, cada una con su LayerNorm y su suma residual")
+    todo!("dos subcapas, cada una con su LayerNorm y su suma residual")
 }
 
-/// **Ejercicio 7.3 — Muestreo top-k.**
+/// **Ejercicio 7.7 — El modelo entero.**
+///
+/// De `idx (B, T)` (identificadores) a logits `(B, T, V)`:
+///
+/// 1. la incrustación de cada token (`model.token_embedding_table`, `(B, T, C)`) más la de
+///    cada posición `0, 1, …, T−1` (`model.position_embedding_table`, `(T, C)`, la misma
+///    para todas las secuencias del lote);
+/// 2. la máscara causal `(T, T)` (`layers::causal_mask(t, idx.device())`);
+/// 3. tu bloque con cada elemento de `model.blocks`, en orden;
+/// 4. tu LayerNorm con `model.ln_f` y la capa `model.lm_head`.
+///
+/// Pista: `Tensor::arange(0u32, t as u32, idx.device())` da las posiciones; una tabla de
+/// incrustación es un `Module`: `tabla.forward(&ids)`.
+pub fn gpt_forward(model: &Gpt, idx: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+    todo!("incrustaciones de token y de posición, bloques, ln_f y lm_head")
+}
+
+/// **Ejercicio 7.8 — La pérdida.**
+///
+/// La entropía cruzada media de predecir `targets (B, T)` con tu `gpt_forward`, como
+/// `F.cross_entropy(logits.view(B*T, C), targets.view(B*T))` del cuaderno. Devuelve un
+/// tensor escalar (para poder llamar a `backward()`).
+///
+/// Pista: `layers::cross_entropy(logits (N, V), targets (N))` hace la cuenta, con derivada;
+/// a ti te toca llegar a esas formas.
+pub fn gpt_loss(model: &Gpt, idx: &Tensor, targets: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+    todo!("logits, formas planas y entropía cruzada")
+}
+
+/// **Ejercicio 7.9 — `estimate_loss`.**
+///
+/// La pérdida media, sin dropout (`Mode::Eval`), de `eval_iters` lotes al azar de
+/// entrenamiento (`ds.train`) y después de `eval_iters` de validación (`ds.val`), sacados con
+/// tu `get_batch` del capítulo 4 (`crate::cap04::get_batch`) y `rng`, con el `batch_size` y
+/// el `block_size` de `model.config`. Devuelve `Losses { train, val }`.
+///
+/// Pistas: `to_tensor(&x, model.device())` convierte un lote de ndarray en tensor;
+/// `perdida.to_scalar::<f32>()` da el número. Suma en `f64` si quieres más precisión.
+pub fn estimate_loss(
+    model: &Gpt,
+    ds: &Dataset,
+    eval_iters: usize,
+    rng: &mut Rng,
+) -> Result<Losses> {
+    todo!("la media de eval_iters lotes de cada parte")
+}
+
+/// **Ejercicio 7.10 — El bucle de entrenamiento.**
+///
+/// Entrena `model` durante `model.config.max_iters` pasos con `optimizer`. En cada paso
+/// `iter`:
+///
+/// 1. si `iter` es múltiplo de `eval_interval`, o es el último paso (`max_iters − 1`),
+///    estima la pérdida con tu `estimate_loss` (con `eval_iters` de la configuración y el
+///    RNG `eval_rng(seed, iter)`) y avisa con `on_eval(iter, pérdidas)`;
+/// 2. crea el RNG del paso, `step_rng(seed, iter)`, y saca de él un lote de entrenamiento
+///    con tu `get_batch`;
+/// 3. calcula tu `gpt_loss` **entrenando** (`Mode::Train(&mut rng)`, el mismo RNG: de ahí
+///    salen las máscaras del dropout), sus derivadas con `backward()`, y da un paso de
+///    `optimizer.step(&derivadas)`;
+/// 4. avisa con `on_step(iter, pérdida del lote)`.
+///
+/// Con estos RNG (uno por paso y otro por estimación) tu entrenamiento da exactamente los
+/// números de la biblioteca, y el calificador lo compara paso a paso.
+///
+/// Pista: el bucle del cuaderno, `for iter in range(max_iters)`, con cuatro cosas dentro.
+pub fn train(
+    model: &Gpt,
+    optimizer: &mut AdamW,
+    ds: &Dataset,
+    seed: u64,
+    mut on_step: impl FnMut(usize, f32),
+    mut on_eval: impl FnMut(usize, Losses),
+) -> Result<()> {
+    todo!("estimar de vez en cuando, lote, pérdida, derivadas y AdamW")
+}
+
+/// **Ejercicio 7.11 — Generar, con recorte del contexto.**
+///
+/// Empieza con los tokens de `prompt` y añade `max_new_tokens`, uno a uno: el modelo solo
+/// sabe mirar `block_size` posiciones (su tabla de posiciones no tiene más), así que en cada
+/// paso le das solo los **últimos** `model.config.block_size` tokens, como `(1, T)`. De los
+/// logits de tu `gpt_forward` (sin dropout) toma los de la **última** posición, conviértelos
+/// en un `Vec<f32>` y elige el siguiente token con `choose_next(&logits, sampling, rng)`
+/// (temperatura y top-k, lo de tus ejercicios 5.6 y 7.12). Devuelve solo los tokens nuevos.
+///
+/// Pista: `Tensor::new(trozo, model.device())?.unsqueeze(0)?` da la forma `(1, T)`;
+/// `logits.i((0, t - 1))?` la última fila.
+pub fn generate(
+    model: &Gpt,
+    prompt: &[u32],
+    max_new_tokens: usize,
+    sampling: Sampling,
+    rng: &mut Rng,
+) -> Result<Vec<u32>> {
+    todo!("recorta, predice, elige y añade")
+}
+
+/// **Ejercicio 7.12 — Muestreo top-k.**
 ///
 /// Antes de sortear el siguiente carácter podemos quedarnos solo con los `k` más probables:
 /// devuelve una copia de `logits` donde cada valor **menor** que el `k`-ésimo más alto pasa a
-/// ser `f32::NEG_INFINITY` (probabilidad cero tras el softmax). Los empates con el `k`-ésimo
+/// ser `f32::NEG_INFINITY` (probabilidad cero tras la softmax). Los empates con el `k`-ésimo
 /// se quedan. Si `k` es 0 o no es menor que `logits.len()`, devuelve los logits sin tocar.
 ///
 /// Ejemplo: `top_k_filter(&[1.0, 3.0, 2.0], 2)` → `[-inf, 3.0, 2.0]`.
 ///
-/// Pista: ordena una copia de mayor a menor (`sort_by(|a, b| b.total_cmp(a))`) y mira la
-/// posición `k - 1`.
+/// Pista: lo difícil es encontrar el umbral, el `k`-ésimo mayor; ordenar una copia es una
+/// forma (`f32` no es `Ord`: mira `total_cmp`).
 pub fn top_k_filter(logits: &[f32], k: usize) -> Vec<f32> {
     todo!("deja los k logits más altos")
+}
+
+/// **Ejercicio 7.13 (más allá) — Muestreo top-p (núcleo).**
+///
+/// Top-k corta siempre en `k`, aunque la distribución esté muy concentrada o muy repartida.
+/// Top-p (Holtzman y otros, 2019) se queda con el grupo **más pequeño** de los más probables
+/// cuya probabilidad sumada llega al menos a `p` (`0 < p ≤ 1`): ordena los logits de mayor a
+/// menor, calcula sus probabilidades (softmax), y acumula hasta que la suma sea `≥ p`; los que
+/// quedan dentro conservan su logit y el resto pasa a `f32::NEG_INFINITY`. El más probable
+/// siempre se queda. Si hay empates en el borde, se quedan todos los iguales al último que
+/// entró.
+///
+/// Ejemplo: con probabilidades `[0,5, 0,3, 0,2]` y `p = 0,7` se quedan los dos primeros.
+///
+/// Pista: primero el orden (índices de mayor a menor), luego la suma acumulada, y por último
+/// el umbral: el logit del último que entró.
+pub fn top_p_filter(logits: &[f32], p: f32) -> Vec<f32> {
+    todo!("el núcleo de probabilidad p")
 }

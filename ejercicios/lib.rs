@@ -1,6 +1,6 @@
 //! Tus ejercicios, un archivo por capítulo. Complétalos (quita cada `todo!()`) y califícate con
 //! `cargo ejercicios` (todos) o `cargo ejercicios cap05` (un capítulo).
-#![allow(unused_variables)]
+#![allow(unused_variables, unused_imports, unused_mut)]
 
 #[path = "cap01_datos.rs"]
 pub mod cap01;

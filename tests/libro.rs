@@ -567,3 +567,67 @@ fn las_formulas_se_componen_al_construir_sin_red() {
         "KaTeX no está fijado en package-lock.json"
     );
 }
+
+/// Los ejercicios de cada capítulo según sus esbozos (`ejercicios/capNN_*.rs`):
+/// `(obligatorios, opcionales)`.
+fn exercise_counts() -> Vec<(usize, usize)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ejercicios");
+    (1..=7)
+        .map(|n| {
+            let file = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|f| f.to_str())
+                        .is_some_and(|f| f.starts_with(&format!("cap{n:02}_")))
+                })
+                .unwrap_or_else(|| panic!("falta el esbozo del capítulo {n}"));
+            let text = std::fs::read_to_string(file).unwrap();
+            let headers: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("/// **Ejercicio "))
+                .collect();
+            let optional = headers.iter().filter(|l| l.contains("(más allá)")).count();
+            (headers.len() - optional, optional)
+        })
+        .collect()
+}
+
+/// Lo que el libro dice del progreso («Resultado: 10 de 31 ejercicios superados») coincide
+/// con los ejercicios que hay: o es el resultado del capítulo solo, o el de `cargo
+/// ejercicios` a secas con todo lo anterior superado.
+#[test]
+fn el_progreso_que_cuenta_el_libro_es_el_de_los_ejercicios() {
+    let counts = exercise_counts();
+    let required: usize = counts.iter().map(|c| c.0).sum();
+    let optional: usize = counts.iter().map(|c| c.1).sum();
+    let result = Regex::new(r"Resultado: (\d+) de (\d+) ejercicios superados").unwrap();
+    let extra = Regex::new(r"\(y (\d+) de (\d+) «más allá»").unwrap();
+    let mut claims = 0;
+    for page in pages().iter().filter(|p| relative(p).contains("/cap0")) {
+        let name = relative(page);
+        let n: usize = name.split("/cap0").nth(1).unwrap()[..1].parse().unwrap();
+        let text = fs::read_to_string(page).unwrap();
+        let own = counts[n - 1].0;
+        let so_far: usize = counts[..n].iter().map(|c| c.0).sum();
+        for c in result.captures_iter(&text) {
+            let (x, y): (usize, usize) = (c[1].parse().unwrap(), c[2].parse().unwrap());
+            claims += 1;
+            let chapter_only = y == own && x <= own;
+            let whole = y == required && x == so_far;
+            assert!(
+                chapter_only || whole,
+                "{name}: «{}» no cuadra: el capítulo tiene {own} ejercicios obligatorios y, con \
+                 todo lo anterior superado, `cargo ejercicios` diría {so_far} de {required}",
+                &c[0]
+            );
+        }
+        for c in extra.captures_iter(&text) {
+            assert_eq!(c[2].parse::<usize>().unwrap(), optional, "{name}: «{}»", &c[0]);
+            let optional_so_far: usize = counts[..n].iter().map(|c| c.1).sum();
+            assert!(c[1].parse::<usize>().unwrap() <= optional_so_far, "{name}: «{}»", &c[0]);
+        }
+    }
+    assert!(claims >= 4, "el libro cuenta el progreso en al menos cuatro sitios");
+}

@@ -9,10 +9,10 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 1.1 — Contar caracteres",
             file: "ejercicios/cap01_datos.rs",
             hint: "`text.len()` cuenta bytes; `text.chars()` recorre caracteres.",
+            optional: false,
             grade: || {
                 check("\"año\"", graded::cap01::count_chars("año"), 3)?;
-                many(300, 11, |r| {
-                    let t = random_text(r, 60);
+                shrinking(11, 300, text_strategy(60), |t| {
                     check(
                         &short(&t),
                         graded::cap01::count_chars(&t),
@@ -25,16 +25,15 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap01::first_chars",
             title: "Ejercicio 1.2 — Los primeros caracteres",
             file: "ejercicios/cap01_datos.rs",
-            hint: "`text.char_indices().nth(n)` da el byte donde empieza el carácter n.",
+            hint: "cortar un `&str` pide posiciones en bytes: busca en qué byte empieza el carácter número n (y qué pasa si el texto tiene menos). Hay un iterador que da cada carácter junto con su byte de inicio.",
+            optional: false,
             grade: || {
                 check(
                     "(\"año nuevo\", 3)",
                     graded::cap01::first_chars("año nuevo", 3),
                     "año",
                 )?;
-                many(300, 12, |r| {
-                    let t = random_text(r, 40);
-                    let n = r.random_range(0..50);
+                shrinking(12, 300, (text_strategy(40), 0..50usize), |(t, n)| {
                     check(
                         &format!("({}, {n})", short(&t)),
                         graded::cap01::first_chars(&t, n),

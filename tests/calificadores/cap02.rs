@@ -8,10 +8,10 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap02::vocabulary",
             title: "Ejercicio 2.1 — El vocabulario",
             file: "ejercicios/cap02_codificacion.rs",
-            hint: "ordena los caracteres con `sort()` y quita los repetidos con `dedup()`.",
+            hint: "reúne los caracteres, ordénalos y quita los repetidos: una vez ordenados, los repetidos quedan juntos.",
+            optional: false,
             grade: || {
-                many(300, 21, |r| {
-                    let t = random_text(r, 80);
+                shrinking(21, 300, text_strategy(80), |t| {
                     check(
                         &short(&t),
                         graded::cap02::vocabulary(&t),
@@ -25,9 +25,9 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 2.2 — Codificar",
             file: "ejercicios/cap02_codificacion.rs",
             hint: "el identificador de un carácter es su posición en el vocabulario ordenado.",
+            optional: false,
             grade: || {
-                many(300, 22, |r| {
-                    let t = random_text(r, 80);
+                shrinking(22, 300, text_strategy(80), |t| {
                     let tok = Tokenizer::from_text(&t);
                     check(
                         &short(&t),
@@ -42,14 +42,12 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap02::decode",
             title: "Ejercicio 2.3 — Decodificar",
             file: "ejercicios/cap02_codificacion.rs",
-            hint: "`vocab[id as usize]` es el carácter del identificador `id`.",
+            hint: "cada identificador es una posición en el vocabulario: el carácter de esa posición, uno tras otro, forma el texto.",
+            optional: false,
             grade: || {
                 let vocab = Tokenizer::from_text(&ALPHABET.iter().collect::<String>());
-                many(300, 23, |r| {
-                    let len = r.random_range(0..60);
-                    let ids: Vec<u32> = (0..len)
-                        .map(|_| r.random_range(0..vocab.vocab_size() as u32))
-                        .collect();
+                let n = vocab.vocab_size() as u32;
+                shrinking(23, 300, proptest::collection::vec(0..n, 0..60), |ids| {
                     check(
                         &format!("{ids:?}"),
                         graded::cap02::decode(vocab.chars(), &ids),

@@ -9,6 +9,7 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 3.1 — Dónde cortar",
             file: "ejercicios/cap03_tensores.rs",
             hint: "`(train_fraction * len as f64) as usize`.",
+            optional: false,
             grade: || {
                 check(
                     "(1038397, 0.9)",
@@ -31,6 +32,7 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 3.2 — Contar tokens",
             file: "ejercicios/cap03_tensores.rs",
             hint: "recorre los identificadores y suma uno en `counts[id as usize]`.",
+            optional: false,
             grade: || {
                 many(200, 32, |r| {
                     let vocab_size = r.random_range(1..100);

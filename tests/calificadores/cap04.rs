@@ -9,16 +9,20 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 4.1 — Pares contexto → objetivo",
             file: "ejercicios/cap04_lotes.rs",
             hint: "para t en 1..chunk.len(): contexto `chunk[..t]`, objetivo `chunk[t]`.",
+            optional: false,
             grade: || {
-                many(200, 41, |r| {
-                    let len = r.random_range(0..12);
-                    let chunk: Vec<u32> = (0..len).map(|_| r.random_range(0..89)).collect();
-                    check(
-                        &format!("{chunk:?}"),
-                        graded::cap04::context_target_pairs(&chunk),
-                        batches::context_target_pairs(&chunk),
-                    )
-                })
+                shrinking(
+                    41,
+                    200,
+                    proptest::collection::vec(0..89u32, 0..12),
+                    |chunk| {
+                        check(
+                            &format!("{chunk:?}"),
+                            graded::cap04::context_target_pairs(&chunk),
+                            batches::context_target_pairs(&chunk),
+                        )
+                    },
+                )
             },
         },
         Exercise {
@@ -26,6 +30,7 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 4.2 — Armar un lote",
             file: "ejercicios/cap04_lotes.rs",
             hint: "la fila de `y` es la de `x` corrida un lugar: empieza en `i + 1`.",
+            optional: false,
             grade: || {
                 many(200, 42, |r| {
                     let len = r.random_range(20..200);
@@ -38,6 +43,41 @@ pub fn exercises() -> Vec<Exercise> {
                         &format!("starts = {starts:?}, block_size = {block}"),
                         graded::cap04::batch_at(data.view(), &starts, block),
                         batches::batch_at(data.view(), &starts, block),
+                    )
+                })
+            },
+        },
+        Exercise {
+            id: "cap04::get_batch",
+            title: "Ejercicio 4.3 — Un lote al azar",
+            file: "ejercicios/cap04_lotes.rs",
+            hint: "un número por fila, en orden, con `random_range` sobre `0..len - block_size`; luego tu `batch_at`. El RNG debe quedar como el de la biblioteca: ni un número de más ni de menos.",
+            optional: false,
+            grade: || {
+                many(200, 43, |r| {
+                    let len = r.random_range(20..200);
+                    let data: Array1<u32> = (0..len).map(|_| r.random_range(0..89)).collect();
+                    let block = r.random_range(1..16);
+                    let batch = r.random_range(1..6);
+                    let seed = r.random::<u64>();
+                    let input = format!(
+                        "datos de {len} tokens, batch_size = {batch}, block_size = {block}, semilla {seed}"
+                    );
+                    let ds = dataset::Dataset {
+                        train: data.clone(),
+                        val: data.clone(),
+                    };
+                    let (mut mine, mut lib) = (rng::seeded(seed), rng::seeded(seed));
+                    let got = with_input(&input, || {
+                        graded::cap04::get_batch(data.view(), batch, block, &mut mine)
+                    });
+                    let want =
+                        batches::get_batch(&ds, dataset::Split::Train, batch, block, &mut lib);
+                    check(&input, got, want)?;
+                    check(
+                        &format!("{input} (el número siguiente del RNG)"),
+                        mine.random::<u64>(),
+                        lib.random::<u64>(),
                     )
                 })
             },

@@ -20,6 +20,7 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.1 — Entropía cruzada estable",
             file: "ejercicios/cap05_bigram.rs",
             hint: "resta el máximo de cada fila antes de `exp()`; súmalo de vuelta tras `ln()`.",
+            optional: false,
             grade: || {
                 many(200, 51, |r| {
                     // Una de cada cuatro pruebas con logits enormes: ahí falla la versión ingenua.
@@ -43,6 +44,7 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.2 — El gradiente a mano",
             file: "ejercicios/cap05_bigram.rs",
             hint: "cada fila es softmax(fila)/N, con 1/N restado en la columna del objetivo.",
+            optional: false,
             grade: || {
                 many(200, 52, |r| {
                     let (logits, targets) = random_logits(r, 3.0);
@@ -70,6 +72,7 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.3 — Un paso de AdamW",
             file: "ejercicios/cap05_bigram.rs",
             hint: "actualiza m y v, corrige el sesgo con 1 − βᵗ y aplica el decaimiento a w.",
+            optional: false,
             grade: || {
                 many(50, 53, |r| {
                     let n = r.random_range(1..40);
@@ -99,6 +102,7 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.4 — Muestrear de una distribución",
             file: "ejercicios/cap05_bigram.rs",
             hint: "suma las probabilidades en orden y devuelve el primer índice con suma > u.",
+            optional: false,
             grade: || {
                 check(
                     "([0.2, 0.5, 0.3], 0.69)",
@@ -128,6 +132,112 @@ pub fn exercises() -> Vec<Exercise> {
                         graded::cap05::sample(&probs, u),
                         bigram::sample_with(&probs, u),
                     )
+                })
+            },
+        },
+        Exercise {
+            id: "cap05::table_loss_and_grad",
+            title: "Ejercicio 5.5 — La pérdida de la tabla y su gradiente",
+            file: "ejercicios/cap05_bigram.rs",
+            hint: "los logits son (N, V) y el gradiente de la tabla es (V, V): la fila i de la derivada de los logits se suma a la fila del token x[i] (puede repetirse).",
+            optional: false,
+            grade: || {
+                many(150, 55, |r| {
+                    let v = r.random_range(2..12);
+                    let n = r.random_range(1..40);
+                    let table = Array2::from_shape_vec((v, v), rng::normal_vec(r, v * v, 0.0, 2.0))
+                        .unwrap();
+                    // Pocos tokens distintos: así se repiten y hay que sumar.
+                    let used = r.random_range(1..=v) as u32;
+                    let x: Vec<u32> = (0..n).map(|_| r.random_range(0..used)).collect();
+                    let y: Vec<u32> = (0..n).map(|_| r.random_range(0..v as u32)).collect();
+                    let input = format!("tabla {v}×{v}, x = {x:?}, y = {y:?}");
+                    let (loss, grad) = with_input(&input, || {
+                        graded::cap05::table_loss_and_grad(&table, &x, &y)
+                    });
+                    let (want_loss, want_grad) = bigram::loss_and_grad_naive(&table, &x, &y);
+                    check_close(
+                        &format!("{input} (la pérdida)"),
+                        &[loss],
+                        &[want_loss],
+                        1e-5,
+                    )?;
+                    check_array(
+                        &format!("{input} (el gradiente de la tabla)"),
+                        &grad,
+                        &want_grad,
+                        1e-5,
+                    )
+                })
+            },
+        },
+        Exercise {
+            id: "cap05::sample_with_temperature",
+            title: "Ejercicio 5.6 — Muestrear con temperatura",
+            file: "ejercicios/cap05_bigram.rs",
+            hint: "primero divide cada logit por T; después la softmax (restando el máximo) y tu `sample`.",
+            optional: false,
+            grade: || {
+                many(500, 56, |r| {
+                    let k = r.random_range(1..12);
+                    let logits = rng::normal_vec(r, k, 0.0, 3.0);
+                    let t = [0.25f32, 0.5, 1.0, 2.0, 5.0][r.random_range(0..5)];
+                    let u: f32 = r.random();
+                    let scaled: Vec<f32> = logits.iter().map(|l| l / t).collect();
+                    let input = format!("logits = {logits:?}, temperatura {t}, u = {u}");
+                    check(
+                        &input,
+                        with_input(&input, || {
+                            graded::cap05::sample_with_temperature(&logits, t, u)
+                        }),
+                        bigram::sample_with(&bigram::softmax(&scaled), u),
+                    )
+                })
+            },
+        },
+        Exercise {
+            id: "cap05::warmup_cosine_lr",
+            title: "Ejercicio 5.7 (más allá) — Calentamiento y coseno",
+            file: "ejercicios/cap05_bigram.rs",
+            hint: "tres tramos: recta hasta `warmup`, medio coseno hasta `max_steps` y `min_lr` después. En `step = warmup` el coseno vale 1 y la tasa es `max_lr`.",
+            optional: true,
+            grade: || {
+                // La fórmula de nanoGPT (`get_lr`), escrita aquí para comparar.
+                fn want(step: usize, warmup: usize, max: usize, hi: f64, lo: f64) -> f64 {
+                    if step < warmup {
+                        hi * (step + 1) as f64 / warmup as f64
+                    } else if step > max {
+                        lo
+                    } else {
+                        let r = (step - warmup) as f64 / (max - warmup) as f64;
+                        lo + 0.5 * (1.0 + (std::f64::consts::PI * r).cos()) * (hi - lo)
+                    }
+                }
+                many(300, 57, |r| {
+                    let warmup = r.random_range(1..50);
+                    let max = warmup + r.random_range(1..500);
+                    let (hi, lo) = (r.random_range(1e-4..1e-2), r.random_range(0.0..1e-4));
+                    // Los bordes de los tramos, a menudo.
+                    let step = match r.random_range(0..4) {
+                        0 => warmup,
+                        1 => max,
+                        2 => max + 1,
+                        _ => r.random_range(0..max + 20),
+                    };
+                    let input = format!(
+                        "step = {step}, warmup = {warmup}, max_steps = {max}, max_lr = {hi}, min_lr = {lo}"
+                    );
+                    let got = with_input(&input, || {
+                        graded::cap05::warmup_cosine_lr(step, warmup, max, hi, lo)
+                    });
+                    let w = want(step, warmup, max, hi, lo);
+                    if (got - w).abs() <= 1e-12 + 1e-9 * w.abs() {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "con {input}\n      se esperaba {w}\n      y se obtuvo {got}"
+                        ))
+                    }
                 })
             },
         },

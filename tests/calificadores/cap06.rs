@@ -5,24 +5,9 @@ use ndarray::{Array, Array2, Dimension};
 
 use super::*;
 
-/// Compara dos arreglos con tolerancia relativa: misma forma, nada de `NaN`, y cada valor a
-/// menos de `tol · (1 + |esperado|)` del esperado.
+/// Compara dos arreglos: [`check_array`] con la tolerancia de este capítulo.
 fn close<D: Dimension>(input: &str, got: Array<f32, D>, want: Array<f32, D>, tol: f32) -> Grade {
-    if got.shape() != want.shape() {
-        return Err(format!(
-            "con {input}\n      se esperaba forma {:?} y se obtuvo {:?}",
-            want.shape(),
-            got.shape()
-        ));
-    }
-    for ((idx, &g), &w) in got.indexed_iter().zip(want.iter()) {
-        if !g.is_finite() || (g - w).abs() > tol * (1.0 + w.abs()) {
-            return Err(format!(
-                "con {input}\n      en la posición {idx:?} se esperaba {w} y se obtuvo {g}"
-            ));
-        }
-    }
-    Ok(())
+    check_array(input, &got, &want, tol)
 }
 
 fn random_shape(r: &mut rng::Rng) -> (usize, usize, usize) {
@@ -41,6 +26,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap06_autoatencion.rs",
             hint: "la fila i de `wei` vale 1/(i+1) en las columnas 0..=i; multiplica `wei` por \
                    cada secuencia `(T, C)` del lote.",
+            optional: false,
             grade: || {
                 many(100, 61, |r| {
                     let (b, t, c) = random_shape(r);
@@ -60,6 +46,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap06_autoatencion.rs",
             hint: "encima de la diagonal, peso 0; en el resto, exp / suma de la fila. Resta el \
                    máximo de la fila antes de `exp` para no desbordar.",
+            optional: false,
             grade: || {
                 many(150, 62, |r| {
                     let t = r.random_range(1..13);
@@ -79,6 +66,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap06_autoatencion.rs",
             hint: "k, q y v son x·Wᵀ; las afinidades q·kᵀ se multiplican por 1/√head_size antes \
                    de la máscara y la softmax; la salida es pesos·v.",
+            optional: false,
             grade: || {
                 many(60, 63, |r| {
                     let (b, t, c) = random_shape(r);
@@ -93,6 +81,29 @@ pub fn exercises() -> Vec<Exercise> {
                     );
                     let input = format!("x de forma ({b}, {t}, {c}) y head_size = {hs}");
                     close(&input, got, attention::head_forward(&w, x.view()).out, 1e-4)
+                })
+            },
+        },
+        Exercise {
+            id: "cap06::gelu",
+            title: "Ejercicio 6.4 (más allá) — GELU",
+            file: "ejercicios/cap06_autoatencion.rs",
+            hint: "elemento a elemento: ½·x·(1 + tanh(√(2/π)·(x + 0,044715·x³))). Ojo con el cubo y con la raíz de 2/π (no de 2π).",
+            optional: true,
+            grade: || {
+                many(100, 64, |r| {
+                    let (n, c) = (r.random_range(1..6), r.random_range(1..9));
+                    let scale = [0.5f32, 3.0, 30.0][r.random_range(0..3)];
+                    let x = Array2::from_shape_vec((n, c), rng::normal_vec(r, n * c, 0.0, scale))
+                        .unwrap();
+                    let input = format!("x de forma ({n}, {c}) y escala {scale}: {x:?}");
+                    let got = with_input(&input, || graded::cap06::gelu(x.view()));
+                    let k = (2.0 / std::f64::consts::PI).sqrt();
+                    let want = x.mapv(|v| {
+                        let v = f64::from(v);
+                        (0.5 * v * (1.0 + (k * (v + 0.044715 * v * v * v)).tanh())) as f32
+                    });
+                    close(&input, got, want, 1e-5)
                 })
             },
         },

@@ -1,20 +1,29 @@
-//! Calificadores del capítulo 07.
+//! Calificadores del capítulo 07: cada pieza del GPT del alumno contra la de la biblioteca,
+//! con los mismos pesos y, al entrenar, el mismo RNG.
+
+use std::sync::Arc;
 
 use super::*;
-use candle_core::{Device, Module, Tensor};
+use candle_core::{Device, Tensor, Var};
+use gpt_desde_cero::model::adamw::{AdamW, AdamWConfig};
+use gpt_desde_cero::model::estimate::{self, Losses};
 use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Mode, Preset};
+use gpt_desde_cero::model::kernels::Reference;
 use gpt_desde_cero::model::layers::causal_mask;
+use gpt_desde_cero::model::sampling::Sampling;
+use gpt_desde_cero::model::train::{self, RunOptions, Trainer};
+use proptest::strategy::Strategy as _;
 
-/// Un GPT pequeño de forma aleatoria, una entrada `(B, T, C)` y su máscara causal.
-fn random_case(r: &mut rng::Rng) -> (Gpt, Tensor, Tensor, String) {
+/// Un GPT pequeño de forma aleatoria (con dropout `p`), una entrada `(B, T, C)` y su máscara.
+fn random_case(r: &mut rng::Rng, p: f32) -> (Gpt, Tensor, Tensor, String) {
     let n_head = r.random_range(1..4);
     let cfg = GptConfig {
         vocab_size: r.random_range(2..20),
         block_size: 8,
         n_embd: n_head * r.random_range(1..5),
         n_head,
-        n_layer: 1,
-        dropout: 0.0,
+        n_layer: r.random_range(1..3),
+        dropout: p,
         ..GptConfig::preset(Preset::Diminuto, 2)
     };
     let model = Gpt::new(&cfg, &Device::Cpu, r).unwrap();
@@ -28,7 +37,7 @@ fn random_case(r: &mut rng::Rng) -> (Gpt, Tensor, Tensor, String) {
     let x = rng::normal_vec(r, b * t * cfg.n_embd, 0.0, 1.0);
     let x = Tensor::from_vec(x, (b, t, cfg.n_embd), &Device::Cpu).unwrap();
     let desc = format!(
-        "x de forma ({b}, {t}, {}), {} cabezas de tamaño {}",
+        "x de forma ({b}, {t}, {}), {} cabezas de tamaño {}, dropout {p}",
         cfg.n_embd,
         cfg.n_head,
         cfg.head_size()
@@ -36,108 +45,572 @@ fn random_case(r: &mut rng::Rng) -> (Gpt, Tensor, Tensor, String) {
     (model, x, causal_mask(t, &Device::Cpu).unwrap(), desc)
 }
 
-/// Compara dos tensores valor a valor (y su forma).
+/// Compara dos tensores valor a valor (y su forma), con los diagnósticos de [`check_close`].
 fn check_tensor(input: &str, got: candle_core::Result<Tensor>, want: &Tensor) -> Grade {
     let got = got.map_err(|e| format!("con {input}\n      la función devolvió el error: {e}"))?;
     if got.dims() != want.dims() {
+        let mut why = String::new();
+        if got.rank() >= 2 && want.rank() == got.rank() {
+            let (mut g, w) = (got.dims().to_vec(), want.dims());
+            g.swap(got.rank() - 1, got.rank() - 2);
+            if g == w {
+                why = " (¿traspuesta? Son las dos últimas dimensiones cambiadas)".into();
+            }
+        }
         return Err(format!(
-            "con {input}\n      se esperaba la forma {:?}\n      y se obtuvo {:?}",
+            "con {input}\n      se esperaba la forma {:?}\n      y se obtuvo {:?}{why}",
             want.dims(),
             got.dims()
         ));
     }
     let g: Vec<f32> = got.flatten_all().unwrap().to_vec1().unwrap();
     let w: Vec<f32> = want.flatten_all().unwrap().to_vec1().unwrap();
-    match g
-        .iter()
-        .zip(&w)
-        .position(|(a, b)| !a.is_finite() || (a - b).abs() > 1e-4 * b.abs().max(1.0))
-    {
-        None => Ok(()),
-        Some(i) => Err(format!(
-            "con {input}\n      en la posición {i} se esperaba {}\n      y se obtuvo {}",
-            w[i], g[i]
-        )),
+    check_close(input, &g, &w, 1e-4)
+}
+
+/// `Mode::Train` con un RNG nuevo de semilla `seed`, o `Mode::Eval`.
+fn run_mode<T>(seed: Option<u64>, f: impl FnOnce(&mut Mode) -> T) -> (T, Option<u64>) {
+    match seed {
+        Some(s) => {
+            let mut r = rng::seeded(s);
+            let out = f(&mut Mode::Train(&mut r));
+            (out, Some(r.random()))
+        }
+        None => (f(&mut Mode::Eval), None),
+    }
+}
+
+/// Califica una pieza con dropout: primero evaluando, después entrenando con el mismo RNG
+/// que la biblioteca (mismos valores, y el RNG debe acabar en el mismo sitio).
+fn grade_piece(
+    seed: u64,
+    cases: usize,
+    mine: fn(&Gpt, &Tensor, &Tensor, &mut Mode) -> candle_core::Result<Tensor>,
+    lib: fn(&Gpt, &Tensor, &Tensor, &mut Mode) -> candle_core::Result<Tensor>,
+) -> Grade {
+    many(cases, seed, |r| {
+        let training = r.random_bool(0.5);
+        let p = if training { 0.3 } else { 0.0 };
+        let (m, x, mask, desc) = random_case(r, p);
+        let s = training.then(|| r.random::<u64>());
+        let what = if training {
+            "entrenando (Mode::Train)"
+        } else {
+            "evaluando (Mode::Eval)"
+        };
+        let input = format!("{desc}, {what}");
+        let (want, want_next) = run_mode(s, |mode| lib(&m, &x, &mask, mode).unwrap());
+        let (got, got_next) = run_mode(s, |mode| with_input(&input, || mine(&m, &x, &mask, mode)));
+        check_tensor(&input, got, &want)?;
+        check(
+            &format!(
+                "{input}: el RNG tras la llamada (¿sacas tantos números como la biblioteca, en el mismo orden?)"
+            ),
+            got_next,
+            want_next,
+        )
+    })
+}
+
+/// Un corpus de juguete de `len` tokens de un vocabulario de `vocab`, ya partido.
+fn toy_dataset(r: &mut rng::Rng, len: usize, vocab: u32) -> dataset::Dataset {
+    let data: Array1<u32> = (0..len).map(|_| r.random_range(0..vocab)).collect();
+    dataset::Dataset::split(&data, 0.9)
+}
+
+/// Un GPT diminuto para entrenar en el calificador.
+fn tiny_config(r: &mut rng::Rng) -> GptConfig {
+    GptConfig {
+        vocab_size: 7,
+        block_size: 4,
+        n_embd: 8,
+        n_head: 2,
+        n_layer: 1,
+        dropout: 0.2,
+        batch_size: 3,
+        learning_rate: 1e-2,
+        max_iters: r.random_range(3..7),
+        eval_interval: 2,
+        eval_iters: 2,
     }
 }
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
         Exercise {
-            id: "cap07::multi_head_attention",
-            title: "Ejercicio 7.1 — Atención de varias cabezas",
+            id: "cap07::dropout",
+            title: "Ejercicio 7.1 — Dropout",
             file: "ejercicios/cap07_gpt.rs",
-            hint: "concatena las salidas de las cabezas con `Tensor::cat(&v, D::Minus1)` y aplica `proj`.",
+            hint: "un número del RNG por elemento, en orden; se apaga si es menor que p y el resto se multiplica por 1/(1−p). Al evaluar, o con p = 0, ni un número del RNG.",
+            optional: false,
             grade: || {
-                many(25, 71, |r| {
-                    let (m, x, mask, desc) = random_case(r);
-                    let sa = &m.blocks[0].sa;
-                    let want = sa.proj.forward(
-                        &Tensor::cat(
-                            &sa.heads
-                                .iter()
-                                .map(|h| h.forward(&x, &mask, &mut Mode::Eval).unwrap())
-                                .collect::<Vec<_>>(),
-                            2,
-                        )
-                        .unwrap(),
+                many(80, 70, |r| {
+                    let shape: Vec<usize> = (0..r.random_range(1..4))
+                        .map(|_| r.random_range(1..6))
+                        .collect();
+                    let n: usize = shape.iter().product();
+                    let x = Tensor::from_vec(
+                        rng::normal_vec(r, n, 0.0, 1.0),
+                        shape.as_slice(),
+                        &Device::Cpu,
+                    )
+                    .unwrap();
+                    let p = [0.0f32, 0.1, 0.5, 0.9][r.random_range(0..4)];
+                    let training = r.random_bool(0.7);
+                    let s = training.then(|| r.random::<u64>());
+                    let input = format!(
+                        "x de forma {shape:?}, p = {p}, {}",
+                        if training { "entrenando" } else { "evaluando" }
                     );
-                    let want = want.unwrap();
-                    // La del libro, con dropout 0, es la misma cuenta.
-                    let lib = sa.forward(&x, &mask, &mut Mode::Eval).unwrap();
-                    check_tensor(&desc, Ok(lib), &want).map_err(|e| format!("(biblioteca) {e}"))?;
-                    let got = graded::cap07::multi_head_attention(
-                        &x,
-                        &mask,
-                        &sa.heads,
-                        &sa.proj,
-                        &mut Mode::Eval,
-                    );
-                    check_tensor(&desc, got, &want)
+                    let (want, want_next) = run_mode(s, |mode| mode.dropout(&x, p).unwrap());
+                    let (got, got_next) = run_mode(s, |mode| {
+                        with_input(&input, || graded::cap07::dropout(&x, p, mode))
+                    });
+                    check_tensor(&input, got, &want)?;
+                    check(
+                        &format!(
+                            "{input}: el RNG tras la llamada (¿un número por elemento, y ninguno si no hay dropout?)"
+                        ),
+                        got_next,
+                        want_next,
+                    )
                 })
             },
         },
         Exercise {
-            id: "cap07::block_forward",
-            title: "Ejercicio 7.2 — El bloque con conexiones residuales",
+            id: "cap07::layer_norm",
+            title: "Ejercicio 7.2 — LayerNorm",
             file: "ejercicios/cap07_gpt.rs",
-            hint: "x = x + sa(ln1(x)); luego x = x + ffwd(ln2(x)). La LayerNorm va dentro de cada suma.",
+            hint: "media y varianza de la última dimensión (con keepdim), la varianza es la media de los cuadrados de lo centrado (dividir por C, no por C−1), y eps va dentro de la raíz. Solo operaciones sueltas: la derivada debe llegar a x, weight y bias.",
+            optional: false,
             grade: || {
-                many(25, 72, |r| {
-                    let (m, x, mask, desc) = random_case(r);
-                    let block = &m.blocks[0];
-                    let want = block.forward(&x, &mask, &mut Mode::Eval).unwrap();
-                    let got = graded::cap07::block_forward(block, &x, &mask, &mut Mode::Eval);
-                    check_tensor(&desc, got, &want)
+                many(40, 72, |r| {
+                    let (m, x, _, desc) = random_case(r, 0.0);
+                    let ln = &m.blocks[0].ln1;
+                    let input = format!("{desc} (ln1 del primer bloque)");
+                    let want = ln.forward(&x).unwrap();
+                    let xv = Var::from_tensor(&x).unwrap();
+                    let got = with_input(&input, || graded::cap07::layer_norm(ln, xv.as_tensor()))
+                        .map_err(|e| {
+                            format!("con {input}\n      la función devolvió el error: {e}")
+                        })?;
+                    check_tensor(&input, Ok(got.clone()), &want)?;
+                    // Las derivadas: de una suma ponderada al azar de la salida.
+                    let weights = Tensor::from_vec(
+                        rng::normal_vec(r, want.elem_count(), 0.0, 1.0),
+                        want.shape(),
+                        &Device::Cpu,
+                    )
+                    .unwrap();
+                    let grads_of = |out: &Tensor| {
+                        out.mul(&weights)
+                            .unwrap()
+                            .sum_all()
+                            .unwrap()
+                            .backward()
+                            .unwrap()
+                    };
+                    let mine = grads_of(&got);
+                    let xw = Var::from_tensor(&x).unwrap();
+                    let lib = grads_of(&ln.forward(xw.as_tensor()).unwrap());
+                    for (name, a, b) in [
+                        ("x", xv.as_tensor(), xw.as_tensor()),
+                        ("weight", &ln.weight, &ln.weight),
+                        ("bias", &ln.bias, &ln.bias),
+                    ] {
+                        let what = format!("{input}: la derivada respecto de {name}");
+                        let Some(g) = mine.get(a) else {
+                            return Err(format!(
+                                "con {what}\n      no llega ninguna derivada: ¿usaste la LayerNorm fusionada de candle_nn, que no tiene, o desconectaste el tensor?"
+                            ));
+                        };
+                        check_tensor(&what, Ok(g.clone()), lib.get(b).unwrap())?;
+                    }
+                    Ok(())
+                })
+            },
+        },
+        Exercise {
+            id: "cap07::head_forward",
+            title: "Ejercicio 7.3 — Una cabeza de autoatención",
+            file: "ejercicios/cap07_gpt.rs",
+            hint: "q·kᵀ de forma (B, T, T), por 1/√hs; la máscara y la softmax; tu dropout sobre esos pesos (no sobre la salida); y pesos·v.",
+            optional: false,
+            grade: || {
+                grade_piece(
+                    73,
+                    40,
+                    |m, x, mask, mode| {
+                        graded::cap07::head_forward(&m.blocks[0].sa.heads[0], x, mask, mode)
+                    },
+                    |m, x, mask, mode| m.blocks[0].sa.heads[0].forward(x, mask, mode),
+                )
+            },
+        },
+        Exercise {
+            id: "cap07::multi_head_attention",
+            title: "Ejercicio 7.4 — Atención de varias cabezas",
+            file: "ejercicios/cap07_gpt.rs",
+            hint: "tus cabezas en orden sobre la misma x, concatenadas en la última dimensión (n_head·hs canales), la proyección `proj` y, al final, tu dropout.",
+            optional: false,
+            grade: || {
+                grade_piece(
+                    74,
+                    40,
+                    |m, x, mask, mode| {
+                        graded::cap07::multi_head_attention(&m.blocks[0].sa, x, mask, mode)
+                    },
+                    |m, x, mask, mode| m.blocks[0].sa.forward(x, mask, mode),
+                )
+            },
+        },
+        Exercise {
+            id: "cap07::feed_forward",
+            title: "Ejercicio 7.5 — La red de avance",
+            file: "ejercicios/cap07_gpt.rs",
+            hint: "C → 4·C → ReLU → C, y tu dropout al final.",
+            optional: false,
+            grade: || {
+                grade_piece(
+                    75,
+                    40,
+                    |m, x, _, mode| graded::cap07::feed_forward(&m.blocks[0].ffwd, x, mode),
+                    |m, x, _, mode| m.blocks[0].ffwd.forward(x, mode),
+                )
+            },
+        },
+        Exercise {
+            id: "cap07::block_forward",
+            title: "Ejercicio 7.6 — El bloque con conexiones residuales",
+            file: "ejercicios/cap07_gpt.rs",
+            hint: "dos sumas: la entrada más la atención de (la entrada normalizada con ln1); después eso más la red de avance de (eso normalizado con ln2).",
+            optional: false,
+            grade: || {
+                grade_piece(
+                    76,
+                    40,
+                    |m, x, mask, mode| graded::cap07::block_forward(&m.blocks[0], x, mask, mode),
+                    |m, x, mask, mode| m.blocks[0].forward(x, mask, mode),
+                )
+            },
+        },
+        Exercise {
+            id: "cap07::gpt_forward",
+            title: "Ejercicio 7.7 — El modelo entero",
+            file: "ejercicios/cap07_gpt.rs",
+            hint: "tokens (B, T, C) más posiciones (T, C) (con broadcast), la máscara de tamaño T, todos los bloques en orden, ln_f y lm_head: (B, T, V).",
+            optional: false,
+            grade: || {
+                many(40, 77, |r| {
+                    let training = r.random_bool(0.5);
+                    let (m, _, _, desc) = random_case(r, if training { 0.3 } else { 0.0 });
+                    let (b, t) = (
+                        r.random_range(1..4),
+                        r.random_range(1..=m.config.block_size),
+                    );
+                    let ids: Vec<u32> = (0..b * t)
+                        .map(|_| r.random_range(0..m.config.vocab_size as u32))
+                        .collect();
+                    let idx = Tensor::from_vec(ids.clone(), (b, t), &Device::Cpu).unwrap();
+                    let s = training.then(|| r.random::<u64>());
+                    let input = format!(
+                        "{desc}, {} bloques, idx de forma ({b}, {t}) = {ids:?}, {}",
+                        m.config.n_layer,
+                        if training { "entrenando" } else { "evaluando" }
+                    );
+                    let (want, want_next) = run_mode(s, |mode| m.forward(&idx, mode).unwrap());
+                    let (got, got_next) = run_mode(s, |mode| {
+                        with_input(&input, || graded::cap07::gpt_forward(&m, &idx, mode))
+                    });
+                    check_tensor(&input, got, &want)?;
+                    check(
+                        &format!("{input}: el RNG tras la llamada"),
+                        got_next,
+                        want_next,
+                    )
+                })
+            },
+        },
+        Exercise {
+            id: "cap07::gpt_loss",
+            title: "Ejercicio 7.8 — La pérdida",
+            file: "ejercicios/cap07_gpt.rs",
+            hint: "logits (B, T, V) → (B·T, V) y objetivos (B, T) → (B·T); luego la entropía cruzada. Debe ser un escalar.",
+            optional: false,
+            grade: || {
+                many(40, 78, |r| {
+                    let (m, _, _, desc) = random_case(r, 0.0);
+                    let (b, t) = (
+                        r.random_range(1..4),
+                        r.random_range(1..=m.config.block_size),
+                    );
+                    let v = m.config.vocab_size as u32;
+                    let ids = |r: &mut rng::Rng| -> Tensor {
+                        let v: Vec<u32> = (0..b * t).map(|_| r.random_range(0..v)).collect();
+                        Tensor::from_vec(v, (b, t), &Device::Cpu).unwrap()
+                    };
+                    let (x, y) = (ids(r), ids(r));
+                    let input = format!("{desc}, lotes de forma ({b}, {t})");
+                    let want = m.loss(&x, &y, &mut Mode::Eval).unwrap();
+                    let got = with_input(&input, || {
+                        graded::cap07::gpt_loss(&m, &x, &y, &mut Mode::Eval)
+                    });
+                    check_tensor(&input, got, &want)
+                })
+            },
+        },
+        Exercise {
+            id: "cap07::estimate_loss",
+            title: "Ejercicio 7.9 — estimate_loss",
+            file: "ejercicios/cap07_gpt.rs",
+            hint: "primero los eval_iters lotes de entrenamiento y después los de validación, todos del mismo rng y con tu get_batch; sin dropout; la media de cada parte.",
+            optional: false,
+            grade: || {
+                many(12, 79, |r| {
+                    let cfg = tiny_config(r);
+                    let ds = toy_dataset(r, 300, cfg.vocab_size as u32);
+                    let model = Gpt::new(&cfg, &Device::Cpu, r).unwrap();
+                    let (iters, seed) = (r.random_range(1..5), r.random::<u64>());
+                    let input = format!("un GPT diminuto, eval_iters = {iters}, semilla {seed}");
+                    let batch = (cfg.batch_size, cfg.block_size);
+                    let want =
+                        estimate::estimate_loss(&ds, batch, iters, &mut rng::seeded(seed), |bs| {
+                            bs.iter()
+                                .map(|(x, y)| {
+                                    let (x, y) = (
+                                        train::to_tensor(x, &Device::Cpu)?,
+                                        train::to_tensor(y, &Device::Cpu)?,
+                                    );
+                                    model.loss(&x, &y, &mut Mode::Eval)?.to_scalar::<f32>()
+                                })
+                                .collect::<candle_core::Result<Vec<_>>>()
+                        })
+                        .unwrap();
+                    let got = with_input(&input, || {
+                        graded::cap07::estimate_loss(&model, &ds, iters, &mut rng::seeded(seed))
+                    })
+                    .map_err(|e| format!("con {input}\n      la función devolvió el error: {e}"))?;
+                    check_close(
+                        &format!("{input} (train, val)"),
+                        &[got.train, got.val],
+                        &[want.train, want.val],
+                        1e-5,
+                    )
+                })
+            },
+        },
+        Exercise {
+            id: "cap07::train",
+            title: "Ejercicio 7.10 — El bucle de entrenamiento",
+            file: "ejercicios/cap07_gpt.rs",
+            hint: "en cada paso: ¿toca estimar? (múltiplo de eval_interval o el último) con eval_rng(seed, iter); luego step_rng(seed, iter) para el lote y para el dropout de la pérdida; backward y optimizer.step.",
+            optional: false,
+            grade: || {
+                many(4, 80, |r| {
+                    let cfg = tiny_config(r);
+                    let ds = toy_dataset(r, 300, cfg.vocab_size as u32);
+                    let seed = r.random::<u64>();
+                    let input = format!(
+                        "un GPT diminuto, max_iters = {}, eval_interval = {}, semilla {seed}",
+                        cfg.max_iters, cfg.eval_interval
+                    );
+                    // La biblioteca: su entrenador, sin checkpoints.
+                    let mut lib =
+                        Trainer::new(&cfg, &Device::Cpu, seed, Arc::new(Reference)).unwrap();
+                    let (mut lib_evals, mut lib_steps) = (Vec::new(), Vec::new());
+                    let options = RunOptions {
+                        time_limit: None,
+                        outputs: None,
+                    };
+                    train::run(&mut lib, &ds, &[], &options, |e| match e {
+                        train::Event::Eval { point, .. } => {
+                            lib_evals.push((point.step, point.train, point.val))
+                        }
+                        train::Event::Step { loss, .. } => lib_steps.push(loss),
+                    })
+                    .unwrap();
+                    // Tu bucle, con el mismo modelo inicial y el mismo optimizador.
+                    let model = Gpt::new(&cfg, &Device::Cpu, &mut train::init_rng(seed)).unwrap();
+                    let mut opt =
+                        AdamW::new(model.params.vars(), AdamWConfig::with_lr(cfg.learning_rate))
+                            .unwrap();
+                    let (mut evals, mut steps) = (Vec::new(), Vec::new());
+                    with_input(&input, || {
+                        graded::cap07::train(
+                            &model,
+                            &mut opt,
+                            &ds,
+                            seed,
+                            |_, loss| steps.push(loss),
+                            |iter, l: Losses| evals.push((iter, l.train, l.val)),
+                        )
+                    })
+                    .map_err(|e| format!("con {input}\n      la función devolvió el error: {e}"))?;
+                    let at = |v: &[(usize, f32, f32)]| v.iter().map(|e| e.0).collect::<Vec<_>>();
+                    check(
+                        &format!("{input}: los pasos en que estimas la pérdida"),
+                        at(&evals),
+                        at(&lib_evals),
+                    )?;
+                    let flat = |v: &[(usize, f32, f32)]| {
+                        v.iter().flat_map(|e| [e.1, e.2]).collect::<Vec<_>>()
+                    };
+                    check_close(
+                        &format!("{input}: las estimaciones (train, val, …)"),
+                        &flat(&evals),
+                        &flat(&lib_evals),
+                        1e-4,
+                    )?;
+                    check_close(
+                        &format!("{input}: la pérdida de cada paso"),
+                        &steps,
+                        &lib_steps,
+                        1e-4,
+                    )?;
+                    let weights = |m: &Gpt| -> Vec<f32> {
+                        m.params
+                            .named()
+                            .iter()
+                            .flat_map(|(_, v)| v.flatten_all().unwrap().to_vec1::<f32>().unwrap())
+                            .collect()
+                    };
+                    check_close(
+                        &format!("{input}: los pesos al terminar"),
+                        &weights(&model),
+                        &weights(&lib.model),
+                        1e-3,
+                    )
+                })
+            },
+        },
+        Exercise {
+            id: "cap07::generate",
+            title: "Ejercicio 7.11 — Generar, con recorte del contexto",
+            file: "ejercicios/cap07_gpt.rs",
+            hint: "en cada paso, solo los últimos block_size tokens (si el texto es más corto, todos), forma (1, T); los logits de la última posición; choose_next; y devuelve solo lo nuevo.",
+            optional: false,
+            grade: || {
+                many(20, 81, |r| {
+                    let (m, _, _, desc) = random_case(r, 0.0);
+                    // A veces más largo que block_size: ahí hay que recortar.
+                    let len = r.random_range(1..2 * m.config.block_size + 2);
+                    let prompt: Vec<u32> = (0..len)
+                        .map(|_| r.random_range(0..m.config.vocab_size as u32))
+                        .collect();
+                    let n = r.random_range(0..12);
+                    let sampling = Sampling {
+                        temperature: [0.5f32, 1.0, 2.0][r.random_range(0..3)],
+                        top_k: r.random_bool(0.3).then(|| r.random_range(1..4)),
+                    };
+                    let seed = r.random::<u64>();
+                    let input = format!(
+                        "{desc}, block_size = {}, prompt de {len} tokens, {n} tokens nuevos, {sampling:?}",
+                        m.config.block_size
+                    );
+                    let want =
+                        gpt::generate(&m, &prompt, n, sampling, &mut rng::seeded(seed), |_| {})
+                            .unwrap();
+                    let got = with_input(&input, || {
+                        graded::cap07::generate(&m, &prompt, n, sampling, &mut rng::seeded(seed))
+                    })
+                    .map_err(|e| format!("con {input}\n      la función devolvió el error: {e} (¿le diste más de block_size posiciones?)"))?;
+                    check(&input, got, want)
                 })
             },
         },
         Exercise {
             id: "cap07::top_k_filter",
-            title: "Ejercicio 7.3 — Muestreo top-k",
+            title: "Ejercicio 7.12 — Muestreo top-k",
             file: "ejercicios/cap07_gpt.rs",
-            hint: "el umbral es el k-ésimo valor más alto; los menores que él pasan a -inf.",
+            hint: "el umbral es el k-ésimo valor más alto (contando repetidos); lo que queda por debajo pasa a -inf.",
+            optional: false,
             grade: || {
-                many(300, 73, |r| {
-                    let n = r.random_range(1..12);
-                    // Valores pequeños y enteros a menudo, para que haya empates.
-                    let logits: Vec<f32> = (0..n)
-                        .map(|_| {
-                            if r.random_bool(0.5) {
-                                r.random_range(-3..4) as f32
-                            } else {
-                                r.random_range(-5.0..5.0)
-                            }
-                        })
-                        .collect();
-                    let k = r.random_range(0..n + 2);
+                // Valores pequeños y enteros a menudo, para que haya empates.
+                let value = proptest::prop_oneof![(-3..4i32).prop_map(|v| v as f32), -5.0..5.0f32];
+                let case = proptest::collection::vec(value, 1..12).prop_flat_map(|logits| {
+                    let n = logits.len();
+                    (proptest::strategy::Just(logits), 0..n + 2)
+                });
+                shrinking(73, 300, case, |(logits, k)| {
+                    let input = format!("logits = {logits:?}, k = {k}");
                     check(
-                        &format!("logits = {logits:?}, k = {k}"),
+                        &input,
                         graded::cap07::top_k_filter(&logits, k),
                         gpt::top_k_filter(&logits, k),
                     )
                 })
             },
         },
+        Exercise {
+            id: "cap07::top_p_filter",
+            title: "Ejercicio 7.13 (más allá) — Muestreo top-p",
+            file: "ejercicios/cap07_gpt.rs",
+            hint: "ordena de mayor a menor, acumula las probabilidades (softmax) y para en cuanto la suma llegue a p: el logit del último que entró es el umbral.",
+            optional: true,
+            grade: || {
+                many(300, 713, |r| {
+                    let n = r.random_range(1..10);
+                    let logits: Vec<f32> = (0..n)
+                        .map(|_| {
+                            if r.random_bool(0.3) {
+                                r.random_range(-2..3) as f32
+                            } else {
+                                r.random_range(-4.0..4.0)
+                            }
+                        })
+                        .collect();
+                    let mut sorted = logits.clone();
+                    sorted.sort_by(|a, b| b.total_cmp(a));
+                    let probs =
+                        gpt::softmax(&sorted.iter().map(|&l| f64::from(l)).collect::<Vec<_>>());
+                    let cumulative: Vec<f64> = probs
+                        .iter()
+                        .scan(0.0, |a, &p| {
+                            *a += p;
+                            Some(*a)
+                        })
+                        .collect();
+                    // Un p lejos de las sumas acumuladas: el redondeo no decide el resultado.
+                    let p = loop {
+                        let p: f64 = r.random_range(0.05..1.0);
+                        if cumulative.iter().all(|c| (c - p).abs() > 1e-3) {
+                            break p as f32;
+                        }
+                    };
+                    let m = cumulative
+                        .iter()
+                        .position(|&c| c >= f64::from(p))
+                        .unwrap_or(n - 1);
+                    let threshold = sorted[m];
+                    let want: Vec<f32> = logits
+                        .iter()
+                        .map(|&l| if l < threshold { f32::NEG_INFINITY } else { l })
+                        .collect();
+                    let input = format!("logits = {logits:?}, p = {p}");
+                    check(
+                        &input,
+                        with_input(&input, || graded::cap07::top_p_filter(&logits, p)),
+                        want,
+                    )
+                })
+            },
+        },
     ]
 }
+
+/// Las piezas de tu GPT y su bucle, en el orden en que las usa `--entrenar gpt`.
+pub const GPT_PIECES: &[&str] = &[
+    "cap04::batch_at",
+    "cap04::get_batch",
+    "cap07::dropout",
+    "cap07::layer_norm",
+    "cap07::head_forward",
+    "cap07::multi_head_attention",
+    "cap07::feed_forward",
+    "cap07::block_forward",
+    "cap07::gpt_forward",
+    "cap07::gpt_loss",
+    "cap07::estimate_loss",
+    "cap07::train",
+    "cap07::generate",
+];

@@ -25,6 +25,7 @@ pub mod cap04;
 pub mod cap05;
 pub mod cap06;
 pub mod cap07;
+pub mod entrenar;
 
 /// Todos los ejercicios, en el orden del libro.
 pub fn all() -> Vec<Exercise> {
@@ -48,6 +49,8 @@ pub struct Exercise {
     pub title: &'static str,
     pub file: &'static str,
     pub hint: &'static str,
+    /// Un ejercicio «más allá» del cuaderno: cuenta aparte y no hace falta para la prueba final.
+    pub optional: bool,
     pub grade: fn() -> Grade,
 }
 
@@ -74,6 +77,47 @@ pub fn short(s: &str) -> String {
     }
 }
 
+thread_local! {
+    /// La entrada con la que se está llamando a tu función (para contarla si entra en pánico).
+    static CURRENT_INPUT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Llama a tu función con `input` apuntada: si entra en pánico, el informe dice con qué
+/// entrada ocurrió.
+pub fn with_input<T>(input: &str, f: impl FnOnce() -> T) -> T {
+    CURRENT_INPUT.with(|c| *c.borrow_mut() = Some(input.to_string()));
+    let out = f();
+    CURRENT_INPUT.with(|c| *c.borrow_mut() = None);
+    out
+}
+
+/// Compara dos arreglos de ndarray: misma forma (y si no, si es la traspuesta) y los valores
+/// con [`check_close`].
+pub fn check_array<D: ndarray::Dimension>(
+    input: &str,
+    got: &ndarray::Array<f32, D>,
+    want: &ndarray::Array<f32, D>,
+    tol: f32,
+) -> Grade {
+    if got.shape() != want.shape() {
+        let mut flipped = got.shape().to_vec();
+        flipped.reverse();
+        let why = if got.ndim() == 2 && flipped == want.shape() {
+            " (¿traspuesta?)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "con {input}\n      se esperaba la forma {:?}\n      y se obtuvo {:?}{why}",
+            want.shape(),
+            got.shape()
+        ));
+    }
+    let g: Vec<f32> = got.iter().copied().collect();
+    let w: Vec<f32> = want.iter().copied().collect();
+    check_close(input, &g, &w, tol)
+}
+
 /// Compara `got` con `want` y, si difieren, explica con qué entrada.
 pub fn check<T: PartialEq + std::fmt::Debug>(input: &str, got: T, want: T) -> Grade {
     if got == want {
@@ -86,6 +130,59 @@ pub fn check<T: PartialEq + std::fmt::Debug>(input: &str, got: T, want: T) -> Gr
         Err(format!(
             "con {input}\n      se esperaba {w}\n      y se obtuvo {g}"
         ))
+    }
+}
+
+/// Texto al azar de hasta `max_len` caracteres de [`ALPHABET`], como estrategia de proptest:
+/// al encogerse, el texto se acorta y sus caracteres van hacia el principio del alfabeto.
+pub fn text_strategy(max_len: usize) -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::strategy::Strategy as _;
+    proptest::collection::vec(proptest::sample::select(ALPHABET), 0..=max_len)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+/// Como [`many`], con proptest: prueba `cases` entradas de `strategy` y, si una falla, la
+/// **encoge** hasta la más pequeña que sigue fallando, que es la que se enseña. Un pánico de
+/// tu función también cuenta como fallo (y también se encoge).
+pub fn shrinking<S>(seed: u64, cases: u32, strategy: S, test: impl Fn(S::Value) -> Grade) -> Grade
+where
+    S: proptest::strategy::Strategy,
+    S::Value: std::fmt::Debug,
+{
+    use proptest::test_runner::{
+        Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
+    };
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
+    let outcome = runner.run(&strategy, |value| test(value).map_err(TestCaseError::fail));
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(TestError::Fail(reason, value)) => {
+            let reason = reason.message().to_string();
+            if reason.contains("not yet implemented") {
+                let what = reason.split("not yet implemented: ").nth(1).unwrap_or("");
+                return Err(format!("aún sin hacer (todo!: {what})"));
+            }
+            // Un pánico llega como «… panicked …»: le ponemos la entrada y la línea.
+            if !reason.starts_with("con ") {
+                let at = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let at = at.map(|a| format!(" en {a}")).unwrap_or_default();
+                return Err(format!(
+                    "con {value:?} (la entrada más pequeña que encontré)\n      la función entró en pánico{at}: {reason}"
+                ));
+            }
+            Err(format!(
+                "{reason}\n      (es la entrada más pequeña que falla que encontré)"
+            ))
+        }
+        Err(TestError::Abort(reason)) => Err(format!("la calificación se interrumpió: {reason}")),
     }
 }
 
@@ -120,11 +217,16 @@ pub fn check_close(input: &str, got: &[f32], want: &[f32], tol: f32) -> Grade {
         .unwrap_or(0);
     let (from, to) = (first.saturating_sub(3), (first + 4).min(got.len()));
     let why = if got[first].is_nan() {
-        " (un NaN: ¿una división por cero o el exp de un número enorme?)"
+        " (un NaN: ¿una división por cero o el exp de un número enorme?)".to_string()
     } else if !got[first].is_finite() {
-        " (un infinito: ¿restaste el máximo antes del exp?)"
+        " (un infinito: ¿restaste el máximo antes del exp?)".to_string()
+    } else if let Some(factor) = constant_factor(got, want) {
+        format!(
+            " (todos tus valores son {factor:.4} veces los esperados: ¿sobra o falta un factor, \
+             como 1/N o 1/√hs?)"
+        )
     } else {
-        ""
+        String::new()
     };
     Err(format!(
         "con {input}\n      primera diferencia en la posición {first} de {}{why}\n      \
@@ -133,6 +235,25 @@ pub fn check_close(input: &str, got: &[f32], want: &[f32], tol: f32) -> Grade {
         &want[from..to],
         &got[from..to]
     ))
+}
+
+/// Si `got` es `want` multiplicado por una misma constante (distinta de 1), esa constante.
+fn constant_factor(got: &[f32], want: &[f32]) -> Option<f32> {
+    let pairs: Vec<(f32, f32)> = got
+        .iter()
+        .zip(want)
+        .filter(|(_, w)| w.abs() > 1e-3)
+        .map(|(&g, &w)| (g, w))
+        .collect();
+    let &(g0, w0) = pairs.first()?;
+    let factor = g0 / w0;
+    let same = pairs.len() >= 2
+        && factor.is_finite()
+        && (factor - 1.0).abs() > 1e-3
+        && pairs
+            .iter()
+            .all(|(g, w)| (g / w - factor).abs() <= 1e-3 * factor.abs().max(1.0));
+    same.then_some(factor)
 }
 
 /// Dónde ocurrió el último pánico (archivo:línea), lo apunta el gancho de [`run`].
@@ -184,13 +305,17 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "pánico sin mensaje".into());
+    let input = CURRENT_INPUT
+        .with(|c| c.borrow_mut().take())
+        .map(|i| format!("con {i}\n      "))
+        .unwrap_or_default();
     if msg.starts_with("not yet implemented") {
         format!("aún sin hacer (todo!: {msg})").replace("not yet implemented: ", "")
     } else {
         let at = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take();
         match at {
-            Some(at) => format!("la función entró en pánico en {at}: {msg}"),
-            None => format!("la función entró en pánico: {msg}"),
+            Some(at) => format!("{input}la función entró en pánico en {at}: {msg}"),
+            None => format!("{input}la función entró en pánico: {msg}"),
         }
     }
 }
@@ -245,7 +370,15 @@ pub fn run(grading_student: bool) -> ExitCode {
     let must_fail = args.iter().any(|a| a == "--deben-fallar");
     let hints_only = args.iter().any(|a| a == "--pista");
     let reset = args.iter().any(|a| a == "--reiniciar");
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    // Lo que va tras `--entrenar` son sus opciones, no filtros.
+    let until = args
+        .iter()
+        .position(|a| a == "--entrenar")
+        .unwrap_or(args.len());
+    let filters: Vec<&String> = args[..until]
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let chosen: Vec<Exercise> = all()
         .into_iter()
         .filter(|ex| filters.is_empty() || filters.iter().any(|f| matches(ex, f)))
@@ -294,6 +427,10 @@ pub fn run(grading_student: bool) -> ExitCode {
         *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = at;
     }));
 
+    if let Some(i) = args.iter().position(|a| a == "--entrenar") {
+        return entrenar::main(&args[i + 1..], grading_student);
+    }
+
     let who = if grading_student {
         "tus archivos de ejercicios/"
     } else {
@@ -301,26 +438,25 @@ pub fn run(grading_student: bool) -> ExitCode {
     };
     println!("\nCalificando {who}\n");
 
-    let (mut passed, mut failed) = (0, 0);
     let mut wrongly_passed = Vec::new();
-    let mut by_chapter: Vec<(&str, usize, usize)> = Vec::new();
+    // Por capítulo: superados y total, de los obligatorios y de los opcionales.
+    let mut by_chapter: Vec<(&str, [usize; 4])> = Vec::new();
     for ex in &chosen {
         let result = grade_with_time_limit(ex);
         let chapter = ex.id.split("::").next().unwrap_or(ex.id);
         if by_chapter.last().is_none_or(|c| c.0 != chapter) {
-            by_chapter.push((chapter, 0, 0));
+            by_chapter.push((chapter, [0; 4]));
         }
-        let entry = by_chapter.last_mut().expect("recién añadido");
-        entry.2 += 1;
+        let counts = &mut by_chapter.last_mut().expect("recién añadido").1;
+        let slot = if ex.optional { 2 } else { 0 };
+        counts[slot + 1] += 1;
         match result {
             Ok(()) => {
-                passed += 1;
-                entry.1 += 1;
+                counts[slot] += 1;
                 println!("  ✔ {} ({}): superado", ex.title, ex.id);
                 wrongly_passed.push(ex.id);
             }
             Err(why) => {
-                failed += 1;
                 println!("  ✘ {} ({}): no superado", ex.title, ex.id);
                 println!("      {why}");
                 println!("      archivo: {}", ex.file);
@@ -329,11 +465,32 @@ pub fn run(grading_student: bool) -> ExitCode {
         }
     }
     println!();
-    for (chapter, ok, n) in &by_chapter {
-        println!("{chapter}: {ok} de {n}");
+    let mut sum = [0; 4];
+    for (chapter, c) in &by_chapter {
+        let optional = if c[3] > 0 {
+            format!(" (más allá: {} de {})", c[2], c[3])
+        } else {
+            String::new()
+        };
+        println!("{chapter}: {} de {}{optional}", c[0], c[1]);
+        sum.iter_mut().zip(c).for_each(|(s, v)| *s += v);
     }
-    let total = passed + failed;
-    println!("\nResultado: {passed} de {total} ejercicios superados.");
+    let [passed, required, optional_passed, optional] = sum;
+    let total = required + optional;
+    let failed = total - passed - optional_passed;
+    let extra = if optional > 0 {
+        format!(" (y {optional_passed} de {optional} «más allá», opcionales)")
+    } else {
+        String::new()
+    };
+    println!("\nResultado: {passed} de {required} ejercicios superados{extra}.");
+    if grading_student && passed == required && required > 0 && !must_fail {
+        println!(
+            "\nCon todos los obligatorios superados, entrena tus modelos: \
+             `cargo ejercicios --entrenar bigram` y `cargo ejercicios --entrenar gpt`."
+        );
+    }
+    let passed = passed + optional_passed;
 
     if must_fail {
         // Modo de la integración continua: un calificador que aprueba un esbozo es un defecto.
@@ -358,7 +515,10 @@ pub fn run(grading_student: bool) -> ExitCode {
         println!("error: ningún ejercicio coincide con el filtro");
         return ExitCode::FAILURE;
     }
-    if failed == 0 {
+    // Tus ejercicios opcionales sin hacer no cuentan como fallo; las soluciones de
+    // referencia deben superarlos todos.
+    let required_failed = required - sum[0];
+    if failed == 0 || (grading_student && required_failed == 0) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -55,3 +55,45 @@ pub fn sample(probs: &[f32], u: f32) -> usize {
     }
     last_positive
 }
+
+/// Ejercicio 5.5: tus piezas, en orden; la fila de cada posición suma en la de su token.
+pub fn table_loss_and_grad(table: &Array2<f32>, x: &[u32], y: &[u32]) -> (f32, Array2<f32>) {
+    let rows: Vec<usize> = x.iter().map(|&t| t as usize).collect();
+    let logits = table.select(Axis(0), &rows);
+    let loss = cross_entropy(logits.view(), y);
+    let dlogits = cross_entropy_grad(logits.view(), y);
+    let mut grad = Array2::zeros(table.raw_dim());
+    for (i, &t) in rows.iter().enumerate() {
+        let mut row = grad.row_mut(t);
+        row += &dlogits.row(i);
+    }
+    (loss, grad)
+}
+
+/// Ejercicio 5.6: escalar, softmax estable y la suma acumulada de 5.4.
+pub fn sample_with_temperature(logits: &[f32], temperature: f32, u: f32) -> usize {
+    let scaled: Vec<f32> = logits.iter().map(|l| l / temperature).collect();
+    let m = scaled.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = scaled.iter().map(|z| (z - m).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    let probs: Vec<f32> = exps.iter().map(|e| e / sum).collect();
+    sample(&probs, u)
+}
+
+/// Ejercicio 5.7: los tres tramos.
+pub fn warmup_cosine_lr(
+    step: usize,
+    warmup: usize,
+    max_steps: usize,
+    max_lr: f64,
+    min_lr: f64,
+) -> f64 {
+    if step < warmup {
+        return max_lr * (step + 1) as f64 / warmup as f64;
+    }
+    if step > max_steps {
+        return min_lr;
+    }
+    let r = (step - warmup) as f64 / (max_steps - warmup) as f64;
+    min_lr + 0.5 * (1.0 + (std::f64::consts::PI * r).cos()) * (max_lr - min_lr)
+}

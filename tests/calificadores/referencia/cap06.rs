@@ -65,3 +65,12 @@ pub fn head_forward(
     }
     out
 }
+
+/// Ejercicio 6.4: la fórmula de GPT-2, elemento a elemento (en f64 por gusto).
+pub fn gelu(x: ArrayView2<f32>) -> Array2<f32> {
+    let c = (2.0 / std::f64::consts::PI).sqrt();
+    x.mapv(|v| {
+        let v = f64::from(v);
+        (0.5 * v * (1.0 + (c * (v + 0.044715 * v.powi(3))).tanh())) as f32
+    })
+}
