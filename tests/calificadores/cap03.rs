@@ -8,7 +8,7 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap03::split_point",
             title: "Ejercicio 3.1 — Dónde cortar",
             file: "ejercicios/cap03_tensores.rs",
-            hint: "`(train_fraction * len as f64) as usize`.",
+            hint: "multiplica en `f64` y trunca al final: pasar a entero antes (o multiplicar en `f32`) cambia el resultado con textos largos.",
             optional: false,
             grade: || {
                 check(
@@ -31,7 +31,7 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap03::token_counts",
             title: "Ejercicio 3.2 — Contar tokens",
             file: "ejercicios/cap03_tensores.rs",
-            hint: "recorre los identificadores y suma uno en `counts[id as usize]`.",
+            hint: "un contador por identificador del vocabulario, todos a cero al principio (también los que no aparecen); cada identificador suma uno al suyo.",
             optional: false,
             grade: || {
                 many(200, 32, |r| {

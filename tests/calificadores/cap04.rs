@@ -8,7 +8,7 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap04::context_target_pairs",
             title: "Ejercicio 4.1 — Pares contexto → objetivo",
             file: "ejercicios/cap04_lotes.rs",
-            hint: "para t en 1..chunk.len(): contexto `chunk[..t]`, objetivo `chunk[t]`.",
+            hint: "un trozo de k + 1 tokens da k ejemplos: el contexto crece de uno en uno y el objetivo es siempre el token que viene justo después.",
             optional: false,
             grade: || {
                 shrinking(

@@ -293,10 +293,28 @@ fn grade_with_time_limit(ex: &Exercise) -> Grade {
                 TIME_LIMIT.as_secs()
             );
             println!("      archivo: {}", ex.file);
-            println!("      pista: {}", ex.hint);
+            println!("{}", wrap_hint(ex.hint));
             std::process::exit(1);
         }
     }
+}
+
+/// `      pista: …`, partida en líneas de 80 columnas como mucho (las de después, con la
+/// misma sangría que el resto del informe).
+fn wrap_hint(hint: &str) -> String {
+    let mut out = String::from("      pista:");
+    let mut width = out.chars().count();
+    for word in hint.split_whitespace() {
+        let len = word.chars().count();
+        if width + 1 + len > 80 {
+            out.push_str("\n     ");
+            width = 5;
+        }
+        out.push(' ');
+        out.push_str(word);
+        width += 1 + len;
+    }
+    out
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -460,7 +478,7 @@ pub fn run(grading_student: bool) -> ExitCode {
                 println!("  ✘ {} ({}): no superado", ex.title, ex.id);
                 println!("      {why}");
                 println!("      archivo: {}", ex.file);
-                println!("      pista: {}", ex.hint);
+                println!("{}", wrap_hint(ex.hint));
             }
         }
     }
