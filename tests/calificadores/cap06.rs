@@ -54,9 +54,23 @@ pub fn exercises() -> Vec<Exercise> {
                     let scale = [1.0, 10.0, 200.0][r.random_range(0..3)];
                     let values = rng::normal_vec(r, t * t, 0.0, scale);
                     let scores = Array2::from_shape_vec((t, t), values).unwrap();
-                    let got = graded::cap06::causal_softmax(scores.view());
                     let input = format!("afinidades {t}×{t} de escala {scale}");
-                    close(&input, got, attention::causal_softmax(scores.view()), 1e-5)
+                    let got = with_input(&input, || graded::cap06::causal_softmax(scores.view()));
+                    // La softmax de cada fila entera, sin máscara: el error más común.
+                    let unmasked = Array2::from_shape_fn((t, t), |(i, j)| {
+                        let row = scores.row(i);
+                        let m = row.fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+                        (row[j] - m).exp() / row.iter().map(|v| (v - m).exp()).sum::<f32>()
+                    });
+                    let want = attention::causal_softmax(scores.view());
+                    let differs = close(&input, unmasked.clone(), want.clone(), 1e-5).is_err();
+                    if differs && close(&input, got.clone(), unmasked, 1e-5).is_ok() {
+                        return Err(format!(
+                            "con {input}\n      tus pesos son la softmax de la fila entera: falta la \
+                             máscara (encima de la diagonal, el futuro, deben valer 0)"
+                        ));
+                    }
+                    close(&input, got, want, 1e-5)
                 })
             },
         },

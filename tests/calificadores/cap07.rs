@@ -237,6 +237,29 @@ pub fn exercises() -> Vec<Exercise> {
             hint: "q·kᵀ de forma (B, T, T), por 1/√hs; la máscara y la softmax; tu dropout sobre esos pesos (no sobre la salida); y pesos·v.",
             optional: false,
             grade: || {
+                // Sin máscara (todo a la vista), el error más común: se reconoce aparte.
+                many(10, 730, |r| {
+                    let (m, x, mask, desc) = random_case(r, 0.0);
+                    let head = &m.blocks[0].sa.heads[0];
+                    let all = mask.ones_like().unwrap();
+                    let unmasked = head.forward(&x, &all, &mut Mode::Eval).unwrap();
+                    let want = head.forward(&x, &mask, &mut Mode::Eval).unwrap();
+                    if check_tensor(&desc, Ok(unmasked.clone()), &want).is_ok() {
+                        return Ok(()); // con una sola posición no hay futuro que tapar
+                    }
+                    let got = with_input(&desc, || {
+                        graded::cap07::head_forward(head, &x, &mask, &mut Mode::Eval)
+                    });
+                    if let Ok(got) = got
+                        && check_tensor(&desc, Ok(got), &unmasked).is_ok()
+                    {
+                        return Err(format!(
+                            "con {desc}\n      tu salida es la de una cabeza sin máscara: cada \
+                             posición mira también el futuro (¿pasaste `mask` a la softmax?)"
+                        ));
+                    }
+                    Ok(())
+                })?;
                 grade_piece(
                     73,
                     40,

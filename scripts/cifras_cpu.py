@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Las cifras del capítulo 7 con la configuración `cpu`, sacadas del programa.
+
+    python3 scripts/cifras_cpu.py escribir    entrena, genera y reescribe los archivos del libro
+    python3 scripts/cifras_cpu.py comprobar   entrena y genera en una carpeta temporal y falla si
+                                              las pérdidas o los textos no son los del libro
+
+Escribe en book/src/tablas/:
+  cpu_entrenamiento.md   la máquina, el tiempo y la tabla de pérdidas de `07_gpt entrenar --preset cpu`
+  cpu_muestra_7.txt      `generar --prompt "En un lugar de la Mancha" --tokens 400 --semilla 7`
+  cpu_muestra_t07.txt    `generar --temperatura 0.7 --top-k 10 --semilla 3 --tokens 300`
+y la curva en book/src/figuras/gpt_curva_cpu.svg.
+
+Usa el perfil de desarrollo (el de `cargo test`, optimizado): las cuentas son las mismas que en
+release. El tiempo depende de la máquina y no se compara; las pérdidas y los textos, sí.
+"""
+
+import datetime
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TABLES = os.path.join(ROOT, "book", "src", "tablas")
+TRAIN = os.path.join(TABLES, "cpu_entrenamiento.md")
+SAMPLES = {
+    "cpu_muestra_7.txt": ["--prompt", "En un lugar de la Mancha", "--tokens", "400", "--semilla", "7"],
+    "cpu_muestra_t07.txt": ["--temperatura", "0.7", "--top-k", "10", "--semilla", "3", "--tokens", "300"],
+}
+EVAL = re.compile(r"^paso (\d+): pérdida de entrenamiento ([\d.]+), de validación ([\d.]+)")
+
+
+def binary():
+    subprocess.run(["cargo", "build", "-q", "--bin", "07_gpt"], cwd=ROOT, check=True)
+    return os.path.join(ROOT, "target", "debug", "07_gpt")
+
+
+def machine():
+    model = "CPU desconocida"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} núcleos"
+
+
+def spanish(x):
+    return x.replace(".", ",")
+
+
+def run(exe, outdir):
+    """Entrena y genera en `outdir`; devuelve (filas de la tabla, segundos, {muestra: texto})."""
+    start = time.monotonic()
+    out = subprocess.run(
+        [exe, "entrenar", "--preset", "cpu", "--salidas", outdir, "--sobrescribir"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    seconds = time.monotonic() - start
+    rows = [m.groups() for m in map(EVAL.match, out.splitlines()) if m]
+    if not rows:
+        sys.exit("error: el entrenamiento no imprimió ninguna estimación:\n" + out)
+    ckpt = os.path.join(outdir, "gpt-mejor.safetensors")
+    samples = {}
+    for name, args in SAMPLES.items():
+        samples[name] = subprocess.run(
+            [exe, "generar", "--checkpoint", ckpt, *args],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        ).stdout
+    return rows, seconds, samples
+
+
+def table(rows):
+    lines = ["| paso | pérdida de entrenamiento | pérdida de validación |", "| ---: | ---: | ---: |"]
+    lines += [f"| {s} | {spanish(t)} | {spanish(v)} |" for s, t, v in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    if mode not in ("escribir", "comprobar"):
+        sys.exit(__doc__)
+    exe = binary()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows, seconds, samples = run(exe, tmp)
+        if mode == "escribir":
+            header = (
+                f"Máquina: {machine()}; {datetime.date.today().isoformat()}. "
+                f"Tardó {spanish(f'{seconds:.1f}')} s en total, estimaciones incluidas.\n\n"
+            )
+            with open(TRAIN, "w") as f:
+                f.write(header + table(rows))
+            for name, text in samples.items():
+                with open(os.path.join(TABLES, name), "w") as f:
+                    f.write(text)
+            with open(os.path.join(tmp, "gpt-curva.svg"), "rb") as src:
+                data = src.read()
+            with open(os.path.join(ROOT, "book", "src", "figuras", "gpt_curva_cpu.svg"), "wb") as dst:
+                dst.write(data)
+            print(f"Escritos {TRAIN}, las muestras y la curva ({seconds:.1f} s).")
+            return
+    problems = []
+    with open(TRAIN) as f:
+        book = f.read()
+    if table(rows) not in book:
+        problems.append(f"la tabla de pérdidas del libro no es la del programa:\n{table(rows)}")
+    for name, text in samples.items():
+        with open(os.path.join(TABLES, name)) as f:
+            if f.read() != text:
+                problems.append(f"{name} no es lo que genera el programa:\n{text}")
+    if problems:
+        print("error: " + "\n".join(problems), file=sys.stderr)
+        print("Si el cambio es intencionado: python3 scripts/cifras_cpu.py escribir", file=sys.stderr)
+        sys.exit(1)
+    print(f"Las cifras y los textos del capítulo 7 (preset cpu) son los del programa ({seconds:.0f} s).")
+
+
+if __name__ == "__main__":
+    main()
