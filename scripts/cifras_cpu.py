@@ -9,7 +9,9 @@ Escribe en book/src/tablas/:
   cpu_entrenamiento.md   la máquina, el tiempo y la tabla de pérdidas de `07_gpt entrenar --preset cpu`
   cpu_muestra_7.txt      `generar --prompt "En un lugar de la Mancha" --tokens 400 --semilla 7`
   cpu_muestra_t07.txt    `generar --temperatura 0.7 --top-k 10 --semilla 3 --tokens 300`
-y la curva en book/src/figuras/gpt_curva_cpu.svg.
+y la curva en book/src/figuras/gpt_curva_cpu.svg. Al escribir, si está el entorno de PyTorch de
+scripts/comparar_pytorch.sh, añade a la tabla la línea de la misma configuración en PyTorch
+(scripts/gpt_pytorch.py, dos hilos); al comprobar, esa línea no se mira (la CI no tiene PyTorch).
 
 Usa el perfil de desarrollo (el de `cargo test`, optimizado): las cuentas son las mismas que en
 release. El tiempo depende de la máquina y no se compara; las pérdidas y los textos, sí.
@@ -76,6 +78,28 @@ def run(exe, outdir):
     return rows, seconds, samples
 
 
+def pytorch_line():
+    """La misma configuración entrenada en PyTorch, si hay PyTorch; si no, `None`."""
+    venv = os.environ.get("GPT_DESDE_CERO_VENV", os.path.expanduser("~/.cache/gpt-desde-cero/venv-torch"))
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
+        return None
+    out = subprocess.run(
+        [python, "scripts/gpt_pytorch.py", "--config", "cpu", "--hilos", "2", "--entrenar", "2000"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    m = re.search(r"(\d+) pasos en ([\d.]+) s: entrenamiento ([\d.]+), validación ([\d.]+)", out)
+    if not m:
+        sys.exit("error: scripts/gpt_pytorch.py no imprimió sus pérdidas:\n" + out)
+    steps, secs, train, val = m.groups()
+    return (
+        f"\nPyTorch, el mismo modelo en la misma máquina con dos hilos "
+        f"(`scripts/gpt_pytorch.py --config cpu --hilos 2 --entrenar 2000`): {steps} pasos en "
+        f"{spanish(f'{float(secs):.0f}')} s; pérdida final de entrenamiento {spanish(train)} y de "
+        f"validación {spanish(val)}.\n"
+    )
+
+
 def table(rows):
     lines = ["| paso | pérdida de entrenamiento | pérdida de validación |", "| ---: | ---: | ---: |"]
     lines += [f"| {s} | {spanish(t)} | {spanish(v)} |" for s, t, v in rows]
@@ -94,8 +118,9 @@ def main():
                 f"Máquina: {machine()}; {datetime.date.today().isoformat()}. "
                 f"Tardó {spanish(f'{seconds:.1f}')} s en total, estimaciones incluidas.\n\n"
             )
+            torch_line = pytorch_line() or ""
             with open(TRAIN, "w") as f:
-                f.write(header + table(rows))
+                f.write(header + table(rows) + torch_line)
             for name, text in samples.items():
                 with open(os.path.join(TABLES, name), "w") as f:
                     f.write(text)
