@@ -706,7 +706,7 @@ fn las_pistas_que_enseña_el_libro_son_las_del_calificador() {
                 }
             }
             assert!(
-                hints.iter().any(|h| *h == shown),
+                hints.contains(&shown),
                 "{}: la pista «{shown}» no es de ningún calificador",
                 relative(&page)
             );
