@@ -128,7 +128,7 @@ pub fn main(args: &[String], grading_student: bool) -> ExitCode {
     let who = if grading_student {
         "Tu"
     } else {
-        "El (de las soluciones de referencia)"
+        "Con las soluciones de referencia, el"
     };
     let result = if options.model == "bigram" {
         if !pieces_ready(BIGRAM_PIECES, "bigram") {
