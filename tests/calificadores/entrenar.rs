@@ -118,6 +118,17 @@ fn quijote() -> Result<(Tokenizer, Dataset), String> {
 
 /// Entrena, informa y, con `--comprobar`, compara con la biblioteca.
 pub fn main(args: &[String], grading_student: bool) -> ExitCode {
+    // cargo ejecuta las pruebas en la carpeta de su paquete (`ejercicios/` para las tuyas):
+    // el corpus (`datos/`) y las salidas (`salidas/`) son los de la raíz del proyecto.
+    let root = if grading_student {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/..")
+    } else {
+        env!("CARGO_MANIFEST_DIR")
+    };
+    if let Err(e) = std::env::set_current_dir(root) {
+        println!("error: no pude entrar en la carpeta del proyecto ({root}): {e}");
+        return ExitCode::FAILURE;
+    }
     let options = match parse(args) {
         Ok(o) => o,
         Err(e) => {
