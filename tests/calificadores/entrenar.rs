@@ -97,15 +97,9 @@ fn pieces_ready(ids: &[&str], what: &str) -> bool {
         let number = e.title.split_whitespace().nth(1).unwrap_or(e.id);
         println!("  ✘ {} — `cargo ejercicios {number}`", e.title);
     }
-    println!(
-        "\nCuando las superes, vuelve a pedir `cargo ejercicios --entrenar {}`.",
-        what_flag(what)
-    );
+    let flag = what.to_lowercase();
+    println!("\nCuando las superes, vuelve a pedir `cargo ejercicios --entrenar {flag}`.");
     false
-}
-
-fn what_flag(what: &str) -> &'static str {
-    if what == "bigram" { "bigram" } else { "gpt" }
 }
 
 /// El Quijote (de la caché `datos/`, o descargado la primera vez) tokenizado y partido.
