@@ -78,13 +78,10 @@ fn descarga_completa_y_despues_usa_la_cache() {
     );
     assert_eq!(std::fs::read(&cache).unwrap(), TEXTO.as_bytes());
     assert_eq!(servidor.peticiones(), 1);
-    // La caché es un archivo normal, legible por todos (0644), como los checkpoints.
+    // La caché es un archivo normal, con los permisos de cualquier archivo nuevo (0644 con la
+    // umask habitual), como los checkpoints.
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o644, "permisos {mode:o}");
-    }
+    assert_eq!(permisos(&cache), permisos_de_un_archivo_nuevo(dir.path()));
     // Ni temporales ni restos: solo la carpeta y el archivo de la caché.
     assert_eq!(
         contenido(dir.path()),
@@ -126,7 +123,7 @@ fn error_404() {
     match &err {
         CorpusError::Http { url, status } => {
             assert_eq!(url, &servidor.url);
-            assert!(status.starts_with("404"), "{status}");
+            assert_eq!(status, "404: esa dirección no existe (Not Found)");
         }
         otro => panic!("se esperaba Http, llegó {otro:?}"),
     }
@@ -290,7 +287,7 @@ fn un_goteo_tiene_plazo_total() {
     let err = corpus::load_with(None, &cache, &d).unwrap_err();
     assert!(inicio.elapsed() < Duration::from_secs(4), "{err}");
     assert!(matches!(err, CorpusError::TimedOut { .. }), "{err:?}");
-    assert_mensaje(&err, "no terminó en 1.5 s");
+    assert_mensaje(&err, "no terminó en 1,5 s");
     assert_nada(dir.path());
 }
 
@@ -373,9 +370,13 @@ fn la_cache_no_se_puede_escribir() {
     let err = corpus::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
     assert!(matches!(err, CorpusError::Cache { .. }), "{err:?}");
     assert!(
-        err.to_string().starts_with("no se pudo escribir la caché"),
+        err.to_string()
+            .starts_with("no se pudo escribir la caché en «")
+            && err.to_string().contains("es una carpeta, no un archivo"),
         "{err}"
     );
+    // Se sabe antes de descargar: ni una petición.
+    assert_eq!(servidor.peticiones(), 0);
     // Ningún temporal al lado.
     assert_eq!(
         contenido(dir.path()),
@@ -385,9 +386,10 @@ fn la_cache_no_se_puede_escribir() {
 
 #[test]
 fn si_no_se_puede_guardar_no_queda_ni_la_carpeta() {
-    // Las carpetas de la caché se crean solo con la descarga ya validada; si después falla el
-    // guardado, se borran las que se acababan de crear. Un nombre con un byte NUL es una forma
-    // segura (también como root) de que falle el último paso, el renombrado.
+    // Las carpetas de la caché se crean antes de descargar (para comprobar que se puede
+    // escribir en ellas); si después falla el guardado, se borran las que se acababan de crear.
+    // Un nombre con un byte NUL es una forma segura (también como root) de que falle el último
+    // paso, el renombrado.
     let servidor = Servidor::ok(TEXTO.as_bytes());
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("nueva").join("mas").join("el\0quijote.txt");
@@ -395,4 +397,294 @@ fn si_no_se_puede_guardar_no_queda_ni_la_carpeta() {
     assert!(matches!(err, CorpusError::Cache { .. }), "{err:?}");
     assert_eq!(servidor.peticiones(), 1);
     assert_nada(dir.path());
+}
+
+/// Los permisos (los 9 bits de rwx) de un archivo.
+#[cfg(unix)]
+fn permisos(ruta: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(ruta).unwrap().permissions().mode() & 0o777
+}
+
+/// Los permisos con los que nace un archivo cualquiera en `dir`: 0666 menos la umask.
+#[cfg(unix)]
+fn permisos_de_un_archivo_nuevo(dir: &Path) -> u32 {
+    let prueba = dir.join("prueba-de-permisos");
+    std::fs::write(&prueba, b"x").unwrap();
+    let modo = permisos(&prueba);
+    std::fs::remove_file(&prueba).unwrap();
+    modo
+}
+
+/// Una respuesta `200 OK` sin `Content-Type` ni `Content-Length` (acaba al cerrar).
+fn respuesta_sin_tipo(cuerpo: &[u8]) -> Vec<u8> {
+    [
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".as_slice(),
+        cuerpo,
+    ]
+    .concat()
+}
+
+#[test]
+fn un_cuerpo_mas_corto_que_su_content_length_no_se_guarda() {
+    // Con una dirección propia: promete 1000 bytes y manda un texto entero de menos.
+    for cuerpo in [&b"En un luga"[..], TEXTO.as_bytes()] {
+        let servidor = Servidor::crudo(respuesta_http("200 OK", Some(1000), cuerpo));
+        let err = falla(&servidor.url);
+        match &err {
+            CorpusError::Truncated { received, expected } => {
+                assert_eq!(*received, cuerpo.len() as u64);
+                assert_eq!(expected, "1000");
+            }
+            otro => panic!("se esperaba Truncated, llegó {otro:?}"),
+        }
+    }
+    // Con `Transfer-Encoding: chunked`, el cliente HTTP ignora el `Content-Length`: un cuerpo
+    // completo según sus trozos, pero más corto (o más largo) que lo anunciado, tampoco vale.
+    let troceado = |anunciado: usize, cuerpo: &[u8]| {
+        let mut r = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {anunciado}\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+            cuerpo.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(cuerpo);
+        r.extend_from_slice(b"\r\n0\r\n\r\n");
+        r
+    };
+    let servidor = Servidor::crudo(troceado(1000, TEXTO.as_bytes()));
+    let err = falla(&servidor.url);
+    assert!(
+        matches!(err, CorpusError::Truncated { .. }),
+        "se esperaba Truncated, llegó {err:?}"
+    );
+    assert_mensaje(&err, "la descarga se cortó");
+    let servidor = Servidor::crudo(troceado(10, TEXTO.as_bytes()));
+    let err = falla(&servidor.url);
+    assert!(
+        matches!(err, CorpusError::LengthMismatch { declared: 10, .. }),
+        "{err:?}"
+    );
+    assert_mensaje(&err, "anuncia 10 bytes (Content-Length)");
+}
+
+#[test]
+fn una_pagina_web_sin_content_type_se_reconoce_por_su_contenido() {
+    let paginas: [&[u8]; 6] = [
+        b"<html><body>Inicia sesion</body></html>",
+        b"\xEF\xBB\xBF\n  <!DOCTYPE html>\n<html lang=\"es\"><head></head></html>",
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\">\n<html xmlns=\"http://www.w3.org/1999/xhtml\"></html>",
+        b"<!-- portal cautivo -->\n<HTML><HEAD><TITLE>Wifi</TITLE></HEAD></HTML>",
+        b"<head><meta charset=\"utf-8\"><title>Acceso</title></head><body><p>Acepta</p></body>",
+        b"\r\n\r\n<body onload=\"document.forms[0].submit()\"><form></form></body>",
+    ];
+    for pagina in paginas {
+        for respuesta in [
+            respuesta_sin_tipo(pagina),
+            respuesta_http("200 OK", Some(pagina.len()), pagina),
+        ] {
+            let servidor = Servidor::crudo(respuesta);
+            let err = falla(&servidor.url);
+            assert!(
+                matches!(err, CorpusError::NotText { .. }),
+                "{}: {err:?}",
+                String::from_utf8_lossy(pagina)
+            );
+            assert_mensaje(&err, "es una página web");
+        }
+    }
+    // Por la cabecera, en cualquier forma: XHTML, o en mayúsculas.
+    for tipo in ["application/xhtml+xml", "TEXT/HTML; charset=UTF-8"] {
+        let respuesta = format!("HTTP/1.1 200 OK\r\nContent-Type: {tipo}\r\n\r\n{TEXTO}");
+        let servidor = Servidor::crudo(respuesta.into_bytes());
+        let err = falla(&servidor.url);
+        assert!(
+            matches!(err, CorpusError::NotText { .. }),
+            "{tipo}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn un_texto_que_no_es_una_pagina_se_guarda_aunque_no_tenga_tipo() {
+    // Un texto que empieza por «<» o que habla de HTML no es una página web; uno corto se
+    // guarda (se rechaza al usarlo si no llega para el bloque).
+    for texto in [
+        "<Capítulo primero>\nEn un lugar de la Mancha…\n",
+        "Este libro no usa <html> ni <body>.\n",
+        "0123456789",
+    ] {
+        let servidor = Servidor::crudo(respuesta_sin_tipo(texto.as_bytes()));
+        let (_dir, cache) = cache();
+        let c = corpus::load_with(None, &cache, &descarga(&servidor.url)).unwrap();
+        assert_eq!(c.text, texto);
+        assert_eq!(std::fs::read_to_string(&cache).unwrap(), texto);
+    }
+}
+
+#[test]
+fn una_carpeta_de_datos_que_es_un_archivo_se_dice_antes_de_descargar() {
+    let servidor = Servidor::ok(TEXTO.as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let archivo = dir.path().join("datos");
+    std::fs::write(&archivo, "no soy carpeta").unwrap();
+    let cache = archivo.join(corpus::FILE_NAME);
+    let err = corpus::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
+    assert!(matches!(err, CorpusError::CacheDir { .. }), "{err:?}");
+    assert_mensaje(&err, "es un archivo, no una carpeta");
+    assert_mensaje(&err, corpus::DATA_DIR_VAR);
+    assert!(!err.to_string().contains("ya existe"), "{err}");
+    assert_eq!(servidor.peticiones(), 0, "se sabe antes de descargar");
+    assert_eq!(std::fs::read_to_string(&archivo).unwrap(), "no soy carpeta");
+
+    // Lo mismo con el programa, por la variable de entorno: código 1 y el mensaje claro.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_01_datos"))
+        .env(corpus::DATA_DIR_VAR, &archivo)
+        .env(corpus::URL_VAR, &servidor.url)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    comun::assert_falla(
+        &out,
+        1,
+        &[
+            "como carpeta de la caché del corpus",
+            "es un archivo, no una carpeta",
+        ],
+    );
+    assert_eq!(servidor.peticiones(), 0);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn una_carpeta_de_datos_donde_no_se_puede_escribir_se_dice_antes_de_descargar() {
+    // En /proc/self no se pueden crear archivos, ni siquiera como root.
+    let servidor = Servidor::ok(TEXTO.as_bytes());
+    let cache = Path::new("/proc/self").join(corpus::FILE_NAME);
+    let err = corpus::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
+    assert!(matches!(err, CorpusError::CacheDir { .. }), "{err:?}");
+    assert_mensaje(
+        &err,
+        "no se puede usar «/proc/self» como carpeta de la caché",
+    );
+    assert_eq!(servidor.peticiones(), 0, "se sabe antes de descargar");
+}
+
+#[test]
+fn los_temporales_que_deja_un_kill_9_en_la_cache_se_borran() {
+    let servidor = Servidor::ok(TEXTO.as_bytes());
+    let d = descarga(&servidor.url);
+    let (dir, cache) = cache();
+    let datos = cache.parent().unwrap();
+    std::fs::create_dir_all(datos).unwrap();
+    let prefijo = gpt_desde_cero::tools::resources::TEMP_PREFIX;
+    let sufijo = gpt_desde_cero::tools::resources::TEMP_SUFFIX;
+    let resto = datos.join(format!("{prefijo}kill9{sufijo}"));
+    let ajeno = datos.join("notas.tmp");
+    // Al descargar…
+    std::fs::write(&resto, vec![0u8; 4096]).unwrap();
+    std::fs::write(&ajeno, "mío").unwrap();
+    corpus::load_with(None, &cache, &d).unwrap();
+    assert!(!resto.exists());
+    // … y al usar la caché.
+    std::fs::write(&resto, vec![0u8; 4096]).unwrap();
+    let c = corpus::load_with(None, &cache, &d).unwrap();
+    assert_eq!(c.source, Source::Cache(cache.clone()));
+    assert!(!resto.exists());
+    assert_eq!(
+        contenido(dir.path()),
+        vec![datos.to_path_buf(), cache.clone(), ajeno.clone()],
+        "solo se borran nuestros temporales"
+    );
+
+    // El programa lo cuenta.
+    std::fs::write(&resto, vec![0u8; 4096]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_01_datos"))
+        .env(corpus::DATA_DIR_VAR, datos)
+        .env(corpus::URL_VAR, &servidor.url)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "Borrados en «{}» los temporales de una escritura que no terminó (4,1 KB).",
+            datos.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!resto.exists());
+    assert_eq!(servidor.peticiones(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn la_cache_respeta_la_umask() {
+    // Con `umask 077`, nadie más que su dueño debe poder leer lo que escribe un programa.
+    let servidor = Servidor::ok(TEXTO.as_bytes());
+    let (_dir, cache) = cache();
+    let out = std::process::Command::new("sh")
+        .args(["-c", "umask 077; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_01_datos"))
+        .env(corpus::DATA_DIR_VAR, cache.parent().unwrap())
+        .env(corpus::URL_VAR, &servidor.url)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&cache).unwrap(), TEXTO.as_bytes());
+    assert_eq!(permisos(&cache), 0o600, "permisos {:o}", permisos(&cache));
+}
+
+#[test]
+fn los_errores_de_red_se_dicen_en_espanol() {
+    // Ni el texto de reqwest ni el del sistema: en español, con el término técnico entre
+    // paréntesis.
+    let ingles = [
+        "error sending request",
+        "client error",
+        "tcp connect error",
+        "Connection refused",
+        "os error",
+        "builder error",
+        "relative URL",
+        "scheme",
+    ];
+    let casos = [
+        (
+            url_sin_servidor(),
+            "nadie escucha en esa dirección (connection refused)",
+        ),
+        (
+            "esto no es una URL".to_string(),
+            "la URL no es válida: le falta el protocolo (debe empezar por http:// o https://)",
+        ),
+        (
+            "ftp://127.0.0.1/el_quijote.txt".to_string(),
+            "la URL no es válida: solo se admiten http:// y https://, no ftp://",
+        ),
+        (
+            "http://127.0.0.1:99999/el_quijote.txt".to_string(),
+            "la URL no es válida: el puerto no es válido (invalid port)",
+        ),
+    ];
+    // Un servidor que solo habla http, por https: falla el cifrado.
+    let servidor = Servidor::ok(TEXTO.as_bytes());
+    let https = servidor.url.replacen("http://", "https://", 1);
+    let casos = casos
+        .into_iter()
+        .chain([(https, "falló la conexión segura (TLS)")]);
+    for (url, dice) in casos {
+        let err = falla(&url);
+        assert!(matches!(err, CorpusError::Network { .. }), "{err:?}");
+        assert_mensaje(&err, dice);
+        let msg = err.to_string();
+        for e in ingles {
+            assert!(!msg.contains(e), "«{e}» en: {msg}");
+        }
+    }
 }

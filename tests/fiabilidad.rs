@@ -364,3 +364,144 @@ fn codigos_de_salida_y_mensajes() {
     let out = run(GPT, &["entrenar", "--preset", "semilla"]);
     assert_falla(&out, 2, &["el preset «semilla» ahora se llama «cuaderno»"]);
 }
+
+// --- descarga y archivos ---
+
+/// Ejecuta `cmd` con un plazo: si no termina a tiempo (se quedó colgado, leyendo un FIFO o
+/// /dev/zero), lo mata y la prueba falla en vez de colgarse con él.
+fn con_plazo(mut cmd: Command, plazo: Duration) -> Output {
+    let mut child = cmd
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("no se pudo ejecutar el programa");
+    let inicio = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if inicio.elapsed() > plazo {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{cmd:?} seguía sin terminar a los {} s:\n{}",
+                plazo.as_secs(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Un FIFO (tubería con nombre) en `dir`, en el que nadie escribe.
+#[cfg(unix)]
+fn fifo(dir: &Path, nombre: &str) -> PathBuf {
+    let ruta = dir.join(nombre);
+    let c = std::ffi::CString::new(ruta.to_str().unwrap()).unwrap();
+    // SAFETY: `c` es una cadena C válida.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    ruta
+}
+
+#[cfg(unix)]
+#[test]
+fn un_corpus_que_no_es_un_archivo_normal_se_rechaza_sin_leerlo() {
+    let dir = tempfile::tempdir().unwrap();
+    let tuberia = fifo(dir.path(), "corpus.txt");
+    let casos = [
+        (tuberia.to_str().unwrap(), "tubería con nombre (FIFO)"),
+        ("/dev/zero", "dispositivo de caracteres"),
+    ];
+    for (ruta, dice) in casos {
+        let salidas = dir.path().join("salidas");
+        let salidas = salidas.to_str().unwrap();
+        let programas: [(&str, &[&str]); 2] = [
+            (LOTES, &["--corpus", ruta]),
+            (
+                GPT,
+                &[
+                    "entrenar",
+                    "--preset",
+                    "diminuto",
+                    "--salidas",
+                    salidas,
+                    "--corpus",
+                    ruta,
+                ],
+            ),
+        ];
+        for (bin, args) in programas {
+            let mut cmd = Command::new(bin);
+            cmd.args(args);
+            let out = con_plazo(cmd, Duration::from_secs(30));
+            assert_falla(
+                &out,
+                1,
+                &[
+                    "no se pudo leer el corpus",
+                    ruta,
+                    "no es un archivo normal",
+                    dice,
+                ],
+            );
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn un_checkpoint_que_no_es_un_archivo_normal_se_rechaza_sin_leerlo() {
+    let dir = tempfile::tempdir().unwrap();
+    let tuberia = fifo(dir.path(), "gpt.safetensors");
+    let casos = [
+        (tuberia.to_str().unwrap(), "tubería con nombre (FIFO)"),
+        ("/dev/zero", "dispositivo de caracteres"),
+    ];
+    for (ruta, dice) in casos {
+        let mut cmd = Command::new(GPT);
+        cmd.args(["generar", "--checkpoint", ruta]);
+        let out = con_plazo(cmd, Duration::from_secs(30));
+        assert_falla(
+            &out,
+            1,
+            &[
+                "no se pudo leer el checkpoint",
+                ruta,
+                "no es un archivo normal",
+                dice,
+            ],
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn los_checkpoints_respetan_la_umask() {
+    // Con `umask 077`, nadie más que su dueño debe poder leer lo que escribe un programa.
+    use std::os::unix::fs::PermissionsExt as _;
+    real_corpus();
+    let dir = tempfile::tempdir().unwrap();
+    let salidas = dir.path().join("salidas");
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "umask 077; exec \"$0\" \"$@\""])
+        .arg(GPT)
+        .args(["entrenar", "--preset", "diminuto", "--pasos", "2"])
+        .args(["--eval-cada", "1", "--eval-lotes", "1", "--salidas"])
+        .arg(&salidas);
+    let out = con_plazo(cmd, Duration::from_secs(300));
+    ok(&out);
+    let archivos: Vec<PathBuf> = std::fs::read_dir(&salidas)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    assert!(
+        archivos.iter().any(|p| p.ends_with("gpt.safetensors")),
+        "{archivos:?}"
+    );
+    for archivo in archivos {
+        let modo = std::fs::metadata(&archivo).unwrap().permissions().mode() & 0o777;
+        assert_eq!(modo, 0o600, "{}: permisos {modo:o}", archivo.display());
+    }
+}

@@ -2,9 +2,11 @@
 //!
 //! Orden de búsqueda: `--corpus <RUTA>` si se indica; si no, la caché
 //! (`datos/el_quijote.txt`, o la carpeta de `GPT_DESDE_CERO_DATOS`); si no está, se descarga
-//! de `URL` (o de `GPT_DESDE_CERO_URL`). La descarga se escribe en un archivo temporal y solo
-//! se renombra al final si está completa, es UTF-8 y, con la URL por defecto, es exactamente
-//! el Quijote esperado (tamaño y huella SHA-256): un fallo nunca deja un archivo a medias.
+//! de `URL` (o de `GPT_DESDE_CERO_URL`). La carpeta de la caché se comprueba antes de
+//! descargar. La descarga se escribe en un archivo temporal y solo se renombra al final si
+//! está completa (tantos bytes como anuncia el servidor), no es una página web, es UTF-8 y,
+//! con la URL por defecto, es exactamente el Quijote esperado (tamaño y huella SHA-256): un
+//! fallo nunca deja un archivo a medias, ni una carpeta recién creada.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -94,6 +96,14 @@ pub enum CorpusError {
     )]
     Truncated { received: u64, expected: String },
     #[error(
+        "la respuesta de {url} no es coherente: anuncia {declared} bytes (Content-Length) y llegaron {received}. No se guardó nada; ¿es la URL correcta? Usa --corpus <RUTA> para un texto local."
+    )]
+    LengthMismatch {
+        url: String,
+        declared: u64,
+        received: u64,
+    },
+    #[error(
         "la descarga supera el límite de {limit} bytes; ¿es la URL correcta? No se guardó nada. Usa --corpus <RUTA> para un texto local grande."
     )]
     TooLarge { limit: u64 },
@@ -115,6 +125,11 @@ pub enum CorpusError {
     NotExpected { url: String, detail: String },
     #[error("no se pudo escribir la caché en «{}»: {}", path.display(), io_detail(source))]
     Cache { path: PathBuf, source: io::Error },
+    #[error(
+        "no se puede usar «{}» como carpeta de la caché del corpus: {detail}. No se descargó nada; elige otra carpeta con {DATA_DIR_VAR}, o usa --corpus <RUTA>.",
+        dir.display()
+    )]
+    CacheDir { dir: PathBuf, detail: String },
 }
 
 /// De dónde salió el texto.
@@ -225,7 +240,7 @@ impl Download {
             if e.is_timeout() && !e.is_connect() {
                 CorpusError::TimedOut {
                     url: self.url.clone(),
-                    detail: format!("la descarga no terminó en {} s", self.timeout.as_secs_f64()),
+                    detail: format!("la descarga no terminó en {}", seconds(self.timeout)),
                 }
             } else {
                 CorpusError::Network {
@@ -248,14 +263,21 @@ impl Download {
                 Ok(r) => r,
                 Err(e) => return drop(tx.send(Event::Failed(e))),
             };
+            // La longitud que anuncia la cabecera, aunque `reqwest` no la use (con
+            // `Transfer-Encoding: chunked` manda la codificación y la cabecera se ignora).
+            let declared = response
+                .headers()
+                .get(reqwest::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
             let head = Event::Head {
                 status: response.status(),
-                len: response.content_length(),
+                len: declared.or(response.content_length()),
                 html: response
                     .headers()
                     .get(reqwest::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.to_ascii_lowercase().starts_with("text/html")),
+                    .is_some_and(is_web_page_type),
             };
             if tx.send(head).is_err() {
                 return;
@@ -281,7 +303,7 @@ impl Download {
         let bar = crate::tools::cli::wait_spinner(&format!("Conectando con {}", host(&self.url)));
         let stalled = |what: &str| CorpusError::TimedOut {
             url: self.url.clone(),
-            detail: format!("{what} en {} s", self.stall_timeout.as_secs_f64()),
+            detail: format!("{what} en {}", seconds(self.stall_timeout)),
         };
         let next = |what: &str| -> Result<Event, CorpusError> {
             let left = self.timeout.saturating_sub(started.elapsed());
@@ -289,7 +311,7 @@ impl Download {
                 Ok(event) => Ok(event),
                 Err(_) if left <= self.stall_timeout => Err(CorpusError::TimedOut {
                     url: self.url.clone(),
-                    detail: format!("la descarga no terminó en {} s", self.timeout.as_secs_f64()),
+                    detail: format!("la descarga no terminó en {}", seconds(self.timeout)),
                 }),
                 Err(_) => Err(stalled(what)),
             }
@@ -303,7 +325,7 @@ impl Download {
             if !status.is_success() {
                 return Err(CorpusError::Http {
                     url: self.url.clone(),
-                    status: status.to_string(),
+                    status: status_in_spanish(status),
                 });
             }
             if html {
@@ -332,10 +354,7 @@ impl Download {
                     Event::Cut(e) if is_timeout(&e) => {
                         return Err(CorpusError::TimedOut {
                             url: self.url.clone(),
-                            detail: format!(
-                                "la descarga no terminó en {} s",
-                                self.timeout.as_secs_f64()
-                            ),
+                            detail: format!("la descarga no terminó en {}", seconds(self.timeout)),
                         });
                     }
                     Event::Cut(_) => return Err(truncated(body.len() as u64)),
@@ -348,8 +367,16 @@ impl Download {
                     limit: self.max_bytes,
                 });
             }
-            if expected.is_some_and(|n| n != received) {
-                return Err(truncated(received));
+            match expected {
+                Some(n) if received < n => return Err(truncated(received)),
+                Some(n) if received > n => {
+                    return Err(CorpusError::LengthMismatch {
+                        url: self.url.clone(),
+                        declared: n,
+                        received,
+                    });
+                }
+                _ => {}
             }
             Ok(body)
         })();
@@ -391,15 +418,74 @@ fn host(url: &str) -> &str {
     rest.split(['/', '?']).next().unwrap_or(rest)
 }
 
-/// ¿Empieza como una página HTML? (Los portales cautivos contestan 200 con una.)
+/// ¿Dice la cabecera `Content-Type` que es una página web?
+fn is_web_page_type(content_type: &str) -> bool {
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    mime.eq_ignore_ascii_case("text/html") || mime.eq_ignore_ascii_case("application/xhtml+xml")
+}
+
+/// ¿Es una página web, aunque ninguna cabecera lo diga? (Los portales cautivos contestan 200
+/// con una, a veces sin `Content-Type`.) Lo es si empieza, tras espacios y la marca BOM, por
+/// `<` seguido de una letra, `!` o `?`, y en su primer kilobyte hay alguna etiqueta de HTML:
+/// un texto que empieza por «<» pero no tiene etiquetas de HTML no es una página.
 fn looks_like_html(bytes: &[u8]) -> bool {
-    let start: Vec<u8> = bytes
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = bytes.trim_ascii_start();
+    let head: Vec<u8> = start
         .iter()
-        .skip_while(|b| b.is_ascii_whitespace() || **b == 0xEF || **b == 0xBB || **b == 0xBF)
-        .take(15)
+        .take(1024)
         .map(u8::to_ascii_lowercase)
         .collect();
-    start.starts_with(b"<!doctype html") || start.starts_with(b"<html")
+    let opens_a_tag = head.first() == Some(&b'<')
+        && head
+            .get(1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'!' || *c == b'?');
+    const TAGS: [&[u8]; 12] = [
+        b"<!doctype html",
+        b"<html",
+        b"<head",
+        b"<body",
+        b"<title",
+        b"<meta",
+        b"<script",
+        b"<style",
+        b"<link",
+        b"<div",
+        b"<p>",
+        b"<a href",
+    ];
+    opens_a_tag && TAGS.iter().any(|t| head.windows(t.len()).any(|w| w == *t))
+}
+
+/// Un plazo para leerlo: «30 s», «1,5 s» (con coma decimal).
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64()).replace('.', ",")
+}
+
+/// Un estado HTTP en español, con su nombre técnico entre paréntesis: «404: esa dirección no
+/// existe (Not Found)».
+fn status_in_spanish(status: reqwest::StatusCode) -> String {
+    let code = status.as_u16();
+    let what = match code {
+        400 => "la petición no es válida",
+        401 => "hace falta identificarse",
+        403 => "el acceso está prohibido",
+        404 => "esa dirección no existe",
+        408 | 504 => "se agotó el tiempo de espera en el servidor",
+        410 => "esa dirección ya no existe",
+        429 => "demasiadas peticiones; espera un poco",
+        500 => "error interno del servidor",
+        502 => "el servidor intermedio recibió una respuesta no válida",
+        503 => "el servicio no está disponible ahora",
+        _ if status.is_redirection() => "una redirección que no se pudo seguir",
+        _ if status.is_client_error() => "el servidor rechazó la petición",
+        _ if status.is_server_error() => "error del servidor",
+        _ => "una respuesta inesperada",
+    };
+    match status.canonical_reason() {
+        Some(reason) => format!("{code}: {what} ({reason})"),
+        None => format!("{code}: {what}"),
+    }
 }
 
 /// La ruta de la caché: `$GPT_DESDE_CERO_DATOS/el_quijote.txt` o `datos/el_quijote.txt`.
@@ -433,13 +519,17 @@ pub fn load_with(
         });
     }
     if cache.is_file() {
+        remove_stale_temps(cache_dir(cache));
         let text = read_cache(cache, download.expected)?;
         return Ok(Corpus {
             text,
             source: Source::Cache(cache.to_path_buf()),
         });
     }
-    let text = download.to_file(cache)?;
+    // Antes de descargar, que se podrá guardar: si no, se dice sin esperar a la descarga.
+    let created = prepare_cache(cache)?;
+    // Si la descarga falla, las carpetas recién creadas se borran: no queda nada.
+    let text = download.to_file(cache).inspect_err(|_| created.remove())?;
     Ok(Corpus {
         text,
         source: Source::Downloaded {
@@ -449,6 +539,65 @@ pub fn load_with(
     })
 }
 // ANCHOR_END: load
+
+/// La carpeta de la caché (`.` si la ruta no tiene carpeta).
+fn cache_dir(cache: &Path) -> &Path {
+    match cache.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Comprueba, antes de descargar, todo lo que impediría guardar la descarga en `cache`: que
+/// ahí haya algo que no es un archivo normal (una carpeta), que su carpeta sea un archivo o
+/// que no se pueda escribir en ella (se prueba con un temporal que se borra enseguida). Crea
+/// la carpeta si hace falta, borra los temporales que dejó una descarga cortada de golpe y
+/// devuelve las carpetas que creó.
+fn prepare_cache(cache: &Path) -> Result<resources::NewDirs, CorpusError> {
+    if cache.exists() {
+        let source = resources::check_regular_file(cache)
+            .err()
+            .unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists));
+        return Err(CorpusError::Cache {
+            path: cache.to_path_buf(),
+            source,
+        });
+    }
+    let dir = cache_dir(cache);
+    let fail = |detail: String| CorpusError::CacheDir {
+        dir: dir.to_path_buf(),
+        detail,
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(fail("es un archivo, no una carpeta".to_string()));
+    }
+    let created = resources::NewDirs::create(dir).map_err(|e| fail(io_detail(&e)))?;
+    // La única forma segura de saber si se puede escribir: probarlo.
+    tempfile::Builder::new()
+        .prefix(resources::TEMP_PREFIX)
+        .suffix(resources::TEMP_SUFFIX)
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| {
+            created.remove();
+            fail(io_detail(&e))
+        })?;
+    remove_stale_temps(dir);
+    Ok(created)
+}
+
+/// Borra de la carpeta de la caché los temporales que dejó una descarga cortada de golpe (un
+/// `kill -9`, un apagón) y lo cuenta.
+fn remove_stale_temps(dir: &Path) {
+    let freed = resources::remove_stale_temps(dir);
+    if freed > 0 {
+        eprintln!(
+            "Borrados en «{}» los temporales de una escritura que no terminó ({}).",
+            dir.display(),
+            resources::bytes(freed)
+        );
+    }
+}
 
 /// Lee la caché y comprueba que es lo que se guardó: si no, dice cómo volver a descargarla.
 fn read_cache(path: &Path, expected: Option<Expected>) -> Result<String, CorpusError> {
@@ -473,10 +622,13 @@ fn read_cache(path: &Path, expected: Option<Expected>) -> Result<String, CorpusE
 }
 
 fn read_text(path: &Path) -> Result<String, CorpusError> {
-    let bytes = std::fs::read(path).map_err(|source| CorpusError::Read {
+    let read_error = |source| CorpusError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    // Antes de leer: un FIFO esperaría para siempre y /dev/zero no se acaba nunca.
+    resources::check_regular_file(path).map_err(read_error)?;
+    let bytes = std::fs::read(path).map_err(read_error)?;
     let text = String::from_utf8(bytes).map_err(|e| CorpusError::FileNotUtf8 {
         path: path.to_path_buf(),
         position: e.utf8_error().valid_up_to(),
@@ -489,18 +641,96 @@ fn read_text(path: &Path) -> Result<String, CorpusError> {
     Ok(text)
 }
 
-/// Qué falló en la red, en español, seguido del detalle técnico de `reqwest`.
+/// Qué falló en la red, en español, con el término técnico entre paréntesis (los textos de
+/// `reqwest` y del sistema vienen en inglés: no se muestran).
 fn network_detail(e: &reqwest::Error) -> String {
-    let what = if e.is_builder() {
-        "la URL no es válida"
+    if e.is_builder() {
+        return format!("la URL no es válida: {}", url_problem(e));
+    }
+    // Todas las causas, en minúsculas, para reconocer las que no tienen un tipo propio.
+    let text = error_chain(e).to_lowercase();
+    let mut io_kind = None;
+    let mut os_code = None;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<io::Error>() {
+            io_kind = Some(io.kind());
+            os_code = io.raw_os_error().or(os_code);
+        }
+        cause = c.source();
+    }
+    use io::ErrorKind as K;
+    let what = if text.contains("dns error") || text.contains("failed to lookup address") {
+        "no se encontró el servidor (DNS)"
+    } else if text.contains("certificate") {
+        "el certificado del servidor no es válido (TLS)"
+    } else if e.is_redirect() {
+        "demasiadas redirecciones (redirect)"
+    } else if let Some(what) = io_kind.and_then(|k| match k {
+        K::ConnectionRefused => Some("nadie escucha en esa dirección (connection refused)"),
+        K::ConnectionReset => Some("el servidor cortó la conexión (connection reset)"),
+        K::ConnectionAborted => Some("la conexión se abortó (connection aborted)"),
+        K::NetworkUnreachable => Some("no se llega a esa red (network unreachable)"),
+        K::HostUnreachable => Some("no se llega al servidor (host unreachable)"),
+        K::NetworkDown => Some("la red no está disponible (network down)"),
+        K::AddrNotAvailable => Some("la dirección no está disponible (address not available)"),
+        K::PermissionDenied => Some("el sistema no permite la conexión (permission denied)"),
+        K::TimedOut => Some("se agotó el tiempo de espera (timeout)"),
+        _ => None,
+    }) {
+        what
+    } else if text.contains("tls")
+        || text.contains("handshake")
+        || (e.is_connect() && e.url().is_some_and(|u| u.scheme() == "https"))
+    {
+        // Con https, lo que falla tras abrir la conexión es el cifrado (p. ej. un servidor
+        // que solo habla http: «received corrupt message»).
+        "falló la conexión segura (TLS)"
+    } else if text.contains("connection closed before message completed") {
+        "el servidor cerró la conexión sin responder (incomplete message)"
+    } else if text.contains("invalid http") || text.contains("parse") {
+        "la respuesta no es HTTP válido (parse error)"
     } else if e.is_timeout() {
-        "se agotó el tiempo de espera"
-    } else if e.is_connect() {
-        "no se pudo abrir la conexión"
+        "se agotó el tiempo de espera (timeout)"
     } else {
-        "falló la petición"
+        // Lo que no sabemos nombrar: al menos el número del error del sistema, si lo hay.
+        let what = if e.is_connect() {
+            "no se pudo abrir la conexión (connect error)"
+        } else {
+            "falló la petición (request error)"
+        };
+        return match os_code {
+            Some(code) => format!("{what}, error del sistema n.º {code}"),
+            None => what.to_string(),
+        };
     };
-    format!("{what} ({})", error_chain(e))
+    what.to_string()
+}
+
+/// Por qué no vale una URL, en español (el error de `url` viene en inglés).
+fn url_problem(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let Some(url) = e.url() else {
+        // `reqwest` no llegó a leerla: repetimos la lectura para saber qué le pasa.
+        return match e.source().map(|c| c.to_string()).as_deref() {
+            Some("relative URL without a base") => {
+                "le falta el protocolo (debe empezar por http:// o https://)".to_string()
+            }
+            Some("empty host") => "le falta el nombre del servidor (empty host)".to_string(),
+            Some("invalid port number") => "el puerto no es válido (invalid port)".to_string(),
+            Some("invalid IPv4 address" | "invalid IPv6 address") => {
+                "la dirección IP no es válida (invalid IP address)".to_string()
+            }
+            Some("invalid international domain name" | "invalid domain character") => {
+                "el nombre del servidor tiene caracteres no válidos (invalid domain)".to_string()
+            }
+            _ => "no se puede leer (parse error)".to_string(),
+        };
+    };
+    match url.scheme() {
+        "http" | "https" => "no se puede usar (builder error)".to_string(),
+        other => format!("solo se admiten http:// y https://, no {other}://"),
+    }
 }
 
 /// El mensaje de un error con todas sus causas, en una línea.

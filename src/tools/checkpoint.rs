@@ -213,6 +213,11 @@ pub fn save(
 
 /// Lee un checkpoint y monta el modelo en `device`, comprobando todo lo que se pueda.
 pub fn load(path: &Path, device: &Device) -> Result<Loaded, CheckpointError> {
+    // Antes de leer: un FIFO esperaría para siempre y /dev/zero no se acaba nunca.
+    resources::check_regular_file(path).map_err(|source| CheckpointError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
         path: path.to_path_buf(),
         source,

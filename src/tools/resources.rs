@@ -20,6 +20,9 @@ pub const TEMP_SUFFIX: &str = ".tmp";
 
 /// Un error de entrada/salida en español; si no es de los habituales, el texto del sistema.
 pub fn io_detail(e: &io::Error) -> String {
+    if let Some(ours) = e.get_ref().and_then(|r| r.downcast_ref::<SpanishDetail>()) {
+        return ours.0.clone();
+    }
     use io::ErrorKind as K;
     let what = match e.kind() {
         K::NotFound => "no existe",
@@ -56,40 +59,65 @@ pub fn bytes(n: u64) -> String {
 
 /// Escribe `bytes` en `path` de forma atómica: un temporal en la misma carpeta, `fsync` y
 /// renombrar. Si algo falla, `path` sigue como estaba y el temporal se borra. La carpeta se
-/// crea si no existe (y se vuelve a borrar si la escritura falla). El archivo queda con
-/// permisos 0644, como cualquier archivo normal (los temporales nacen con 0600).
+/// crea si no existe (y se vuelve a borrar si la escritura falla). El archivo queda con los
+/// permisos de cualquier archivo nuevo: 0666 menos la umask del usuario (0644 con la umask
+/// habitual, 0600 con `umask 077`). Es el sistema quien aplica la umask al crear el temporal,
+/// así que no hace falta leerla (leerla con `umask()` la cambia un instante, y eso no es
+/// seguro con varios hilos).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     // Mientras dura, [`exit_between_writes`] espera: ningún temporal queda a medias.
     let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = parent_dir(path);
-    // Las carpetas que aún no existen, de la más profunda hacia arriba.
-    let created: Vec<PathBuf> = dir
-        .ancestors()
-        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
-        .map(Path::to_path_buf)
-        .collect();
+    let created = NewDirs::create(dir)?;
     let write = || -> io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(dir)?;
-        tmp.write_all(bytes)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
+        let mut tmp = builder.tempfile_in(dir)?;
+        tmp.write_all(bytes)?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     };
-    write().inspect_err(|_| {
-        for d in &created {
+    write().inspect_err(|_| created.remove())
+}
+
+/// Las carpetas que creó [`NewDirs::create`], para borrarlas si el trabajo para el que se
+/// crearon falla: un error no deja carpetas vacías detrás.
+#[derive(Debug, Default)]
+#[must_use = "si el trabajo falla, hay que borrar las carpetas con `remove`"]
+pub struct NewDirs(Vec<PathBuf>);
+
+impl NewDirs {
+    /// Crea `dir` y las carpetas que le falten por encima, y recuerda cuáles creó. Si la
+    /// creación falla a medias, borra las que llegó a crear.
+    pub fn create(dir: &Path) -> io::Result<Self> {
+        // Las carpetas que aún no existen, de la más profunda hacia arriba.
+        let created = Self(
+            dir.ancestors()
+                .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+                .map(Path::to_path_buf)
+                .collect(),
+        );
+        match std::fs::create_dir_all(dir) {
+            Ok(()) => Ok(created),
+            Err(e) => {
+                created.remove();
+                Err(e)
+            }
+        }
+    }
+
+    /// Borra las carpetas creadas, de la más profunda hacia arriba, si siguen vacías.
+    pub fn remove(&self) {
+        for d in &self.0 {
             let _ = std::fs::remove_dir(d); // solo borra carpetas vacías
         }
-    })
+    }
 }
 
 /// Lo tiene quien está en [`write_atomically`].
@@ -109,6 +137,63 @@ fn parent_dir(path: &Path) -> &Path {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     }
+}
+
+/// Comprueba, sin abrirlo, que `path` es un archivo normal (o un enlace a uno) antes de
+/// leerlo: una tubería con nombre (FIFO) sin escritor dejaría el programa esperando en
+/// silencio, y un dispositivo como `/dev/zero` no se acaba nunca. El error, en español, sirve
+/// de causa de un error de lectura (con [`io_detail`]).
+pub fn check_regular_file(path: &Path) -> io::Result<()> {
+    // `metadata` sigue los enlaces simbólicos y nunca se bloquea, ni ante un FIFO.
+    let file_type = std::fs::metadata(path)?.file_type();
+    if file_type.is_file() {
+        return Ok(());
+    }
+    if file_type.is_dir() {
+        return Err(io::Error::from(io::ErrorKind::IsADirectory));
+    }
+    let what = special_file_kind(&file_type);
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        SpanishDetail(format!(
+            "no es un archivo normal, sino {what}; indica un archivo normal"
+        )),
+    ))
+}
+
+/// La causa de un error de entrada/salida nuestro, ya en español: [`io_detail`] la muestra
+/// tal cual.
+#[derive(Debug)]
+struct SpanishDetail(String);
+
+impl std::fmt::Display for SpanishDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SpanishDetail {}
+
+/// Qué clase de archivo especial es, en español.
+#[cfg(unix)]
+fn special_file_kind(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if file_type.is_fifo() {
+        "una tubería con nombre (FIFO)"
+    } else if file_type.is_char_device() {
+        "un dispositivo de caracteres (character device)"
+    } else if file_type.is_block_device() {
+        "un dispositivo de bloques (block device)"
+    } else if file_type.is_socket() {
+        "un socket de red local (Unix socket)"
+    } else {
+        "un archivo especial"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_file_kind(_file_type: &std::fs::FileType) -> &'static str {
+    "un archivo especial"
 }
 
 /// Borra los temporales de [`write_atomically`] que dejó en `dir` un programa que murió a
@@ -274,15 +359,66 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"dos");
         #[cfg(unix)]
         {
+            // Los permisos de cualquier archivo nuevo: 0666 menos la umask (no 0600, como el
+            // temporal, ni 0644 fijos).
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o644);
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            let normal = dir.path().join("normal.txt");
+            std::fs::write(&normal, b"x").unwrap();
+            assert_eq!(mode(&path), mode(&normal), "permisos {:o}", mode(&path));
+            std::fs::remove_file(&normal).unwrap();
         }
         // Sobre una carpeta no se puede: el error llega y no queda ningún temporal.
         let err = write_atomically(dir.path(), b"x").unwrap_err();
         assert!(!io_detail(&err).is_empty());
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
         assert_eq!(left.len(), 1, "solo la carpeta «a»");
+    }
+
+    #[test]
+    fn a_failed_write_removes_the_dirs_it_created_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("ya")).unwrap();
+        // Un nombre con un byte NUL: la carpeta se crea y el último paso falla.
+        let path = dir.path().join("ya").join("nueva").join("mas").join("a\0b");
+        write_atomically(&path, b"x").unwrap_err();
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "solo la carpeta «ya», que existía");
+        assert_eq!(std::fs::read_dir(dir.path().join("ya")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("texto.txt");
+        std::fs::write(&file, b"hola").unwrap();
+        check_regular_file(&file).unwrap();
+        let err = check_regular_file(dir.path()).unwrap_err();
+        assert_eq!(io_detail(&err), "es una carpeta, no un archivo");
+        let err = check_regular_file(&dir.path().join("no-existe")).unwrap_err();
+        assert_eq!(io_detail(&err), "no existe");
+        #[cfg(unix)]
+        {
+            // Un enlace a un archivo normal vale; un dispositivo o un FIFO, no (y sin esperar
+            // a un escritor que no llega nunca).
+            let link = dir.path().join("enlace");
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            check_regular_file(&link).unwrap();
+            let err = check_regular_file(Path::new("/dev/zero")).unwrap_err();
+            assert!(
+                io_detail(&err).contains("dispositivo de caracteres"),
+                "{err}"
+            );
+            let fifo = dir.path().join("fifo");
+            let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            // SAFETY: `c_path` es una cadena C válida.
+            assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+            let err = check_regular_file(&fifo).unwrap_err();
+            assert!(
+                io_detail(&err).contains("tubería con nombre (FIFO)"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
