@@ -11,7 +11,9 @@ pub fn exercises() -> Vec<Exercise> {
             hint: "`text.len()` cuenta bytes; `text.chars()` recorre caracteres.",
             optional: false,
             grade: || {
-                check("\"año\"", graded::cap01::count_chars("año"), 3)?;
+                let input = "\"año\"";
+                let got = with_input(input, || graded::cap01::count_chars("año"));
+                check(input, got, 3)?;
                 shrinking(11, 300, text_strategy(60), |t| {
                     check(
                         &short(&t),
@@ -28,11 +30,9 @@ pub fn exercises() -> Vec<Exercise> {
             hint: "cortar un `&str` pide posiciones en bytes: busca en qué byte empieza el carácter número n (y qué pasa si el texto tiene menos). Hay un iterador que da cada carácter junto con su byte de inicio.",
             optional: false,
             grade: || {
-                check(
-                    "(\"año nuevo\", 3)",
-                    graded::cap01::first_chars("año nuevo", 3),
-                    "año",
-                )?;
+                let input = "(\"año nuevo\", 3)";
+                let got = with_input(input, || graded::cap01::first_chars("año nuevo", 3));
+                check(input, got, "año")?;
                 shrinking(12, 300, (text_strategy(40), 0..50usize), |(t, n)| {
                     check(
                         &format!("({}, {n})", short(&t)),

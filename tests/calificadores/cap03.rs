@@ -11,19 +11,15 @@ pub fn exercises() -> Vec<Exercise> {
             hint: "multiplica en `f64` y trunca al final: pasar a entero antes (o multiplicar en `f32`) cambia el resultado con textos largos.",
             optional: false,
             grade: || {
-                check(
-                    "(1038397, 0.9)",
-                    graded::cap03::split_point(1038397, 0.9),
-                    934557,
-                )?;
+                let input = "(1038397, 0.9)";
+                let got = with_input(input, || graded::cap03::split_point(1038397, 0.9));
+                check(input, got, 934557)?;
                 many(500, 31, |r| {
                     let len = r.random_range(0..2_000_000);
                     let f = [0.5, 0.8, 0.9, 0.95, 0.1][r.random_range(0..5)];
-                    check(
-                        &format!("({len}, {f})"),
-                        graded::cap03::split_point(len, f),
-                        dataset::split_point(len, f),
-                    )
+                    let input = format!("({len}, {f})");
+                    let got = with_input(&input, || graded::cap03::split_point(len, f));
+                    check(&input, got, dataset::split_point(len, f))
                 })
             },
         },
@@ -40,11 +36,11 @@ pub fn exercises() -> Vec<Exercise> {
                     let ids: Array1<u32> = (0..len)
                         .map(|_| r.random_range(0..vocab_size as u32))
                         .collect();
-                    check(
-                        &format!("vocab_size = {vocab_size}, ids = {:?}", ids.to_vec()),
-                        graded::cap03::token_counts(ids.view(), vocab_size),
-                        dataset::token_counts(ids.view(), vocab_size),
-                    )
+                    let input = format!("vocab_size = {vocab_size}, ids = {:?}", ids.to_vec());
+                    let got = with_input(&input, || {
+                        graded::cap03::token_counts(ids.view(), vocab_size)
+                    });
+                    check(&input, got, dataset::token_counts(ids.view(), vocab_size))
                 })
             },
         },

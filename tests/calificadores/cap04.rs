@@ -39,11 +39,11 @@ pub fn exercises() -> Vec<Exercise> {
                     let batch = r.random_range(1..6);
                     let starts: Vec<usize> =
                         (0..batch).map(|_| r.random_range(0..len - block)).collect();
-                    check(
-                        &format!("starts = {starts:?}, block_size = {block}"),
-                        graded::cap04::batch_at(data.view(), &starts, block),
-                        batches::batch_at(data.view(), &starts, block),
-                    )
+                    let input = format!("starts = {starts:?}, block_size = {block}");
+                    let got = with_input(&input, || {
+                        graded::cap04::batch_at(data.view(), &starts, block)
+                    });
+                    check(&input, got, batches::batch_at(data.view(), &starts, block))
                 })
             },
         },

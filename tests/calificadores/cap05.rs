@@ -30,9 +30,13 @@ pub fn exercises() -> Vec<Exercise> {
                         3.0
                     };
                     let (logits, targets) = random_logits(r, scale);
+                    let input = format!("logits de forma {:?} (escala {scale})", logits.dim());
+                    let got = with_input(&input, || {
+                        graded::cap05::cross_entropy(logits.view(), &targets)
+                    });
                     check_close(
-                        &format!("logits de forma {:?} (escala {scale})", logits.dim()),
-                        &[graded::cap05::cross_entropy(logits.view(), &targets)],
+                        &input,
+                        &[got],
                         &[bigram::cross_entropy(logits.view(), &targets)],
                         1e-5,
                     )
@@ -48,7 +52,10 @@ pub fn exercises() -> Vec<Exercise> {
             grade: || {
                 many(200, 52, |r| {
                     let (logits, targets) = random_logits(r, 3.0);
-                    let got = graded::cap05::cross_entropy_grad(logits.view(), &targets);
+                    let input = format!("logits de forma {:?}", logits.dim());
+                    let got = with_input(&input, || {
+                        graded::cap05::cross_entropy_grad(logits.view(), &targets)
+                    });
                     let want = bigram::cross_entropy_grad(logits.view(), &targets);
                     if got.dim() != want.dim() {
                         return Err(format!(
@@ -58,7 +65,7 @@ pub fn exercises() -> Vec<Exercise> {
                         ));
                     }
                     check_close(
-                        &format!("logits de forma {:?}", logits.dim()),
+                        &input,
                         got.as_slice()
                             .unwrap_or(&got.iter().copied().collect::<Vec<_>>()),
                         want.as_slice().unwrap(),
@@ -84,14 +91,12 @@ pub fn exercises() -> Vec<Exercise> {
                     let mut opt = bigram::AdamW::new((1, n), lr);
                     for t in 1..=5 {
                         let g = rng::normal_vec(r, n, 0.0, 1.0);
-                        graded::cap05::adamw_step(&mut w, &g, &mut m, &mut v, t, lr);
+                        let input = format!("{n} pesos, lr = {lr}, tras el paso t = {t}");
+                        with_input(&input, || {
+                            graded::cap05::adamw_step(&mut w, &g, &mut m, &mut v, t, lr)
+                        });
                         opt.step(&mut reference, &Array2::from_shape_vec((1, n), g).unwrap());
-                        check_close(
-                            &format!("{n} pesos, lr = {lr}, tras el paso t = {t}"),
-                            &w,
-                            reference.as_slice().unwrap(),
-                            1e-5,
-                        )?;
+                        check_close(&input, &w, reference.as_slice().unwrap(), 1e-5)?;
                     }
                     Ok(())
                 })
@@ -104,11 +109,9 @@ pub fn exercises() -> Vec<Exercise> {
             hint: "suma las probabilidades en orden y devuelve el primer índice con suma > u.",
             optional: false,
             grade: || {
-                check(
-                    "([0.2, 0.5, 0.3], 0.69)",
-                    graded::cap05::sample(&[0.2, 0.5, 0.3], 0.69),
-                    1,
-                )?;
+                let input = "([0.2, 0.5, 0.3], 0.69)";
+                let got = with_input(input, || graded::cap05::sample(&[0.2, 0.5, 0.3], 0.69));
+                check(input, got, 1)?;
                 many(500, 54, |r| {
                     let k = r.random_range(1..12);
                     let mut probs: Vec<f32> = (0..k)
@@ -127,11 +130,9 @@ pub fn exercises() -> Vec<Exercise> {
                         probs.iter_mut().for_each(|p| *p /= total);
                     }
                     let u: f32 = r.random();
-                    check(
-                        &format!("(probs = {probs:?}, u = {u})"),
-                        graded::cap05::sample(&probs, u),
-                        bigram::sample_with(&probs, u),
-                    )
+                    let input = format!("(probs = {probs:?}, u = {u})");
+                    let got = with_input(&input, || graded::cap05::sample(&probs, u));
+                    check(&input, got, bigram::sample_with(&probs, u))
                 })
             },
         },

@@ -152,16 +152,46 @@ where
     use proptest::test_runner::{
         Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
     };
+    use std::cell::Cell;
+    use std::time::{Duration, Instant};
+    // Todo explícito: las variables PROPTEST_* del entorno no cambian la calificación. Y
+    // proptest nunca corta el encogimiento él mismo, porque al cortarlo escribe en stderr
+    // («proptest: Aborting shrinking after…»): el presupuesto lo llevamos nosotros.
     let config = Config {
         cases,
         failure_persistence: None,
+        max_shrink_iters: u32::MAX - 1,
+        max_shrink_time: 0,
+        verbose: 0,
         ..Config::default()
     };
+    // El presupuesto del encogimiento: tantas pruebas como proptest por defecto (4 por caso)
+    // y nunca más de unos segundos, lejos del límite de tiempo del ejercicio.
+    const SHRINK_TIME: Duration = Duration::from_secs(5);
+    let shrink_calls = u64::from(cases) * 4;
+    let (calls, first_failure) = (Cell::new(0u64), Cell::new(None::<(u64, Instant)>));
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
-    let outcome = runner.run(&strategy, |value| test(value).map_err(TestCaseError::fail));
+    let outcome = runner.run(&strategy, |value| {
+        let n = calls.get() + 1;
+        calls.set(n);
+        if let Some((at, since)) = first_failure.get()
+            && (n - at > shrink_calls || since.elapsed() > SHRINK_TIME)
+        {
+            // Presupuesto agotado: «pasa» sin llamar a tu función, y proptest vuelve a la
+            // última entrada que falló (la más pequeña hasta ahora).
+            return Ok(());
+        }
+        let result = test(value);
+        if result.is_err() && first_failure.get().is_none() {
+            first_failure.set(Some((n, Instant::now())));
+        }
+        result.map_err(TestCaseError::fail)
+    });
+    // Un pánico dentro de `with_input` deja su entrada apuntada; proptest ya lo contó.
+    CURRENT_INPUT.with(|c| *c.borrow_mut() = None);
     match outcome {
         Ok(()) => Ok(()),
         Err(TestError::Fail(reason, value)) => {
@@ -173,9 +203,9 @@ where
             // Un pánico llega como «… panicked …»: le ponemos la entrada y la línea.
             if !reason.starts_with("con ") {
                 let at = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take();
-                let at = at.map(|a| format!(" en {a}")).unwrap_or_default();
                 return Err(format!(
-                    "con {value:?} (la entrada más pequeña que encontré)\n      la función entró en pánico{at}: {reason}"
+                    "con {value:?} (la entrada más pequeña que encontré)\n      {}",
+                    describe_panic(at.as_deref(), &reason)
                 ));
             }
             Err(format!(
@@ -275,6 +305,70 @@ fn matches(ex: &Exercise, filter: &str) -> bool {
     ex.id.contains(&f)
 }
 
+/// Si `filter` es exactamente el nombre de una función (`cross_entropy`) o un identificador
+/// entero (`cap05::cross_entropy`).
+fn matches_exactly(ex: &Exercise, filter: &str) -> bool {
+    let f = filter.trim().to_lowercase();
+    ex.id == f || ex.id.split("::").nth(1) == Some(f.as_str())
+}
+
+/// Los ejercicios que eligen los filtros, en el orden del libro: cada filtro que nombra
+/// exactamente una función elige solo esa (`cross_entropy` es 5.1, no también 5.2); si no,
+/// todos los que lo contienen.
+fn select(filters: &[&String]) -> Vec<Exercise> {
+    let all = all();
+    let exact: Vec<bool> = filters
+        .iter()
+        .map(|f| all.iter().any(|ex| matches_exactly(ex, f)))
+        .collect();
+    all.into_iter()
+        .filter(|ex| {
+            filters.is_empty()
+                || filters.iter().zip(&exact).any(|(f, &exact)| {
+                    if exact {
+                        matches_exactly(ex, f)
+                    } else {
+                        matches(ex, f)
+                    }
+                })
+        })
+        .collect()
+}
+
+/// Cómo se usa, para `--help` y para una opción desconocida.
+const USAGE: &str = "\
+Uso: cargo ejercicios [FILTRO…] [OPCIÓN…]
+
+Califica tus ejercicios (ejercicios/capNN_*.rs). Sin filtro, todos.
+
+Filtros:
+  cap5, cap05 o 5      un capítulo
+  5.2                  un ejercicio, por su número
+  cross_entropy        un ejercicio, por el nombre de su función (si ninguna se
+                       llama exactamente así, todas las que lo contienen)
+
+Opciones:
+  --pista FILTRO       la pista de esos ejercicios, sin calificar
+  --reiniciar FILTRO   devuelve sus archivos a como venían (con git: el archivo
+                       entero del capítulo)
+  --entrenar bigram|gpt [--preset diminuto|cpu|cuaderno] [--comprobar]
+                       entrena tu modelo con tus piezas (antes comprueba que
+                       estén superadas) y lo compara con el de la biblioteca
+  --deben-fallar       comprueba que ningún calificador aprueba un esbozo sin
+                       hacer (lo usa la integración continua)
+  -h, --help           esta ayuda";
+
+/// Opciones de las pruebas de Rust (libtest) que `cargo test -- …` pasa a todos los
+/// programas de pruebas: aquí no significan nada y se ignoran.
+fn is_libtest_option(arg: &str) -> bool {
+    matches!(
+        arg,
+        "--nocapture" | "--no-capture" | "--show-output" | "--quiet" | "-q" | "--exact"
+    ) || ["--test-threads=", "--color=", "--format="]
+        .iter()
+        .any(|p| arg.starts_with(p))
+}
+
 /// Califica `ex` en un hilo aparte, con [`TIME_LIMIT`]; si se pasa, lo dice y termina.
 fn grade_with_time_limit(ex: &Exercise) -> Grade {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -331,11 +425,73 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         format!("aún sin hacer (todo!: {msg})").replace("not yet implemented: ", "")
     } else {
         let at = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match at {
-            Some(at) => format!("{input}la función entró en pánico en {at}: {msg}"),
-            None => format!("{input}la función entró en pánico: {msg}"),
-        }
+        format!("{input}{}", describe_panic(at.as_deref(), &msg))
     }
+}
+
+/// «la función entró en pánico en archivo:línea: mensaje», y, si el mensaje es un
+/// desbordamiento, qué suele significar.
+fn describe_panic(at: Option<&str>, msg: &str) -> String {
+    let at = at.map(|a| format!(" en {a}")).unwrap_or_default();
+    let mut out = format!("la función entró en pánico{at}: {msg}");
+    // Un bucle sin fin que solo suma a un contador: al optimizar, el compilador se salta las
+    // vueltas y llega directo al desbordamiento del contador. Se explica como el límite de
+    // tiempo.
+    if msg.starts_with("attempt to") && msg.ends_with("with overflow") {
+        out.push_str(
+            "\n      (un número no cabe en su tipo: ¿un bucle que no acaba nunca? Si un \
+             contador\n      crece sin parar, el compilador se salta las vueltas y llega \
+             directo a su\n      desbordamiento)",
+        );
+    }
+    out
+}
+
+/// El texto de un error o de un pánico sin trazas (backtraces): candle las añade a sus
+/// errores si `RUST_BACKTRACE` o `RUST_LIB_BACKTRACE` están en el entorno, en mitad de la
+/// frase. [`run`] quita esas variables al empezar; esto es la segunda defensa.
+pub fn without_backtrace(text: &str) -> String {
+    // La forma Debug de un error con traza: `WithBacktrace { inner: …, backtrace: Backtrace
+    // [{ fn: … }, …] }`, en una sola línea.
+    let mut text = text.to_string();
+    while let Some(start) = text.find(", backtrace: Backtrace [") {
+        let open = start + ", backtrace: Backtrace ".len();
+        let mut depth = 0usize;
+        let mut end = text.len();
+        for (i, c) in text[open..].char_indices() {
+            match c {
+                '[' => depth += 1,
+                ']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        text.replace_range(start..end, "");
+    }
+    // La forma Display: líneas «   3: candle_core::…» y «             at /ruta:12:5», y las
+    // cabeceras «stack backtrace:».
+    let is_frame = |line: &str| {
+        let l = line.trim_start();
+        let numbered = l
+            .split_once(": ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        (numbered && line.starts_with(' '))
+            || (l.starts_with("at ") && line.starts_with("    "))
+            || l == "stack backtrace:"
+            || l.starts_with("note: Some details are omitted")
+            || l.starts_with("note: run with `RUST_BACKTRACE")
+    };
+    let kept: Vec<&str> = text.lines().filter(|l| !is_frame(l)).collect();
+    let mut out = kept.join("\n");
+    while out.ends_with('\n') {
+        out.pop();
+    }
+    out
 }
 
 /// `--reiniciar <filtro>`: devuelve a su estado original (el del repositorio, con `git
@@ -384,23 +540,38 @@ fn reset_files(chosen: &[Exercise], filters: &[&String], grading_student: bool) 
 /// Califica y lo cuenta: `grading_student` dice si son los archivos del alumno (`cargo
 /// ejercicios`) o las soluciones de referencia (`cargo test`).
 pub fn run(grading_student: bool) -> ExitCode {
+    // Con RUST_BACKTRACE=1 (muchos lo tienen puesto), candle mete una traza de decenas de
+    // líneas en cada error, en mitad del informe. Se quitan antes de crear ningún hilo (y
+    // antes de la primera traza, que fija para siempre si se capturan).
+    // SAFETY: es lo primero que hace `main`, con un solo hilo.
+    unsafe {
+        std::env::remove_var("RUST_BACKTRACE");
+        std::env::remove_var("RUST_LIB_BACKTRACE");
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let must_fail = args.iter().any(|a| a == "--deben-fallar");
-    let hints_only = args.iter().any(|a| a == "--pista");
-    let reset = args.iter().any(|a| a == "--reiniciar");
     // Lo que va tras `--entrenar` son sus opciones, no filtros.
     let until = args
         .iter()
         .position(|a| a == "--entrenar")
         .unwrap_or(args.len());
-    let filters: Vec<&String> = args[..until]
+    let ours = &args[..until];
+    if ours.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    const KNOWN: &[&str] = &["--deben-fallar", "--pista", "--reiniciar"];
+    if let Some(unknown) = ours
         .iter()
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let chosen: Vec<Exercise> = all()
-        .into_iter()
-        .filter(|ex| filters.is_empty() || filters.iter().any(|f| matches(ex, f)))
-        .collect();
+        .find(|a| a.starts_with('-') && !KNOWN.contains(&a.as_str()) && !is_libtest_option(a))
+    {
+        println!("error: opción desconocida «{unknown}»\n\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    let must_fail = ours.iter().any(|a| a == "--deben-fallar");
+    let hints_only = ours.iter().any(|a| a == "--pista");
+    let reset = ours.iter().any(|a| a == "--reiniciar");
+    let filters: Vec<&String> = ours.iter().filter(|a| !a.starts_with('-')).collect();
+    let chosen = select(&filters);
     if chosen.is_empty() {
         println!(
             "error: ningún ejercicio coincide con {filters:?}. Elige un capítulo (cap5, cap05), \
@@ -445,8 +616,13 @@ pub fn run(grading_student: bool) -> ExitCode {
         *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = at;
     }));
 
-    if let Some(i) = args.iter().position(|a| a == "--entrenar") {
-        return entrenar::main(&args[i + 1..], grading_student);
+    if until < args.len() {
+        let code = entrenar::main(&args[until + 1..], grading_student);
+        // 2: un error en sus opciones (ya dicho); debajo, cómo se usa.
+        if code == ExitCode::from(2) {
+            println!("\n{USAGE}");
+        }
+        return code;
     }
 
     let who = if grading_student {
@@ -476,7 +652,7 @@ pub fn run(grading_student: bool) -> ExitCode {
             }
             Err(why) => {
                 println!("  ✘ {} ({}): no superado", ex.title, ex.id);
-                println!("      {why}");
+                println!("      {}", without_backtrace(&why));
                 println!("      archivo: {}", ex.file);
                 println!("{}", wrap_hint(ex.hint));
             }
@@ -502,7 +678,8 @@ pub fn run(grading_student: bool) -> ExitCode {
         String::new()
     };
     println!("\nResultado: {passed} de {required} ejercicios superados{extra}.");
-    if grading_student && passed == required && required > 0 && !must_fail {
+    // Solo si no hubo filtro: con uno, los demás capítulos ni se han calificado.
+    if grading_student && filters.is_empty() && passed == required && required > 0 && !must_fail {
         println!(
             "\nCon todos los obligatorios superados, entrena tus modelos: \
              `cargo ejercicios --entrenar bigram` y `cargo ejercicios --entrenar gpt`."
