@@ -13,6 +13,8 @@
 //! Los hilos se eligen con `RAYON_NUM_THREADS` (candle lo lee en cada producto de matrices).
 //! En una máquina cargada, los caracteres por segundo de CPU (en la salida de errores) con
 //! `RAYON_NUM_THREADS=1` son la medida más estable.
+// Las pruebas y los bancos escriben con los `println!` de siempre (véase clippy.toml).
+#![allow(clippy::disallowed_macros)]
 
 mod comun;
 

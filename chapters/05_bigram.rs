@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 use gpt_desde_cero::model::bigram::{self, Bigram, CandleBigram, HandBigram, TrainConfig};
-use gpt_desde_cero::println;
 use gpt_desde_cero::text::dataset::{self, Dataset, Split, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::tools::lock::OutputDir;
+use gpt_desde_cero::{eprintln, println};
 use gpt_desde_cero::{
     text::batches, tools::cli, tools::plot, tools::pretty, tools::resources, tools::rng,
 };
@@ -37,7 +38,7 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 8)]
     bloque: usize,
     /// Tasa de aprendizaje de AdamW
-    #[arg(long, value_name = "X", default_value_t = 1e-3)]
+    #[arg(long, value_name = "X", default_value_t = 1e-3, value_parser = cli::decimal::<f32>)]
     lr: f32,
     /// Cada cuántos pasos se estima la pérdida
     #[arg(long, value_name = "N", default_value_t = 1_000)]
@@ -68,8 +69,9 @@ fn main() -> ExitCode {
             args.lr.is_finite() && args.lr > 0.0,
             "--lr debe ser un número positivo"
         );
-        // La carpeta de salida, antes de entrenar: un nombre equivocado no cuesta el trabajo.
-        resources::prepare_output_dir(&args.salidas)?;
+        // La carpeta de salida, antes de entrenar: un nombre equivocado no cuesta el trabajo,
+        // y otro proceso no la usa a la vez (los temporales que dejó uno que murió se borran).
+        let _output_dir = OutputDir::claim(&args.salidas)?;
         let corpus = args.corpus.load()?;
         let tokenizer = Tokenizer::from_text(&corpus.text);
         let data = dataset::encode_text(&tokenizer, &corpus.text)?;

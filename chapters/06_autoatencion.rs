@@ -14,7 +14,8 @@ use gpt_desde_cero::model::bigram::{self, HandBigram};
 use gpt_desde_cero::model::layers::Params;
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
-use gpt_desde_cero::{print, println};
+use gpt_desde_cero::tools::lock::OutputDir;
+use gpt_desde_cero::{eprintln, print, println};
 use gpt_desde_cero::{tools::cli, tools::heatmap, tools::pretty, tools::resources, tools::rng};
 
 /// Capítulo 6: el truco matemático de la autoatención, una cabeza en ndarray y en candle, y un
@@ -34,7 +35,7 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 32)]
     bloque: usize,
     /// Tasa de aprendizaje de AdamW
-    #[arg(long, value_name = "X", default_value_t = 3e-3)]
+    #[arg(long, value_name = "X", default_value_t = 3e-3, value_parser = cli::decimal::<f64>)]
     lr: f64,
     /// Cada cuántos pasos se estima la pérdida
     #[arg(long, value_name = "N", default_value_t = 500)]
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
     cli::single_thread_ops();
     cli::run(|| {
         let args: Args = cli::parse();
+        anyhow::ensure!(args.pasos > 0, "--pasos debe ser al menos 1");
         anyhow::ensure!(args.lote > 0, "--lote debe ser al menos 1");
         anyhow::ensure!(args.bloque > 0, "--bloque debe ser al menos 1");
         anyhow::ensure!(args.eval_cada > 0, "--eval-cada debe ser al menos 1");
@@ -67,8 +69,9 @@ fn main() -> ExitCode {
             "--lr debe ser un número positivo"
         );
         anyhow::ensure!(!args.frase.is_empty(), "--frase no puede estar vacía");
-        // La carpeta de salida, antes de entrenar: un nombre equivocado no cuesta el trabajo.
-        resources::prepare_output_dir(&args.salidas)?;
+        // La carpeta de salida, antes de entrenar: un nombre equivocado no cuesta el trabajo,
+        // y otro proceso no la usa a la vez (los temporales que dejó uno que murió se borran).
+        let _output_dir = OutputDir::claim(&args.salidas)?;
         let corpus = args.corpus.load()?;
         let tokenizer = Tokenizer::from_text(&corpus.text);
         let cannot =
@@ -192,9 +195,16 @@ fn main() -> ExitCode {
         // ANCHOR: train
         let mut rng = rng::seeded(args.semilla);
         let config = HeadModelConfig::new(tokenizer.vocab_size(), args.bloque);
+        let cfg = TrainConfig {
+            steps: args.pasos,
+            batch_size: args.lote,
+            learning_rate: args.lr,
+            eval_interval: args.eval_cada,
+            eval_iters: args.eval_lotes,
+        };
         resources::check_memory(
             "entrenar el modelo de una cabeza",
-            attention::training_memory(&config, args.lote),
+            attention::training_memory(&config, &cfg),
         )?;
         let model = HeadModel::new(config, &device, &mut rng)?;
         println!(
@@ -207,13 +217,6 @@ fn main() -> ExitCode {
             model.params().count(),
             n = config.n_embd,
         );
-        let cfg = TrainConfig {
-            steps: args.pasos,
-            batch_size: args.lote,
-            learning_rate: args.lr,
-            eval_interval: args.eval_cada,
-            eval_iters: args.eval_lotes,
-        };
         println!(
             "Entrenando {} pasos (lote {}, contexto {}, AdamW con lr {}):",
             cfg.steps, cfg.batch_size, config.block_size, cfg.learning_rate

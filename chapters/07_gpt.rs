@@ -1,6 +1,6 @@
 //! Capítulo 7 — El GPT completo: entrenar, guardar, reanudar y generar texto.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -11,10 +11,11 @@ use gpt_desde_cero::model::gpt::{self, GptConfig, Preset, Sampling};
 use gpt_desde_cero::model::train::{
     self, DeviceChoice, Event, Finish, Outputs, RunOptions, Trainer,
 };
-use gpt_desde_cero::println;
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::tools::checkpoint::{self, CheckpointError};
+use gpt_desde_cero::tools::lock::OutputDir;
+use gpt_desde_cero::{eprintln, println};
 use gpt_desde_cero::{
     fast::kernels, fast::kv_cache, model::ladder, tools::cli, tools::plot, tools::pretty,
     tools::resources, tools::rng,
@@ -62,10 +63,10 @@ struct TrainArgs {
     #[arg(long, value_name = "N")]
     capas: Option<usize>,
     /// Probabilidad de dropout
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = cli::decimal::<f32>)]
     dropout: Option<f32>,
     /// Tasa de aprendizaje de AdamW
-    #[arg(long, value_name = "TASA")]
+    #[arg(long, value_name = "TASA", value_parser = cli::decimal::<f64>)]
     lr: Option<f64>,
     /// Pasos de entrenamiento en total (max_iters)
     #[arg(long, value_name = "N")]
@@ -80,7 +81,7 @@ struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = rng::DEFAULT_SEED)]
     semilla: u64,
     /// Para limpiamente (estimación y checkpoint) pasados estos minutos
-    #[arg(long, value_name = "MIN")]
+    #[arg(long, value_name = "MIN", value_parser = cli::decimal::<f64>)]
     max_minutos: Option<f64>,
     /// Dónde entrenar (por defecto la GPU si el programa tiene CUDA y hay una; si no, la CPU)
     #[arg(long, value_enum)]
@@ -117,7 +118,7 @@ struct GenerateArgs {
     #[arg(long, value_name = "N", default_value_t = 500)]
     tokens: usize,
     /// Temperatura: menos de 1 es más conservador; más de 1, más aventurado
-    #[arg(long, value_name = "T", default_value_t = 1.0)]
+    #[arg(long, value_name = "T", default_value_t = 1.0, value_parser = cli::decimal::<f32>)]
     temperatura: f32,
     /// Sortea solo entre los K caracteres más probables
     #[arg(long, value_name = "K")]
@@ -125,6 +126,10 @@ struct GenerateArgs {
     /// Semilla del sorteo: la misma semilla da el mismo texto
     #[arg(long, value_name = "N", default_value_t = rng::DEFAULT_SEED)]
     semilla: u64,
+    /// Parte las líneas a N columnas, entre palabras (por defecto, 80 en una terminal; en una
+    /// tubería o un archivo, el texto tal cual); 0, nunca
+    #[arg(long, value_name = "N")]
+    ancho: Option<usize>,
     /// Dónde ejecutar el modelo
     #[arg(long, value_enum)]
     dispositivo: Option<DeviceChoice>,
@@ -229,18 +234,13 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
         last: a.salidas.join("gpt.safetensors"),
         best: a.salidas.join("gpt-mejor.safetensors"),
     };
-    check_before_training(&a, &cfg, &outputs)?;
+    // La carpeta es de este proceso hasta el final; si algo falla antes de escribir nada en
+    // ella, no queda una carpeta vacía.
+    let _output_dir = check_before_training(&a, &cfg, &outputs)?;
 
     // ANCHOR: resume
     let mut trainer = if a.reanudar {
         let path = &outputs.last;
-        if !path.exists() {
-            anyhow::bail!(
-                "no hay nada que reanudar: no existe «{}». Entrena primero sin --reanudar, o \
-                 indica con --salidas la carpeta del entrenamiento",
-                path.display()
-            );
-        }
         let loaded = checkpoint::load(path, &device)?;
         if loaded.vocabulary != tokenizer.chars() {
             return Err(CheckpointError::OtherVocabulary {
@@ -382,10 +382,17 @@ fn time_limit(minutes: Option<f64>) -> anyhow::Result<Option<Duration>> {
     Ok(Some(limit))
 }
 
-/// Todo lo que puede impedir el entrenamiento, comprobado antes de empezarlo: que no se
-/// pisa un modelo entrenado sin pedirlo, que la carpeta de salida sirve, y que caben en la
-/// memoria el modelo y en el disco sus checkpoints.
-fn check_before_training(a: &TrainArgs, cfg: &GptConfig, outputs: &Outputs) -> anyhow::Result<()> {
+/// Todo lo que puede impedir el entrenamiento, comprobado antes de empezarlo: que caben en la
+/// memoria el modelo y en el disco sus checkpoints, que la carpeta de salida sirve y no la
+/// usa otro proceso (se queda reservada mientras viva lo que devuelve), y que no se pisa un
+/// modelo entrenado sin pedirlo.
+fn check_before_training(
+    a: &TrainArgs,
+    cfg: &GptConfig,
+    outputs: &Outputs,
+) -> anyhow::Result<OutputDir> {
+    resources::check_memory("entrenar este modelo", train::training_memory(cfg))?;
+    let dir = OutputDir::claim(&a.salidas)?;
     let existing = [&outputs.last, &outputs.best]
         .into_iter()
         .find(|p| p.exists());
@@ -397,14 +404,11 @@ fn check_before_training(a: &TrainArgs, cfg: &GptConfig, outputs: &Outputs) -> a
             existing.display()
         );
     }
-    resources::check_memory("entrenar este modelo", train::training_memory(cfg))?;
-    resources::prepare_output_dir(&a.salidas)?;
-    let freed = resources::remove_stale_temps(&a.salidas);
-    if freed > 0 {
-        eprintln!(
-            "Borrados en «{}» los temporales de una escritura que no terminó ({}).",
-            a.salidas.display(),
-            resources::bytes(freed)
+    if a.reanudar && !outputs.last.exists() {
+        anyhow::bail!(
+            "no hay nada que reanudar: no existe «{}». Entrena primero sin --reanudar, o \
+             indica con --salidas la carpeta del entrenamiento",
+            outputs.last.display()
         );
     }
     // Dos checkpoints (el último y el mejor) y el temporal de la escritura en curso; los que
@@ -417,7 +421,7 @@ fn check_before_training(a: &TrainArgs, cfg: &GptConfig, outputs: &Outputs) -> a
         .sum();
     let needed = one.saturating_mul(3).saturating_sub(existing);
     resources::check_disk("guardar los checkpoints", &a.salidas, needed)?;
-    Ok(())
+    Ok(dir)
 }
 
 fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
@@ -471,16 +475,21 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
     };
     let mut rng = rng::seeded(a.semilla);
     let mut out = std::io::stdout().lock();
-    // Un salto de línea cada 80 columnas, también mientras se genera.
-    let mut lines = pretty::Wrapper::new(80);
-    write!(out, "{}", lines.wrap(&text))?;
+    // En una terminal, renglones de 80 columnas partidos entre palabras; en una tubería o un
+    // archivo, exactamente los caracteres del modelo.
+    let width = a.ancho.unwrap_or(if out.is_terminal() { 80 } else { 0 });
+    let mut lines = pretty::Wrapper::new(width); // con 0, sin partir
     let mut write_error = None;
+    let mut write = |out: &mut std::io::StdoutLock, piece: &str| {
+        if let Err(e) = out.write_all(piece.as_bytes()).and_then(|_| out.flush()) {
+            write_error.get_or_insert(e);
+        }
+    };
+    write(&mut out, &lines.push(&text));
     let start = Instant::now();
     let on_token = |id: u32| {
         let ch = tokenizer.chars()[id as usize];
-        if let Err(e) = write!(out, "{}", lines.wrap(&ch.to_string())).and_then(|_| out.flush()) {
-            write_error.get_or_insert(e);
-        }
+        write(&mut out, &lines.push(ch.encode_utf8(&mut [0; 4])));
     };
     // Por defecto, con caché KV (mismo texto, mucho más rápido); con --sin-cache, el del libro.
     let model = &loaded
@@ -493,7 +502,8 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
         kv_cache::generate(model, &prompt, a.tokens, sampling, &mut rng, on_token)?;
     }
     let seconds = start.elapsed().as_secs_f64();
-    writeln!(out)?;
+    let last = lines.finish() + "\n";
+    write(&mut out, &last);
     // ANCHOR_END: generate
     let how = if a.sin_cache {
         "sin caché"
@@ -506,7 +516,10 @@ fn generate_command(a: GenerateArgs) -> anyhow::Result<()> {
         a.tokens
     );
     if let Some(e) = write_error {
-        return Err(e.into());
+        anyhow::bail!(
+            "no se pudo escribir el texto generado: {}",
+            resources::io_detail(&e)
+        );
     }
     Ok(())
 }
@@ -539,16 +552,27 @@ fn ladder_command(a: LadderArgs) -> anyhow::Result<()> {
         ..ladder::LadderSetup::new(tokenizer.vocab_size())
     };
     ds.check_block_size(setup.block_size)?;
+    // El peldaño más grande (el último, con el doble de capas); la escalera estima su pérdida
+    // lote a lote, así que de la estimación solo cuenta uno.
+    let largest = GptConfig {
+        eval_iters: 1,
+        ..setup.gpt_config(ladder::Rung::DropoutAndScale)
+    };
+    resources::check_memory("la escalera", train::training_memory(&largest))?;
     println!("Dispositivo: {}", train::device_name(&device));
     println!("{}", setup.describe());
     println!();
     println!("| peldaño | parámetros | pérdida de validación | tiempo |");
     println!("| --- | ---: | ---: | ---: |");
+    let total = setup.max_iters.saturating_add(setup.eval_iters);
     for rung in ladder::Rung::ALL {
-        let bar = step_bar(setup.max_iters, 0);
-        bar.set_message(rung.name());
-        let result = ladder::train_rung(rung, &setup, &ds, &device, |step| {
-            bar.set_position(step as u64 + 1)
+        let bar = cli::step_bar(total as u64, rung.name());
+        bar.set_prefix(format!(
+            "(los últimos {} son la estimación)",
+            setup.eval_iters
+        ));
+        let result = ladder::train_rung(rung, &setup, &ds, &device, |done| {
+            bar.set_position(done as u64)
         })?;
         bar.finish_and_clear();
         println!(

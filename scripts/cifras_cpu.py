@@ -28,9 +28,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLES = os.path.join(ROOT, "book", "src", "tablas")
 TRAIN = os.path.join(TABLES, "cpu_entrenamiento.md")
+# `--ancho 80`: como en una terminal, renglones de 80 columnas partidos entre palabras (en una
+# tubería, `generar` escribe el texto tal cual).
 SAMPLES = {
-    "cpu_muestra_7.txt": ["--prompt", "En un lugar de la Mancha", "--tokens", "400", "--semilla", "7"],
-    "cpu_muestra_t07.txt": ["--temperatura", "0.7", "--top-k", "10", "--semilla", "3", "--tokens", "300"],
+    "cpu_muestra_7.txt": ["--prompt", "En un lugar de la Mancha", "--tokens", "400", "--semilla", "7", "--ancho", "80"],
+    "cpu_muestra_t07.txt": ["--temperatura", "0.7", "--top-k", "10", "--semilla", "3", "--tokens", "300", "--ancho", "80"],
 }
 EVAL = re.compile(r"^paso (\d+): pérdida de entrenamiento ([\d.]+), de validación ([\d.]+)")
 

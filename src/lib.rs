@@ -64,6 +64,7 @@ pub mod tools {
     pub mod checkpoint;
     pub mod cli;
     pub mod heatmap;
+    pub mod lock;
     pub mod plot;
     pub mod pretty;
     pub mod resources;

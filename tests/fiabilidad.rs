@@ -37,24 +37,21 @@ fn ok(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Un entrenamiento diminuto y corto del GPT en `dir`, con argumentos extra.
+/// Un entrenamiento diminuto y corto del GPT en `dir`, con argumentos extra (que cambian
+/// los pasos y las estimaciones por defecto de la prueba si los nombran).
 fn entrenar(dir: &Path, extra: &[&str]) -> Output {
     let salidas = dir.to_str().unwrap();
-    let pasos: &[&str] = if extra.contains(&"--pasos") {
-        &[]
-    } else {
-        &["--pasos", "6"]
-    };
     let mut args = vec!["entrenar", "--preset", "diminuto"];
-    args.extend_from_slice(pasos);
-    args.extend_from_slice(&[
-        "--eval-cada",
-        "3",
-        "--eval-lotes",
-        "1",
-        "--salidas",
-        salidas,
-    ]);
+    for (flag, value) in [
+        ("--pasos", "6"),
+        ("--eval-cada", "3"),
+        ("--eval-lotes", "1"),
+    ] {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
+    args.extend_from_slice(&["--salidas", salidas]);
     args.extend_from_slice(extra);
     run(GPT, &args)
 }
@@ -504,4 +501,386 @@ fn los_checkpoints_respetan_la_umask() {
         let modo = std::fs::metadata(&archivo).unwrap().permissions().mode() & 0o777;
         assert_eq!(modo, 0o600, "{}: permisos {modo:o}", archivo.display());
     }
+}
+
+// --- tercera vuelta: el modelo que diverge, los tamaños absurdos, una carpeta por proceso ---
+
+/// Ejecuta un programa sobre el corpus real con la salida de errores en `/dev/full`.
+fn run_sin_stderr(bin: &str, args: &[&str]) -> Output {
+    real_corpus();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("esta prueba necesita /dev/full (Linux)");
+    Command::new(bin)
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .stderr(Stdio::from(full))
+        .output()
+        .expect("no se pudo ejecutar el programa")
+}
+
+#[test]
+fn un_entrenamiento_que_diverge_no_guarda_pesos_no_finitos() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = entrenar(
+        dir.path(),
+        &["--pasos", "40", "--eval-cada", "1", "--lr", "1000"],
+    );
+    let stderr = assert_falla(&out, 1, &["dejó de ser un número finito", "--lr"]);
+    let last = dir.path().join("gpt.safetensors");
+    // Lo que dice el mensaje es verdad: el checkpoint que queda es el del paso que nombra,
+    // y se carga (la carga rechaza pesos no finitos).
+    let paso: usize = stderr
+        .split("sigue siendo el del paso ")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("el mensaje no dice qué checkpoint queda:\n{stderr}"));
+    let loaded = checkpoint::load(&last, &candle_core::Device::Cpu).unwrap();
+    assert_eq!(loaded.progress.step, paso);
+    for p in &loaded.progress.history {
+        assert!(p.train.is_finite() && p.val.is_finite(), "{p:?}");
+    }
+    // Y con él se genera texto de verdad, no una ristra de saltos de línea.
+    let l = last.to_str().unwrap();
+    let texto = ok(&run(GPT, &["generar", "--checkpoint", l, "--tokens", "50"]));
+    assert!(
+        texto.chars().filter(|c| *c != '\n').count() >= 40,
+        "{texto:?}"
+    );
+}
+
+#[test]
+fn un_checkpoint_editado_o_de_otra_version_se_rechaza() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&entrenar(dir.path(), &[]));
+    let ckpt = dir.path().join("gpt-mejor.safetensors");
+    let bytes = std::fs::read(&ckpt).unwrap();
+    // Cambiar a mano `n_layer` de 2 a 1 en la cabecera (mismo tamaño: el archivo sigue siendo
+    // un safetensors válido).
+    let editar = |de: &str, a: &str| {
+        let (de, a) = (de.as_bytes(), a.as_bytes());
+        let i = bytes
+            .windows(de.len())
+            .position(|w| w == de)
+            .unwrap_or_else(|| panic!("no encuentro {de:?}"));
+        let mut b = bytes.clone();
+        b[i..i + de.len()].copy_from_slice(a);
+        b
+    };
+    let editado = dir.path().join("editado.safetensors");
+    std::fs::write(&editado, editar("\"n_layer\":\"2\"", "\"n_layer\":\"1\"")).unwrap();
+    let e = editado.to_str().unwrap();
+    let out = run(GPT, &["generar", "--checkpoint", e]);
+    assert_falla(&out, 1, &["está dañado", "suma de comprobación"]);
+    let viejo = dir.path().join("viejo.safetensors");
+    std::fs::write(
+        &viejo,
+        editar("gpt-desde-cero/gpt/2", "gpt-desde-cero/gpt/1"),
+    )
+    .unwrap();
+    let out = run(GPT, &["generar", "--checkpoint", viejo.to_str().unwrap()]);
+    assert_falla(&out, 1, &["versión anterior", "vuelve a entrenar"]);
+    // Un safetensors cortado: el detalle, en español (con el nombre técnico entre paréntesis).
+    let cortado = dir.path().join("cortado.safetensors");
+    std::fs::write(&cortado, &bytes[..bytes.len() - 100]).unwrap();
+    let out = run(GPT, &["generar", "--checkpoint", cortado.to_str().unwrap()]);
+    let stderr = assert_falla(&out, 1, &["no es un archivo safetensors válido"]);
+    assert!(
+        stderr.contains("el archivo termina antes que sus datos"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn tamanos_absurdos_sin_panico_en_ningun_programa() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().to_str().unwrap();
+    let maximo = "18446744073709551615";
+    for (bin, args) in [
+        (BIGRAM, &["--bloque", maximo, "--salidas", s][..]),
+        (ATENCION, &["--bloque", maximo, "--salidas", s]),
+        (BIGRAM, &["--eval-lotes", maximo, "--salidas", s]),
+        (ATENCION, &["--eval-lotes", maximo, "--salidas", s]),
+    ] {
+        let out = run(bin, args);
+        assert_falla(&out, 1, &[]);
+    }
+    for extra in [
+        &["--bloque", maximo][..],
+        &["--embd", "4000000000000000000"],
+        &["--eval-lotes", maximo],
+        &["--eval-lotes", "100000000"],
+    ] {
+        let out = entrenar(dir.path(), extra);
+        assert_falla(&out, 1, &[]);
+    }
+    assert!(contenido_visible(dir.path()).is_empty());
+}
+
+/// Los archivos de `dir` que no son temporales ni el cerrojo.
+fn contenido_visible(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn con_poca_memoria_virtual_se_rechaza_en_vez_de_abortar() {
+    real_corpus();
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().to_str().unwrap();
+    // Con 4 GB de memoria virtual (`ulimit -v`), 10⁸ lotes de evaluación no caben: antes, el
+    // programa abortaba (134) al reservarlos; el modelo grande tampoco cabe.
+    let casos: [&[&str]; 3] = [
+        &[BIGRAM, "--eval-lotes", "100000000", "--salidas", s],
+        &[
+            GPT,
+            "entrenar",
+            "--preset",
+            "diminuto",
+            "--eval-lotes",
+            "100000000",
+            "--salidas",
+            s,
+        ],
+        &[
+            GPT,
+            "entrenar",
+            "--capas",
+            "8",
+            "--embd",
+            "1024",
+            "--lote",
+            "64",
+            "--bloque",
+            "256",
+            "--salidas",
+            s,
+        ],
+    ];
+    for caso in casos {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "ulimit -v 4000000; exec \"$0\" \"$@\""])
+            .args(caso)
+            .env_remove("RUST_BACKTRACE");
+        let out = con_plazo(cmd, Duration::from_secs(120));
+        assert_falla(&out, 1, &["memoria"]);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn una_carpeta_de_salida_es_de_un_solo_proceso() {
+    real_corpus();
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().to_str().unwrap();
+    // Un entrenamiento largo que guarda checkpoints sin parar.
+    let mut primero = Command::new(GPT)
+        .args(["entrenar", "--preset", "diminuto", "--pasos", "100000000"])
+        .args(["--eval-cada", "1", "--eval-lotes", "1", "--salidas", s])
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = dir.path().join("gpt.safetensors");
+    let inicio = Instant::now();
+    while !checkpoint.exists() {
+        assert!(
+            inicio.elapsed() < Duration::from_secs(120),
+            "no guarda nada"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // El segundo se niega, diciendo quién la usa, y no toca nada.
+    let out = entrenar(dir.path(), &["--sobrescribir"]);
+    let pid = format!("PID {}", primero.id());
+    assert_falla(&out, 1, &["la está usando otro proceso", &pid, "--salidas"]);
+    assert!(primero.try_wait().unwrap().is_none(), "el primero murió");
+    // Un cerrojo de un proceso muerto (`kill -9`) no estorba.
+    primero.kill().unwrap();
+    primero.wait().unwrap();
+    ok(&entrenar(dir.path(), &["--sobrescribir"]));
+    assert!(temporales(dir.path()).is_empty());
+}
+
+#[test]
+fn una_carpeta_de_salida_nueva_no_queda_vacia_si_algo_falla() {
+    let dir = tempfile::tempdir().unwrap();
+    let nueva = dir.path().join("nueva");
+    let out = entrenar(&nueva, &["--pasos", "0"]);
+    assert_falla(
+        &out,
+        1,
+        &["el número de pasos (--pasos) debe ser mayor que 0"],
+    );
+    assert!(!nueva.exists());
+    let out = entrenar(&nueva, &["--reanudar"]);
+    assert_falla(&out, 1, &["no hay nada que reanudar"]);
+    assert!(!nueva.exists());
+    let out = run(
+        ATENCION,
+        &["--pasos", "0", "--salidas", nueva.to_str().unwrap()],
+    );
+    assert_falla(&out, 1, &["--pasos debe ser al menos 1"]);
+    assert!(!nueva.exists());
+}
+
+#[test]
+fn los_temporales_de_05_y_06_se_borran() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().to_str().unwrap();
+    for (bin, args) in [
+        (
+            BIGRAM,
+            &["--pasos", "20", "--eval-cada", "10", "--eval-lotes", "2"][..],
+        ),
+        (
+            ATENCION,
+            &["--pasos", "20", "--eval-cada", "10", "--eval-lotes", "2"],
+        ),
+    ] {
+        let resto = dir.path().join(format!("{TEMP_PREFIX}kill9{TEMP_SUFFIX}"));
+        std::fs::write(&resto, vec![0u8; 4096]).unwrap();
+        let mut args = args.to_vec();
+        args.extend(["--salidas", s]);
+        let out = run(bin, &args);
+        ok(&out);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("temporales"));
+        assert!(temporales(dir.path()).is_empty());
+    }
+}
+
+#[test]
+fn sin_salida_de_errores_no_hay_panico() {
+    // Un error de uso, un error de verdad y un programa que termina bien, con la salida de
+    // errores en un disco lleno: el código de salida dice lo que pasó.
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().to_str().unwrap();
+    for bin in [LOTES, BIGRAM, ATENCION, GPT] {
+        assert_eq!(
+            run_sin_stderr(bin, &["--nada"]).status.code(),
+            Some(2),
+            "{bin}"
+        );
+    }
+    let out = run_sin_stderr(GPT, &["generar", "--checkpoint", "/no/existe"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = run_sin_stderr(
+        BIGRAM,
+        &["--pasos", "10", "--eval-lotes", "1", "--salidas", s],
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn los_errores_del_sistema_en_espanol() {
+    let dir = tempfile::tempdir().unwrap();
+    // Un bucle de enlaces simbólicos como corpus.
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let out = run(BIGRAM, &["--corpus", a.to_str().unwrap()]);
+    let stderr = assert_falla(&out, 1, &["bucle de enlaces simbólicos"]);
+    assert!(!stderr.contains("Too many"), "{stderr}");
+    // Un disco lleno al escribir el texto generado.
+    let ckpt = dir.path().join("m");
+    ok(&entrenar(&ckpt, &[]));
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(GPT)
+        .args(["generar", "--tokens", "20", "--checkpoint"])
+        .arg(ckpt.join("gpt-mejor.safetensors"))
+        .stdout(Stdio::from(full))
+        .output()
+        .unwrap();
+    let stderr = assert_falla(
+        &out,
+        1,
+        &["no se pudo escribir el texto generado", "no queda espacio"],
+    );
+    assert!(!stderr.contains("os error"), "{stderr}");
+}
+
+#[test]
+fn una_temperatura_diminuta_es_la_eleccion_voraz() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&entrenar(dir.path(), &[]));
+    let ckpt = dir.path().join("gpt-mejor.safetensors");
+    let c = ckpt.to_str().unwrap();
+    let generar = |extra: &[&str]| {
+        let mut args = vec!["generar", "--checkpoint", c, "--tokens", "60"];
+        args.extend_from_slice(extra);
+        ok(&run(GPT, &args))
+    };
+    let voraz = generar(&["--top-k", "1", "--semilla", "3"]);
+    assert!(
+        voraz.chars().filter(|c| *c != '\n').count() >= 50,
+        "{voraz:?}"
+    );
+    assert_eq!(
+        generar(&["--temperatura", "1e-38", "--semilla", "3"]),
+        voraz
+    );
+    assert_eq!(
+        generar(&["--temperatura", "1e-45", "--semilla", "9"]),
+        voraz
+    );
+}
+
+#[test]
+fn las_opciones_numericas_con_coma_o_punto() {
+    // Todas las opciones decimales aceptan la coma y el punto, y el `+` de Rust: se leen (el
+    // programa falla después, por el corpus que no existe: código 1, no 2).
+    let no = ["--corpus", "/no/existe.txt"];
+    let casos: [(&str, &[&str]); 4] = [
+        (BIGRAM, &["--lr", "0,001", "--pasos", "+5"]),
+        (ATENCION, &["--lr", "0,003"]),
+        (
+            GPT,
+            &[
+                "entrenar",
+                "--lr",
+                "0,001",
+                "--dropout",
+                "0,1",
+                "--max-minutos",
+                "+0,5",
+            ],
+        ),
+        (GPT, &["escalera", "--pasos", "+3"]),
+    ];
+    for (bin, args) in casos {
+        let mut args = args.to_vec();
+        args.extend(no);
+        assert_falla(&run(bin, &args), 1, &["no se pudo leer el corpus"]);
+    }
+    let out = run(
+        GPT,
+        &[
+            "generar",
+            "--temperatura",
+            "0,8",
+            "--checkpoint",
+            "/no/existe",
+        ],
+    );
+    assert_falla(&out, 1, &["no existe el checkpoint"]);
+    // Lo demás se rechaza con una pista (error de uso: 2).
+    let out = run(GPT, &["entrenar", "--lr", "1.000,5"]);
+    assert_falla(&out, 2, &["--lr", "sin separar los miles"]);
+    let out = run(BIGRAM, &["--lr", "rápido"]);
+    assert_falla(&out, 2, &["no es un número decimal", "0,001"]);
+    // Un valor con guion es el valor de la opción, no otra opción.
+    let dir = tempfile::tempdir().unwrap();
+    let out = entrenar(dir.path(), &["--max-minutos", "-inf"]);
+    assert_falla(&out, 1, &["--max-minutos", "-inf"]);
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use comun::{real_corpus, run_chapter};
+use gpt_desde_cero::fast::{kernels, kv_cache};
 use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Mode, Preset};
+use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::tools::checkpoint;
 use gpt_desde_cero::{tools::pretty, tools::rng};
 
@@ -175,8 +177,15 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
             // Las pérdidas, redondeadas: la última cifra puede variar entre procesadores.
             "best_val" => format!("{k} = {:.2}", v.parse::<f32>().unwrap()),
             "history" => format!("{k} = {} puntos", v.split(';').count()),
-            // El vocabulario no cabe en una línea del libro: en renglones de 80 columnas.
-            _ => pretty::wrap(&format!("{k} = {v:?}"), 80),
+            // El vocabulario no cabe en una línea del libro: en renglones de 80 caracteres
+            // (no tiene palabras que respetar).
+            _ => format!("{k} = {v:?}")
+                .chars()
+                .collect::<Vec<_>>()
+                .chunks(80)
+                .map(|line| line.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join("\n"),
         })
         .collect();
     insta::assert_snapshot!("gpt_checkpoint_metadatos", meta.join("\n"));
@@ -194,6 +203,9 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
             "160",
             "--semilla",
             seed,
+            // Lo que se ve en una terminal (la prueba escribe en una tubería).
+            "--ancho",
+            "80",
         ])
     };
     let a = generate("7");
@@ -229,6 +241,40 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
         ])
     };
     assert_eq!(greedy("1"), greedy("2"));
+
+    // En una tubería, exactamente los caracteres del modelo: los mismos que decodifica la
+    // biblioteca con la misma semilla; con `--ancho 80`, los mismos con espacios cambiados
+    // por saltos y ningún renglón de más de 80 columnas.
+    let args = [
+        "generar",
+        "--checkpoint",
+        ckpt,
+        "--tokens",
+        "400",
+        "--semilla",
+        "5",
+    ];
+    let piped = ok(&args);
+    let loaded = checkpoint::load(&best, &Device::Cpu).unwrap();
+    let tokenizer = Tokenizer::from_chars(loaded.vocabulary.clone()).unwrap();
+    let model = loaded
+        .model
+        .clone()
+        .with_kernels(kernels::for_device(&Device::Cpu));
+    let mut r = rng::seeded(5);
+    let ids = kv_cache::generate(&model, &[0], 400, Default::default(), &mut r, |_| {}).unwrap();
+    // El texto inicial (un salto de línea), lo generado y el salto del final.
+    assert_eq!(piped, format!("\n{}\n", tokenizer.decode(&ids).unwrap()));
+    assert!(piped.lines().any(|l| l.chars().count() > 80), "{piped}");
+    let mut wide_args = args.to_vec();
+    wide_args.extend(["--ancho", "80"]);
+    let wrapped = ok(&wide_args);
+    assert_ne!(wrapped, piped);
+    comun::cabe_en_80_columnas(wrapped.trim_end());
+    assert_eq!(wrapped.chars().count(), piped.chars().count());
+    for (w, p) in wrapped.chars().zip(piped.chars()) {
+        assert!(w == p || (w == '\n' && p == ' '), "{wrapped}");
+    }
 
     // Una «ñ» tecleada (un carácter, NFC) se pasa a la forma del corpus (n + tilde, NFD).
     let typed = ok(&[

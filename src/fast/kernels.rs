@@ -132,9 +132,10 @@ impl Kernels for Fast {
     /// Cada parámetro se actualiza en su sitio con [`fused::adamw_update`] (la misma cuenta en
     /// tres pasadas, sin tensores intermedios), repartidos entre los dos núcleos.
     fn adamw_step(&self, optimizer: &mut AdamW, grads: &GradStore) -> Result<()> {
-        optimizer.step += 1;
+        optimizer.step = optimizer.step.saturating_add(1);
         let c = optimizer.config;
-        let t = optimizer.step as i32;
+        // βᵗ es 0 mucho antes de 2³¹ pasos: más allá, el exponente se queda ahí.
+        let t = i32::try_from(optimizer.step).unwrap_or(i32::MAX);
         let s = AdamWStep {
             lr: c.lr,
             beta1: c.beta1,

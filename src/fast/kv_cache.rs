@@ -684,7 +684,7 @@ mod tests {
         assert_eq!(k1, k2);
         #[cfg(target_arch = "x86_64")]
         if !std::arch::is_x86_feature_detected!("avx2") {
-            eprintln!("esta CPU no tiene AVX2: solo se ha comprobado la versión portátil");
+            crate::eprintln!("esta CPU no tiene AVX2: solo se ha comprobado la versión portátil");
         }
     }
 

@@ -100,9 +100,10 @@ impl AdamW {
     // ANCHOR: step
     /// Un paso: `θ ← θ·(1 − lr·λ) − lr · m̂ / (√v̂ + ε)`, con `m̂`, `v̂` corregidos del sesgo.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
-        self.step += 1;
+        self.step = self.step.saturating_add(1);
         let c = self.config;
-        let t = self.step as i32;
+        // βᵗ es 0 mucho antes de 2³¹ pasos: más allá, el exponente se queda ahí.
+        let t = i32::try_from(self.step).unwrap_or(i32::MAX);
         let bias1 = 1.0 - c.beta1.powi(t);
         let bias2 = 1.0 - c.beta2.powi(t);
         for ((var, m), v) in self.vars.iter().zip(&mut self.m).zip(&mut self.v) {

@@ -12,7 +12,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 
 use crate::model::adamw::{AdamW, AdamWConfig};
-use crate::model::estimate::estimate_loss;
+use crate::model::estimate::{self, estimate_loss};
 use crate::model::layers::{self, Params};
 use crate::model::sampling;
 use crate::text::batches::get_batch;
@@ -500,20 +500,22 @@ pub fn batch_tensors(
 
 pub use crate::model::estimate::Losses;
 
-/// Lo que ocupa entrenar el modelo de una cabeza con lotes de `batch_size`, por arriba:
-/// parámetros (con derivadas y momentos de AdamW) y activaciones. `None` si no cabe en 64 bits.
-pub fn training_memory(config: &HeadModelConfig, batch_size: usize) -> Option<u64> {
+/// Lo que ocupa entrenar el modelo de una cabeza con `train`, por arriba: parámetros (con
+/// derivadas y momentos de AdamW), activaciones y los lotes de las estimaciones. `None` si no
+/// cabe en 64 bits.
+pub fn training_memory(config: &HeadModelConfig, train: &TrainConfig) -> Option<u64> {
     let [v, t, c, h, b] = [
         config.vocab_size,
         config.block_size,
         config.n_embd,
         config.head_size,
-        batch_size,
+        train.batch_size,
     ]
-    .map(|x| x as u128);
-    let params = v * c + t * c + 3 * c * h + h * v + v;
-    let activations = b * t * (c * 4 + h * 8 + v * 3) + b * t * t * 3;
-    u64::try_from(4 * (4 * params + activations)).ok()
+    .map(|x| x as f64);
+    let params = v * c + t * c + 3.0 * c * h + h * v + v;
+    let activations = b * t * (c * 4.0 + h * 8.0 + v * 3.0) + b * t * t * 3.0;
+    let eval = estimate::eval_memory(train.eval_iters, train.batch_size, config.block_size);
+    estimate::bytes(4.0 * (4.0 * params + activations) + eval)
 }
 
 /// Cómo entrenar.

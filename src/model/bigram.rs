@@ -6,7 +6,7 @@ use candle_core::{Device, Tensor, Var};
 use candle_nn::Optimizer as _;
 use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
 
-use crate::model::estimate::{Losses, estimate_loss};
+use crate::model::estimate::{self, Losses, estimate_loss};
 use crate::text::batches::get_batch;
 use crate::text::dataset::{Dataset, Split};
 use crate::tools::plot::LossPoint;
@@ -304,11 +304,12 @@ pub struct TrainConfig {
 }
 
 /// Lo que ocupa entrenar el bigram, por arriba: la tabla V×V con su derivada y los dos
-/// momentos de AdamW, y los logits de un lote (con sus probabilidades y su derivada).
-/// `None` si la cuenta no cabe en 64 bits.
+/// momentos de AdamW, los logits de un lote (con sus probabilidades y su derivada) y los
+/// lotes de las estimaciones. `None` si la cuenta no cabe en 64 bits.
 pub fn training_memory(cfg: &TrainConfig, vocab_size: usize) -> Option<u64> {
-    let [v, b, t] = [vocab_size, cfg.batch_size, cfg.block_size].map(|x| x as u128);
-    u64::try_from(4 * (4 * v * v + 3 * b * t * v + 2 * b * t)).ok()
+    let [v, b, t] = [vocab_size, cfg.batch_size, cfg.block_size].map(|x| x as f64);
+    let eval = estimate::eval_memory(cfg.eval_iters, cfg.batch_size, cfg.block_size);
+    estimate::bytes(4.0 * (4.0 * v * v + 3.0 * b * t * v + 2.0 * b * t) + eval)
 }
 
 impl Default for TrainConfig {

@@ -40,3 +40,17 @@ pub fn estimate_loss<E>(
     Ok(Losses { train, val })
 }
 // ANCHOR_END: estimate_loss
+
+/// Lo que ocupan en memoria los lotes que sortea [`estimate_loss`] para una parte, por arriba:
+/// `eval_iters` lotes de entradas y objetivos `(B, T)` de `u32` y su copia como tensores. En
+/// `f64`, que no se desborda con tamaños absurdos (véase [`bytes`]).
+pub fn eval_memory(eval_iters: usize, batch_size: usize, block_size: usize) -> f64 {
+    eval_iters as f64 * batch_size as f64 * block_size as f64 * 16.0
+}
+
+/// Un tamaño en bytes calculado en `f64`, como `u64`; `None` si no cabe en 64 bits. Las
+/// cuentas de memoria se hacen en `f64`: con los tamaños que puede escribir un usuario
+/// (`--lote 18446744073709551615`) un producto de enteros se desborda, y uno de `f64` no.
+pub fn bytes(x: f64) -> Option<u64> {
+    (x.is_finite() && x >= 0.0 && x < u64::MAX as f64).then_some(x as u64)
+}

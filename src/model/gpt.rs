@@ -146,6 +146,7 @@ impl GptConfig {
             ("el número de cabezas (--cabezas)", self.n_head),
             ("el número de capas (--capas)", self.n_layer),
             ("el lote (--lote)", self.batch_size),
+            ("el número de pasos (--pasos)", self.max_iters),
             (
                 "el intervalo de evaluación (--eval-cada)",
                 self.eval_interval,

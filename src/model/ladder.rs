@@ -284,13 +284,15 @@ pub struct RungResult {
     pub seconds: f64,
 }
 
-/// Entrena un peldaño `max_iters` pasos y estima su pérdida de validación.
+/// Entrena un peldaño `max_iters` pasos y estima su pérdida de validación con `eval_iters`
+/// lotes. Tras cada paso y cada lote de la estimación llama a `on_progress` con lo hecho
+/// hasta entonces, de `max_iters + eval_iters` en total.
 pub fn train_rung(
     rung: Rung,
     s: &LadderSetup,
     ds: &Dataset,
     device: &Device,
-    mut on_step: impl FnMut(usize),
+    mut on_progress: impl FnMut(usize),
 ) -> Result<RungResult> {
     let start = Instant::now();
     let mut rng = init_rng(s.seed);
@@ -311,14 +313,15 @@ pub fn train_rung(
         let (x, y) = (to_tensor(&x, device)?, to_tensor(&y, device)?);
         let loss = model.loss(&x, &y, &mut Mode::Train(&mut rng))?;
         opt.step(&loss.backward()?)?;
-        on_step(step);
+        on_progress(step + 1);
     }
     let mut rng = eval_rng(s.seed, s.max_iters);
     let mut total = 0.0f64;
-    for _ in 0..s.eval_iters {
+    for i in 0..s.eval_iters {
         let (x, y) = get_batch(ds, Split::Val, s.batch_size, s.block_size, &mut rng);
         let (x, y) = (to_tensor(&x, device)?, to_tensor(&y, device)?);
         total += model.loss(&x, &y, &mut Mode::Eval)?.to_scalar::<f32>()? as f64;
+        on_progress(s.max_iters + i + 1);
     }
     Ok(RungResult {
         params: model.params().count(),
@@ -350,7 +353,10 @@ mod tests {
         };
         let mut params = Vec::new();
         for rung in Rung::ALL {
-            let r = train_rung(rung, &s, &ds, &Device::Cpu, |_| {}).unwrap();
+            let mut calls = Vec::new();
+            let r = train_rung(rung, &s, &ds, &Device::Cpu, |done| calls.push(done)).unwrap();
+            // El progreso cuenta los pasos y también los lotes de la estimación final.
+            assert_eq!(calls, (1..=s.max_iters + s.eval_iters).collect::<Vec<_>>());
             assert!(
                 r.val_loss < (4f32).ln() - 0.2,
                 "{}: {}",

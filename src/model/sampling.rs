@@ -83,15 +83,35 @@ pub fn top_k_filter(logits: &[f32], k: usize) -> Vec<f32> {
 
 // ANCHOR: choose_next
 /// Elige el siguiente token: divide los logits por la temperatura, se queda con los `k`
-/// mejores si se pide, y sortea según la softmax (en `f64`).
+/// mejores si se pide, y sortea según la softmax (en `f64`). Con una temperatura tan pequeña
+/// que la división se desborda (`1e-38`), la softmax sería NaN: en el límite, elegir con
+/// temperatura → 0 es quedarse con el más probable, y eso se hace.
 pub fn choose_next(logits: &[f32], sampling: Sampling, rng: &mut Rng) -> u32 {
     let scaled: Vec<f32> = logits.iter().map(|l| l / sampling.temperature).collect();
+    if scaled
+        .iter()
+        .zip(logits)
+        .any(|(s, l)| s.is_infinite() && l.is_finite())
+    {
+        return argmax(logits) as u32;
+    }
     let filtered = match sampling.top_k {
         Some(k) => top_k_filter(&scaled, k),
         None => scaled,
     };
     let wide: Vec<f64> = filtered.iter().map(|&l| f64::from(l)).collect();
     sample(&softmax(&wide), rng) as u32
+}
+
+/// El índice del mayor valor (el primero, si hay empates).
+fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best
 }
 // ANCHOR_END: choose_next
 
@@ -164,5 +184,14 @@ mod tests {
             .filter(|_| choose_next(&logits, cold, &mut r) == 1)
             .count();
         assert!(ones >= 195, "{ones}");
+        // Una temperatura diminuta no da NaN: es la elección voraz.
+        for t in [1e-38, 1e-45, f32::MIN_POSITIVE] {
+            let frozen = Sampling {
+                temperature: t,
+                top_k: None,
+            };
+            assert!((0..20).all(|_| choose_next(&[-3.0, 2.0, 1.5, 1.9], frozen, &mut r) == 1));
+            assert!((0..20).all(|_| choose_next(&[-3.0, -2.0, -9.5], frozen, &mut r) == 1));
+        }
     }
 }

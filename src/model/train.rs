@@ -191,8 +191,9 @@ pub enum Event {
 
 /// Lo que ocupa entrenar `cfg`, por arriba y sin crear nada: los pesos, sus derivadas y los
 /// dos momentos de AdamW (4 copias de cada parámetro) más las activaciones que el paso hacia
-/// delante guarda para el de vuelta. `None` si la cuenta no cabe en 64 bits. Sirve para
-/// rechazar un tamaño imposible con una cifra antes de reservar nada.
+/// delante guarda para el de vuelta, y los lotes de las estimaciones. `None` si la cuenta no
+/// cabe en 64 bits. Sirve para rechazar un tamaño imposible con una cifra antes de reservar
+/// nada.
 pub fn training_memory(cfg: &GptConfig) -> Option<u64> {
     let [v, t, c, l, b, h] = [
         cfg.vocab_size,
@@ -202,17 +203,22 @@ pub fn training_memory(cfg: &GptConfig) -> Option<u64> {
         cfg.batch_size,
         cfg.n_head,
     ]
-    .map(|x| x as u128);
-    let params = 2 * v * c + t * c + l * (12 * c * c + 13 * c) + 2 * c + v;
+    .map(|x| x as f64);
     // Por capa: unos 24 vectores de tamaño C por posición y 3 matrices T×T por cabeza.
-    let activations = l * (b * t * c * 24 + b * h * t * t * 3) + b * t * v * 3 + b * t * c * 4;
-    u64::try_from(4 * (4 * params + activations)).ok()
+    let activations = l * (b * t * c * 24.0 + b * h * t * t * 3.0) + b * t * (v * 3.0 + c * 4.0);
+    let eval = estimate::eval_memory(cfg.eval_iters, cfg.batch_size, cfg.block_size);
+    estimate::bytes(4.0 * (4.0 * param_count(cfg) + activations) + eval)
+}
+
+/// Los parámetros de `cfg`, contados en `f64` (sin desbordarse con tamaños absurdos).
+fn param_count(cfg: &GptConfig) -> f64 {
+    let [v, t, c, l] = [cfg.vocab_size, cfg.block_size, cfg.n_embd, cfg.n_layer].map(|x| x as f64);
+    2.0 * v * c + t * c + l * (12.0 * c * c + 13.0 * c) + 2.0 * c + v
 }
 
 /// Lo que ocupa en el disco un checkpoint para reanudar: pesos y los dos momentos de AdamW.
 pub fn checkpoint_bytes(cfg: &GptConfig) -> Option<u64> {
-    let params = crate::model::gpt::param_count(cfg) as u64;
-    params.checked_mul(12)
+    estimate::bytes(param_count(cfg) * 12.0)
 }
 
 /// Cómo terminó el bucle.
@@ -241,7 +247,7 @@ pub fn install_ctrl_c() {
     });
     if let Err(e) = installed {
         // Sin manejador, Ctrl-C corta como en cualquier programa: se avisa y se sigue.
-        eprintln!(
+        crate::eprintln!(
             "aviso: no se pudo atender Ctrl-C ({e}); si lo pulsas, se pierde el paso en curso"
         );
     }
@@ -259,25 +265,33 @@ pub fn run(
 ) -> anyhow::Result<Finish> {
     let start = Instant::now();
     let cfg = trainer.config().clone();
-    let evaluate = |trainer: &mut Trainer, on_event: &mut dyn FnMut(Event)| -> anyhow::Result<()> {
-        if trainer.progress.history.last().map(|p| p.step) == Some(trainer.progress.step) {
-            return Ok(()); // ya estimada (al reanudar justo en un punto de evaluación)
-        }
-        let point = trainer.estimate_loss(ds)?;
-        let best = trainer.progress.best_val.is_none_or(|b| point.val < b);
-        trainer.progress.history.push(point);
-        if best {
-            trainer.progress.best_val = Some(point.val);
-        }
-        if let Some(out) = &options.outputs {
-            if best {
-                trainer.save(&out.best, vocabulary)?;
+    // El paso del último checkpoint escrito en esta ejecución, para decir la verdad si algo
+    // sale mal después.
+    let mut saved: Option<usize> = None;
+    let mut evaluate =
+        |trainer: &mut Trainer, on_event: &mut dyn FnMut(Event)| -> anyhow::Result<()> {
+            if trainer.progress.history.last().map(|p| p.step) == Some(trainer.progress.step) {
+                return Ok(()); // ya estimada (al reanudar justo en un punto de evaluación)
             }
-            trainer.save(&out.last, vocabulary)?;
-        }
-        on_event(Event::Eval { point, best });
-        Ok(())
-    };
+            let point = trainer.estimate_loss(ds)?;
+            if !(point.train.is_finite() && point.val.is_finite()) {
+                return Err(diverged(point.val, point.step, saved, options));
+            }
+            let best = trainer.progress.best_val.is_none_or(|b| point.val < b);
+            trainer.progress.history.push(point);
+            if best {
+                trainer.progress.best_val = Some(point.val);
+            }
+            if let Some(out) = &options.outputs {
+                if best {
+                    trainer.save(&out.best, vocabulary)?;
+                }
+                trainer.save(&out.last, vocabulary)?;
+                saved = Some(trainer.progress.step);
+            }
+            on_event(Event::Eval { point, best });
+            Ok(())
+        };
     let mut finish = Finish::Completed;
     while trainer.progress.step < cfg.max_iters {
         let iter = trainer.progress.step;
@@ -286,11 +300,7 @@ pub fn run(
         }
         let loss = trainer.train_step(ds)?;
         if !loss.is_finite() {
-            anyhow::bail!(
-                "la pérdida dejó de ser un número finito ({loss}) en el paso {iter}: el \
-                 entrenamiento se ha desestabilizado. Prueba con una tasa de aprendizaje menor \
-                 (--lr). El último checkpoint guardado sigue intacto."
-            );
+            return Err(diverged(loss, iter, saved, options));
         }
         on_event(Event::Step { step: iter, loss });
         if INTERRUPTED.load(Ordering::SeqCst) {
@@ -316,6 +326,26 @@ pub fn run(
     Ok(finish)
 }
 // ANCHOR_END: run
+
+/// El error de un entrenamiento que diverge (una pérdida NaN o infinita en el paso `step`),
+/// que dice qué checkpoints quedan: nada se guarda después de que la pérdida deje de ser
+/// finita, y los guardados antes siguen intactos.
+fn diverged(loss: f32, step: usize, saved: Option<usize>, options: &RunOptions) -> anyhow::Error {
+    let kept = match (&options.outputs, saved) {
+        (None, _) => String::new(),
+        (Some(out), Some(s)) => format!(
+            " No se guardó nada de este paso: «{}» sigue siendo el del paso {s}.",
+            out.last.display()
+        ),
+        (Some(_), None) => " En esta ejecución no se llegó a guardar ningún checkpoint; los que \
+             hubiera en la carpeta siguen como estaban."
+            .to_string(),
+    };
+    anyhow::anyhow!(
+        "la pérdida dejó de ser un número finito ({loss}) en el paso {step}: el entrenamiento \
+         se ha desestabilizado. Prueba con una tasa de aprendizaje menor (--lr).{kept}"
+    )
+}
 
 /// Qué dispositivo usar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

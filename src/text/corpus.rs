@@ -591,7 +591,7 @@ fn prepare_cache(cache: &Path) -> Result<resources::NewDirs, CorpusError> {
 fn remove_stale_temps(dir: &Path) {
     let freed = resources::remove_stale_temps(dir);
     if freed > 0 {
-        eprintln!(
+        crate::eprintln!(
             "Borrados en «{}» los temporales de una escritura que no terminó ({}).",
             dir.display(),
             resources::bytes(freed)

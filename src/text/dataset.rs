@@ -47,12 +47,12 @@ pub struct Dataset {
 /// El texto es demasiado corto para formar ejemplos del tamaño pedido.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "la parte de {part} tiene {len} tokens y hacen falta al menos {needed} para un bloque de {block_size}; usa un corpus más largo o un --bloque menor"
+    "la parte de {part} tiene {len} tokens y hacen falta al menos {} para un bloque de {block_size}; usa un corpus más largo o un --bloque menor",
+    *block_size as u128 + 1
 )]
 pub struct TooShort {
     part: &'static str,
     len: usize,
-    needed: usize,
     block_size: usize,
 }
 
@@ -83,7 +83,6 @@ impl Dataset {
                 return Err(TooShort {
                     part,
                     len: data.len(),
-                    needed: block_size + 1,
                     block_size,
                 });
             }
@@ -114,6 +113,9 @@ mod tests {
         assert!(ds.check_block_size(1).is_ok());
         let err = ds.check_block_size(2).unwrap_err().to_string();
         assert!(err.contains("validación tiene 2 tokens"), "{err}");
+        // Un bloque absurdo (`--bloque 18446744073709551615`) se explica, sin desbordarse.
+        let err = ds.check_block_size(usize::MAX).unwrap_err().to_string();
+        assert!(err.contains("al menos 18446744073709551616"), "{err}");
     }
 
     #[test]

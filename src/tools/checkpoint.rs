@@ -4,8 +4,11 @@
 //! - Con el vocabulario dentro, generar texto no necesita el corpus.
 //! - Se escribe en un temporal de la misma carpeta y se renombra: si el programa se corta a
 //!   mitad (Ctrl-C, un apagón), el checkpoint anterior sigue entero.
-//! - Una suma de comprobación de los datos detecta archivos dañados; un checkpoint de otra
-//!   configuración o de otro vocabulario se rechaza diciendo en qué difiere.
+//! - Una suma de comprobación de todo lo que se lee (los datos y los metadatos) detecta
+//!   archivos dañados o editados; un checkpoint de otra configuración o de otro vocabulario
+//!   se rechaza diciendo en qué difiere.
+//! - Nunca se guarda ni se carga un modelo con valores no finitos (NaN o infinito): el de un
+//!   entrenamiento que diverge no sirve para nada, y no debe pisar uno bueno.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,8 +22,12 @@ use crate::model::layers::Params;
 use crate::tools::plot::LossPoint;
 use crate::tools::resources::{self, io_detail};
 
-/// Identifica nuestros archivos (y su versión) en los metadatos.
-pub const FORMAT: &str = "gpt-desde-cero/gpt/1";
+/// Identifica nuestros archivos (y su versión) en los metadatos. La versión 2 añade los
+/// metadatos a la suma de comprobación.
+pub const FORMAT: &str = "gpt-desde-cero/gpt/2";
+
+/// El formato anterior, que se reconoce para decir qué hacer con él.
+const OLD_FORMAT: &str = "gpt-desde-cero/gpt/1";
 
 /// Prefijos de los momentos de AdamW dentro del archivo.
 const M_PREFIX: &str = "adamw.m.";
@@ -49,8 +56,20 @@ pub enum CheckpointError {
         path.display()
     )]
     NotOurs { path: PathBuf },
+    #[error(
+        "«{}» es un checkpoint de una versión anterior de este proyecto, sin suma de \
+         comprobación de los metadatos; vuelve a entrenar el modelo (`07_gpt entrenar`)",
+        path.display()
+    )]
+    OldFormat { path: PathBuf },
     #[error("el checkpoint «{}» está dañado: {detail}", path.display())]
     Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "no se guardó «{}»: el tensor «{name}» tiene valores que no son números finitos (NaN o \
+         infinito). Un modelo así no sirve: el entrenamiento se ha desestabilizado",
+        path.display()
+    )]
+    NonFinite { path: PathBuf, name: String },
     #[error(
         "el checkpoint «{}» es de otra configuración: {}",
         path.display(),
@@ -101,7 +120,7 @@ pub struct Loaded {
 }
 
 /// FNV-1a de 64 bits: una suma de comprobación sencilla y sin dependencias.
-fn checksum(chunks: &[&[u8]]) -> u64 {
+fn fnv1a(chunks: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for chunk in chunks {
         for &b in *chunk {
@@ -110,6 +129,63 @@ fn checksum(chunks: &[&[u8]]) -> u64 {
         }
     }
     h
+}
+
+/// La suma de comprobación de un checkpoint: todos los metadatos salvo ella misma (en orden
+/// de clave, cada clave y valor con su longitud delante, para que no se puedan mover bytes de
+/// uno a otro) y después los datos de los tensores, en orden de nombre.
+fn checksum<'a>(
+    meta: &HashMap<String, String>,
+    tensors: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> u64 {
+    let mut keys: Vec<&String> = meta.keys().filter(|k| *k != "checksum").collect();
+    keys.sort();
+    let mut framed: Vec<Vec<u8>> = Vec::new();
+    let mut frame = |bytes: &[u8]| {
+        let mut item = (bytes.len() as u64).to_le_bytes().to_vec();
+        item.extend_from_slice(bytes);
+        framed.push(item);
+    };
+    for k in keys {
+        frame(k.as_bytes());
+        frame(meta[k].as_bytes());
+    }
+    for (name, data) in tensors {
+        frame(name.as_bytes());
+        frame(data);
+    }
+    fnv1a(&framed.iter().map(Vec::as_slice).collect::<Vec<_>>())
+}
+
+/// Por qué safetensors no pudo leer el archivo, en español (sus errores vienen en inglés).
+fn safetensors_detail(e: &safetensors::SafeTensorError) -> String {
+    use safetensors::SafeTensorError as E;
+    let what = match e {
+        E::HeaderTooSmall | E::HeaderTooLarge | E::InvalidHeaderLength => {
+            "la cabecera tiene un tamaño imposible"
+        }
+        E::InvalidHeader(_) | E::InvalidHeaderStart | E::InvalidHeaderDeserialization(_) => {
+            "la cabecera no se puede leer"
+        }
+        E::MetadataIncompleteBuffer => "el archivo termina antes que sus datos",
+        E::InvalidOffset(_) | E::InvalidTensorView(..) | E::ValidationOverflow => {
+            "un tensor apunta fuera de los datos"
+        }
+        E::TensorNotFound(_) => "falta un tensor",
+        E::IoError(io) => return io_detail(io),
+        _ => "su estructura no es válida",
+    };
+    // El nombre técnico del error, sin el texto en inglés que lleve dentro.
+    let debug = format!("{e:?}");
+    let technical = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+    format!("{what} ({technical})")
+}
+
+/// Si todos los `f32` (en little endian) de `bytes` son números finitos.
+fn all_finite(bytes: &[u8]) -> bool {
+    bytes
+        .chunks_exact(4)
+        .all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite())
 }
 
 fn tensor_bytes(t: &Tensor) -> candle_core::Result<Vec<u8>> {
@@ -182,9 +258,14 @@ pub fn save(
             entries.push((format!("{V_PREFIX}{name}"), shape, tensor_bytes(v)?));
         }
     }
-    // La suma se calcula en el orden en que safetensors guarda: por nombre.
+    if let Some((name, _, _)) = entries.iter().find(|(_, _, bytes)| !all_finite(bytes)) {
+        return Err(CheckpointError::NonFinite {
+            path: path.to_path_buf(),
+            name: name.clone(),
+        });
+    }
+    // Los tensores, en el orden en que safetensors los guarda: por nombre.
     entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let sum = checksum(&entries.iter().map(|e| e.2.as_slice()).collect::<Vec<_>>());
 
     let mut meta: HashMap<String, String> =
         metadata(&model.config, vocabulary, progress, optimizer.is_some())
@@ -194,6 +275,10 @@ pub fn save(
     if let Some(opt) = optimizer {
         meta.insert("optimizer_step".into(), opt.step.to_string());
     }
+    let sum = checksum(
+        &meta,
+        entries.iter().map(|(n, _, b)| (n.as_str(), b.as_slice())),
+    );
     meta.insert("checksum".into(), format!("{sum:016x}"));
 
     let views = entries
@@ -224,20 +309,43 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded, CheckpointError> {
     })?;
     let not_st = |e: safetensors::SafeTensorError| CheckpointError::NotSafetensors {
         path: path.to_path_buf(),
-        detail: format!("{e:?}"),
+        detail: safetensors_detail(&e),
     };
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(not_st)?;
     let st = SafeTensors::deserialize(&bytes).map_err(not_st)?;
     let meta = header.metadata().clone().unwrap_or_default();
-    if meta.get("format").map(String::as_str) != Some(FORMAT) {
-        return Err(CheckpointError::NotOurs {
-            path: path.to_path_buf(),
-        });
+    match meta.get("format").map(String::as_str) {
+        Some(FORMAT) => {}
+        Some(OLD_FORMAT) => {
+            return Err(CheckpointError::OldFormat {
+                path: path.to_path_buf(),
+            });
+        }
+        _ => {
+            return Err(CheckpointError::NotOurs {
+                path: path.to_path_buf(),
+            });
+        }
     }
     let corrupt = |detail: String| CheckpointError::Corrupt {
         path: path.to_path_buf(),
         detail,
     };
+    // Antes de leer ningún metadato: la suma cubre los metadatos y los datos, en orden de
+    // nombre. Así un metadato editado a mano (`n_layer` de 2 a 1) se detecta aquí.
+    let mut names: Vec<String> = st.names().into_iter().map(|n| n.to_string()).collect();
+    names.sort();
+    let views = names
+        .iter()
+        .map(|n| st.tensor(n).map(|v| (n.clone(), v)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(not_st)?;
+    let sum = checksum(&meta, views.iter().map(|(n, v)| (n.as_str(), v.data())));
+    if meta.get("checksum") != Some(&format!("{sum:016x}")) {
+        return Err(corrupt(
+            "la suma de comprobación no coincide (el archivo se modificó o se dañó)".into(),
+        ));
+    }
     let get = |key: &str| -> Result<&String, CheckpointError> {
         meta.get(key)
             .ok_or_else(|| corrupt(format!("falta el metadato «{key}»")))
@@ -277,21 +385,6 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded, CheckpointError> {
     crate::text::tokenizer::Tokenizer::from_chars(vocabulary.clone())
         .map_err(|e| corrupt(e.to_string()))?;
 
-    // Suma de comprobación sobre los datos, en orden de nombre.
-    let mut names: Vec<String> = st.names().into_iter().map(|n| n.to_string()).collect();
-    names.sort();
-    let views = names
-        .iter()
-        .map(|n| st.tensor(n).map(|v| (n.clone(), v)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(not_st)?;
-    let sum = checksum(&views.iter().map(|(_, v)| v.data()).collect::<Vec<_>>());
-    if get("checksum")? != &format!("{sum:016x}") {
-        return Err(corrupt(
-            "la suma de comprobación de los pesos no coincide (el archivo se modificó o se dañó)"
-                .into(),
-        ));
-    }
     let views: HashMap<String, TensorView> = views.into_iter().collect();
     let read = |name: &str, shape: &[usize]| -> Result<Tensor, CheckpointError> {
         let view = views
@@ -309,6 +402,12 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded, CheckpointError> {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(corrupt(format!(
+                "el tensor «{name}» tiene valores que no son números finitos (NaN o infinito): \
+                 es el modelo de un entrenamiento que se desestabilizó"
+            )));
+        }
         Ok(Tensor::from_vec(values, shape, device)?)
     };
 
@@ -327,6 +426,13 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded, CheckpointError> {
             v.push(read(&format!("{V_PREFIX}{name}"), shape)?);
         }
         let t = parse::<u64>("optimizer_step", get("optimizer_step")?).map_err(corrupt)?;
+        // AdamW da un paso por paso de entrenamiento: los dos contadores van juntos.
+        let step = num("step")?;
+        if usize::try_from(t).ok() != Some(step) {
+            return Err(corrupt(format!(
+                "el optimizador dice que dio {t} pasos y el entrenamiento {step}"
+            )));
+        }
         Some((m, v, t))
     } else {
         None
@@ -455,6 +561,111 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no se pudo leer"), "{e}");
+    }
+
+    /// Reescribe un checkpoint cambiando sus metadatos o sus datos con `edit`, con la suma de
+    /// comprobación recalculada: un archivo «bien sellado» con contenido malo.
+    fn reseal(
+        path: &Path,
+        edit: impl FnOnce(&mut HashMap<String, String>, &mut Vec<(String, Vec<usize>, Vec<u8>)>),
+    ) {
+        let bytes = std::fs::read(path).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let mut meta = header.metadata().clone().unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let mut entries: Vec<(String, Vec<usize>, Vec<u8>)> = st
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec()))
+            .collect();
+        edit(&mut meta, &mut entries);
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let sum = checksum(
+            &meta,
+            entries.iter().map(|(n, _, b)| (n.as_str(), b.as_slice())),
+        );
+        meta.insert("checksum".into(), format!("{sum:016x}"));
+        let views: Vec<_> = entries
+            .iter()
+            .map(|(n, s, b)| {
+                (
+                    n.clone(),
+                    TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+                )
+            })
+            .collect();
+        std::fs::write(path, safetensors::serialize(views, Some(meta)).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn non_finite_weights_are_never_saved_nor_loaded() {
+        let (model, vocab) = tiny();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.safetensors");
+        save(&path, &model, &vocab, &progress(), None).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        // Un modelo con un NaN no se guarda, y el archivo que había sigue intacto.
+        let mut params = Params::new(&Device::Cpu);
+        for (i, (name, var)) in model.params.named().iter().enumerate() {
+            let t = if i == 3 {
+                (var.as_tensor() * f64::NAN).unwrap()
+            } else {
+                var.as_tensor().clone()
+            };
+            params.add(name, t).unwrap();
+        }
+        let broken = Gpt::from_params(&model.config, params).unwrap();
+        let e = save(&path, &broken, &vocab, &progress(), None).unwrap_err();
+        assert!(matches!(e, CheckpointError::NonFinite { .. }), "{e}");
+        assert!(e.to_string().contains("NaN o infinito"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), good);
+        // Uno que llegue con pesos infinitos (y bien sellado) tampoco se carga.
+        reseal(&path, |_, entries| {
+            entries[0].2[..4].copy_from_slice(&f32::INFINITY.to_le_bytes());
+        });
+        let e = load(&path, &Device::Cpu).unwrap_err().to_string();
+        assert!(e.contains("no son números finitos"), "{e}");
+    }
+
+    #[test]
+    fn the_checksum_covers_the_metadata() {
+        let (model, vocab) = tiny();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.safetensors");
+        save(&path, &model, &vocab, &progress(), None).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        // El mismo número de bytes: el archivo sigue siendo un safetensors válido.
+        let (from, to) = (b"\"step\":\"7\"", b"\"step\":\"8\"");
+        let i = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        bytes[i..i + to.len()].copy_from_slice(to);
+        std::fs::write(&path, &bytes).unwrap();
+        let e = load(&path, &Device::Cpu).unwrap_err().to_string();
+        assert!(e.contains("suma de comprobación"), "{e}");
+    }
+
+    #[test]
+    fn an_impossible_optimizer_step_is_refused() {
+        let cfg = GptConfig::preset(Preset::Diminuto, 5);
+        let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(3)).unwrap();
+        let vocab = vec!['\n', ' ', 'a', 'b', 'ñ'];
+        let mut opt = AdamW::new(
+            model.params.vars(),
+            crate::model::adamw::AdamWConfig::with_lr(1e-3),
+        )
+        .unwrap();
+        opt.step = 7;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.safetensors");
+        save(&path, &model, &vocab, &progress(), Some(&opt)).unwrap();
+        assert!(load(&path, &Device::Cpu).unwrap().optimizer.is_some());
+        reseal(&path, |meta, _| {
+            meta.insert("optimizer_step".into(), u64::MAX.to_string());
+        });
+        let e = load(&path, &Device::Cpu).unwrap_err().to_string();
+        assert!(
+            e.contains("el optimizador dice que dio 18446744073709551615 pasos"),
+            "{e}"
+        );
     }
 
     #[test]

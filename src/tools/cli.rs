@@ -22,7 +22,7 @@ impl CorpusArgs {
     /// Carga el corpus y cuenta por la salida de errores de dónde salió.
     pub fn load(&self) -> Result<Corpus, corpus::CorpusError> {
         let corpus = corpus::load(self.corpus.as_deref())?;
-        eprintln!("Corpus: {}", corpus.source);
+        crate::eprintln!("Corpus: {}", corpus.source);
         Ok(corpus)
     }
 }
@@ -60,17 +60,28 @@ pub fn run(program: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Interrupted>() => ExitCode::from(EXIT_INTERRUPTED),
         Err(e) => {
-            let mut shown = e.to_string();
-            eprintln!("error: {shown}");
-            for cause in e.chain().skip(1).map(|c| c.to_string()) {
+            let mut shown = error_text(e.as_ref());
+            crate::eprintln!("error: {shown}");
+            for cause in e.chain().skip(1).map(error_text) {
                 // Muchos errores ya incluyen su causa en el mensaje: no la repetimos.
                 if !shown.contains(&cause) {
-                    eprintln!("  causa: {cause}");
+                    crate::eprintln!("  causa: {cause}");
                     shown.push_str(&cause);
                 }
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// El texto de un error para el usuario: los de entrada/salida, en español ([`io_detail`]);
+/// los demás ya traen su mensaje en español.
+///
+/// [`io_detail`]: crate::tools::resources::io_detail
+fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    match e.downcast_ref::<std::io::Error>() {
+        Some(io) => crate::tools::resources::io_detail(io),
+        None => e.to_string(),
     }
 }
 
@@ -98,6 +109,27 @@ macro_rules! println {
     };
     ($($arg:tt)*) => {
         $crate::tools::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Escribe en la salida de errores sin entrar en pánico si no se puede (`2>/dev/full`, una
+/// salida cerrada): si ni los errores se pueden mostrar, el programa sigue y su código de
+/// salida dice el resultado.
+pub fn write_stderr(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// Como el `eprintln!` de siempre, pero sin pánico si la salida de errores no se puede
+/// escribir (véase [`tools::cli::write_stderr`](crate::tools::cli::write_stderr)). Los
+/// programas lo importan con `use gpt_desde_cero::eprintln;`.
+#[macro_export]
+macro_rules! eprintln {
+    () => {
+        $crate::tools::cli::write_stderr(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::tools::cli::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
     };
 }
 
@@ -158,7 +190,7 @@ pub fn parse<T: clap::Parser>() -> T {
                 let _ = err.print();
                 std::process::exit(0);
             }
-            eprintln!("error: {}", describe(&err));
+            crate::eprintln!("error: {}", describe(&err));
             // El uso de la orden que falló (p. ej. `07_gpt generar`): el que da clap o, si no
             // lo da (un valor que no se pudo leer), el de la orden escrita en la línea.
             let usage = match err.get(ContextKind::Usage) {
@@ -166,7 +198,7 @@ pub fn parse<T: clap::Parser>() -> T {
                 None => usage_of_typed_command(&mut cmd, std::env::args_os().skip(1)),
             };
             let usage = usage.trim().trim_start_matches("Usage:").trim();
-            eprintln!("\nUso: {usage}\n\nPrueba con --help para ver las opciones.");
+            crate::eprintln!("\nUso: {usage}\n\nPrueba con --help para ver las opciones.");
             std::process::exit(2);
         }
     }
@@ -283,6 +315,27 @@ fn describe(err: &clap::Error) -> String {
     }
 }
 
+/// Lee un número decimal de la línea de órdenes con coma o con punto decimal (`0,001` o
+/// `0.001`, también `1e-3` y un `+` delante, como Rust). Es el lector de todas las opciones
+/// decimales de los programas: `#[arg(value_parser = cli::decimal::<f64>)]`. Un separador de
+/// miles (`1.000,5`) es ambiguo y se rechaza con una pista.
+pub fn decimal<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    let commas = text.matches(',').count();
+    let normalized = match commas {
+        0 => text.to_string(),
+        1 if !text.contains('.') => text.replace(',', "."),
+        _ => {
+            return Err(format!(
+                "«{text}» no es un número: escribe solo la coma decimal (0,001) o solo el punto (0.001), sin separar los miles"
+            ));
+        }
+    };
+    normalized
+        .trim()
+        .parse()
+        .map_err(|_| format!("«{text}» no es un número decimal (por ejemplo 0,001, 0.001 o 1e-3)"))
+}
+
 /// Por qué no se pudo leer un valor: los errores de números de la biblioteca estándar vienen
 /// en inglés, así que los explicamos en español.
 fn value_problem(source: &(dyn std::error::Error + 'static)) -> String {
@@ -299,7 +352,7 @@ fn value_problem(source: &(dyn std::error::Error + 'static)) -> String {
         .to_string();
     }
     if source.is::<std::num::ParseFloatError>() {
-        return "no es un número decimal (usa punto: 0.001)".to_string();
+        return "no es un número decimal (por ejemplo 0,001, 0.001 o 1e-3)".to_string();
     }
     source.to_string()
 }
@@ -344,9 +397,9 @@ fn spanish_arg_help(arg: Arg) -> Arg {
     if !arg.get_action().takes_values() {
         return arg; // los interruptores (`--algo` sin valor) no muestran nada de esto
     }
-    // `--lr -0.1` es la bandera `--lr` con el valor -0.1 (que después se rechaza con su
-    // explicación), no dos banderas.
-    let arg = arg.allow_negative_numbers(true);
+    // `--lr -0.1` y `--max-minutos -inf` son la opción con ese valor (que después se rechaza
+    // con su explicación), no otras banderas.
+    let arg = arg.allow_hyphen_values(true);
     let mut extra = Vec::new();
     if !arg.is_hide_default_value_set() {
         let defaults: Vec<_> = arg
@@ -511,10 +564,25 @@ mod tests {
         assert_eq!(value_problem(&e), "no es un número entero válido");
         let e = "300".parse::<u8>().unwrap_err();
         assert_eq!(value_problem(&e), "el número es demasiado grande");
-        let e = "0,5".parse::<f64>().unwrap_err();
+        let e = "0;5".parse::<f64>().unwrap_err();
         assert_eq!(
             value_problem(&e),
-            "no es un número decimal (usa punto: 0.001)"
+            "no es un número decimal (por ejemplo 0,001, 0.001 o 1e-3)"
         );
+    }
+
+    #[test]
+    fn los_decimales_se_escriben_con_coma_o_con_punto() {
+        assert_eq!(decimal::<f64>("0,001"), Ok(0.001));
+        assert_eq!(decimal::<f64>("0.001"), Ok(0.001));
+        assert_eq!(decimal::<f64>("+5"), Ok(5.0));
+        assert_eq!(decimal::<f32>("1e-3"), Ok(1e-3));
+        assert_eq!(decimal::<f64>("-inf"), Ok(f64::NEG_INFINITY));
+        let e = decimal::<f64>("1.000,5").unwrap_err();
+        assert!(e.contains("sin separar los miles"), "{e}");
+        let e = decimal::<f64>("0,0,1").unwrap_err();
+        assert!(e.contains("sin separar los miles"), "{e}");
+        let e = decimal::<f64>("tres").unwrap_err();
+        assert!(e.contains("no es un número decimal"), "{e}");
     }
 }

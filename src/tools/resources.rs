@@ -39,9 +39,38 @@ pub fn io_detail(e: &io::Error) -> String {
         K::OutOfMemory => "no queda memoria",
         K::Interrupted => "se interrumpió",
         K::BrokenPipe => "se cerró la salida",
-        _ => return e.to_string(),
+        K::TimedOut => "se agotó el tiempo de espera",
+        K::UnexpectedEof => "el archivo termina antes de lo esperado",
+        K::InvalidData => "los datos no son válidos",
+        K::WouldBlock => "no está listo para leerse o escribirse",
+        K::ConnectionRefused => "la conexión se rechazó",
+        K::ConnectionReset | K::ConnectionAborted => "la conexión se cortó",
+        _ => return os_error_detail(e),
     };
     what.to_string()
+}
+
+/// Los errores del sistema que la biblioteca estándar no clasifica (o clasifica con un
+/// nombre aún inestable), por su número; los demás, con su código entre paréntesis.
+fn os_error_detail(e: &io::Error) -> String {
+    #[cfg(unix)]
+    if let Some(code) = e.raw_os_error() {
+        let what = match code {
+            libc::ELOOP => "hay un bucle de enlaces simbólicos en la ruta",
+            libc::ENAMETOOLONG => "el nombre de la ruta es demasiado largo",
+            libc::EIO => "error de lectura o escritura en el dispositivo",
+            libc::EBUSY | libc::ETXTBSY => "el archivo está ocupado",
+            libc::EXDEV => "está en otro sistema de archivos",
+            libc::EMFILE | libc::ENFILE => "hay demasiados archivos abiertos",
+            libc::ENXIO | libc::ENODEV => "el dispositivo no existe",
+            libc::EINVAL => "la operación no es válida para este archivo",
+            libc::EFBIG => "el archivo es demasiado grande",
+            libc::ENOSPC => "no queda espacio en el disco",
+            _ => return format!("error del sistema (código {code})"),
+        };
+        return what.to_string();
+    }
+    format!("error de entrada/salida ({:?})", e.kind())
 }
 
 /// Un tamaño en bytes para leerlo: «1,5 GB», «820 MB», «12 KB».
@@ -244,12 +273,44 @@ pub enum ResourceError {
     OutputDir { dir: PathBuf, detail: String },
 }
 
-/// La memoria disponible en este momento, si el sistema la dice (Linux: `MemAvailable`).
+/// La memoria disponible en este momento, si el sistema la dice (Linux: `MemAvailable`), o
+/// menos si el proceso tiene un límite de memoria virtual (`ulimit -v`) más cercano.
 pub fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    let free = (|| {
+        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    })();
+    match (free, address_space_left()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Lo que le queda al proceso hasta su límite de memoria virtual (`RLIMIT_AS`), si tiene uno.
+#[cfg(target_os = "linux")]
+fn address_space_left() -> Option<u64> {
+    let mut limit = std::mem::MaybeUninit::<libc::rlimit>::uninit();
+    // SAFETY: `getrlimit` rellena la estructura si devuelve 0; solo entonces la leemos.
+    let limit = unsafe {
+        if libc::getrlimit(libc::RLIMIT_AS, limit.as_mut_ptr()) != 0 {
+            return None;
+        }
+        limit.assume_init()
+    };
+    if limit.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
+    let used_kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some((limit.rlim_cur as u64).saturating_sub(used_kb * 1024))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn address_space_left() -> Option<u64> {
+    None
 }
 
 /// Comprueba que `needed` bytes (o `None` si la cuenta se desborda) caben en la memoria
