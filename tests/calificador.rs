@@ -250,3 +250,22 @@ fn un_nombre_exacto_elige_solo_esa_funcion() {
     assert!(g.stdout.contains("Ejercicio 5.1 "), "{}", show(&g));
     assert!(g.stdout.contains("Ejercicio 5.2 "), "{}", show(&g));
 }
+
+/// `--entrenar` también reserva su carpeta de salida: con otro proceso en ella (aquí, esta
+/// prueba), se niega diciendo su PID, sin entrenar. La raíz del proyecto del calificador de
+/// los mutantes es `<target>/mutantes`.
+#[test]
+fn dos_entrenamientos_del_alumno_no_comparten_carpeta() {
+    use gpt_desde_cero::tools::lock::OutputDir;
+    let dir = mutantes::target_dir().join("mutantes/salidas/mi_bigram");
+    let held = OutputDir::claim(&dir).unwrap();
+    let g = grade(&[], &["--entrenar", "bigram"], &[]);
+    let pid = format!("(PID {})", std::process::id());
+    assert_eq!(g.code, Some(1), "{}", show(&g));
+    assert!(
+        g.stdout.contains("la está usando otro proceso") && g.stdout.contains(&pid),
+        "{}",
+        show(&g)
+    );
+    drop(held);
+}

@@ -40,13 +40,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 /// Ejecuta el programa de un capítulo: si falla, escribe el error en español y sale con 1.
 /// Si no pudo escribir su salida (un disco lleno), también lo dice y sale con 1.
 pub fn run(program: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
-    // Que `01_datos | head` termine en silencio, como cualquier programa de terminal, en vez
-    // de entrar en pánico al escribir en una tubería cerrada.
-    #[cfg(unix)]
-    // SAFETY: restaurar la acción por defecto de una señal al empezar, sin otros hilos.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    quiet_broken_pipe();
     tune_allocator();
     let result = program();
     let _ = std::io::Write::flush(&mut std::io::stdout());
@@ -71,6 +65,17 @@ pub fn run(program: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Que `01_datos | head` (o `cargo ejercicios --help | head`) termine en silencio, como
+/// cualquier programa de terminal, en vez de entrar en pánico al escribir en una tubería
+/// cerrada: la señal SIGPIPE vuelve a su acción por defecto. Se llama al empezar.
+pub fn quiet_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restaurar la acción por defecto de una señal al empezar, sin otros hilos.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -19,6 +19,7 @@ use gpt_desde_cero::model::gpt::{Gpt, GptConfig, Preset};
 use gpt_desde_cero::model::sampling::Sampling;
 use gpt_desde_cero::model::train::{self, RunOptions, Trainer};
 use gpt_desde_cero::text::dataset::{Dataset, TRAIN_FRACTION};
+use gpt_desde_cero::tools::lock::OutputDir;
 use gpt_desde_cero::tools::{cli, plot, plot::LossPoint, pretty};
 use ndarray::Array2;
 
@@ -183,7 +184,14 @@ impl Bigram for StudentBigram {
     }
 }
 
+/// La carpeta de salida de tu modelo, solo para este proceso mientras entrena (como en
+/// `07_gpt`): otro `--entrenar` a la vez en la misma carpeta se niega diciendo quién la usa.
+fn claim(dir: &str) -> Result<OutputDir, String> {
+    OutputDir::claim(Path::new(dir)).map_err(|e| e.to_string())
+}
+
 fn train_bigram(_options: &Options, who: &str) -> Result<(), String> {
+    let _dir = claim("salidas/mi_bigram")?;
     let (tokenizer, ds) = quijote()?;
     let cfg = TrainConfig::default();
     let seed = rng::DEFAULT_SEED;
@@ -267,6 +275,7 @@ fn run_bigram<M: Bigram>(
 }
 
 fn train_gpt(options: &Options, who: &str) -> Result<(), String> {
+    let _dir = claim("salidas/mi_gpt")?;
     let (tokenizer, ds) = quijote()?;
     let cfg = GptConfig::preset(options.preset, tokenizer.vocab_size());
     let seed = rng::DEFAULT_SEED;

@@ -548,6 +548,8 @@ pub fn run(grading_student: bool) -> ExitCode {
         std::env::remove_var("RUST_BACKTRACE");
         std::env::remove_var("RUST_LIB_BACKTRACE");
     }
+    // `cargo ejercicios --help | head` termina en silencio.
+    gpt_desde_cero::tools::cli::quiet_broken_pipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     // Lo que va tras `--entrenar` son sus opciones, no filtros.
     let until = args

@@ -70,7 +70,7 @@ fn root() -> &'static Path {
 }
 
 /// La carpeta `target/` de esta prueba: el ejecutable está en `<target>/<perfil>/deps/`.
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("la ruta de la prueba");
     exe.ancestors()
         .nth(3)
