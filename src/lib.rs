@@ -21,7 +21,8 @@
 //! | 4. Lotes | `04_lotes` | [`text::batches`], [`tools::rng`] |
 //! | 5. El modelo bigram | `05_bigram` | [`model::bigram`], [`model::estimate`], [`model::sampling`] |
 //! | 6. Autoatención | `06_autoatencion` | [`model::attention`], [`model::layers`] |
-//! | 7. El GPT completo | `07_gpt` | [`model::gpt`], [`model::layers`], [`model::kernels`], [`model::adamw`], [`model::train`], [`model::ladder`] |
+//! | 7. El GPT completo | `07_gpt` | [`model::gpt`], [`model::layers`], [`model::kernels`], [`model::adamw`], [`model::train`] |
+//! | 8. Entrenar en serio | `07_gpt` (`entrenar --reanudar`, `escalera`, `generar`) | [`tools::training`], [`tools::checkpoint`], [`model::ladder`], [`fast::kv_cache`] |
 //! | Rendimiento | bancos de pruebas | [`fast`] ([`fast::kernels`]: la implementación rápida) |
 //!
 //! Cada capítulo (`chapters/NN_*.rs`) es un programa corto que narra y llama a estos módulos.

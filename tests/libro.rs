@@ -609,8 +609,10 @@ fn el_progreso_que_cuenta_el_libro_es_el_de_los_ejercicios() {
         let name = relative(page);
         let n: usize = name.split("/cap0").nth(1).unwrap()[..1].parse().unwrap();
         let text = fs::read_to_string(page).unwrap();
-        let own = counts[n - 1].0;
-        let so_far: usize = counts[..n].iter().map(|c| c.0).sum();
+        // Un capítulo sin esbozo de ejercicios (el 8 usa el programa del 7) no tiene
+        // ejercicios propios: solo puede citar el resultado de `cargo ejercicios` a secas.
+        let own = counts.get(n - 1).map_or(0, |c| c.0);
+        let so_far: usize = counts[..n.min(counts.len())].iter().map(|c| c.0).sum();
         for c in result.captures_iter(&text) {
             let (x, y): (usize, usize) = (c[1].parse().unwrap(), c[2].parse().unwrap());
             claims += 1;
@@ -630,7 +632,7 @@ fn el_progreso_que_cuenta_el_libro_es_el_de_los_ejercicios() {
                 "{name}: «{}»",
                 &c[0]
             );
-            let optional_so_far: usize = counts[..n].iter().map(|c| c.1).sum();
+            let optional_so_far: usize = counts[..n.min(counts.len())].iter().map(|c| c.1).sum();
             assert!(
                 c[1].parse::<usize>().unwrap() <= optional_so_far,
                 "{name}: «{}»",
@@ -717,4 +719,380 @@ fn las_pistas_que_enseña_el_libro_son_las_del_calificador() {
         seen >= 3,
         "el libro enseña al menos tres pistas del calificador"
     );
+}
+
+// --- Los listados son elementos completos ---------------------------------------------------
+
+/// Un signo de apertura o de cierre del código: llave, corchete o paréntesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delim {
+    Brace,
+    Bracket,
+    Paren,
+}
+
+impl Delim {
+    fn open(self) -> char {
+        match self {
+            Delim::Brace => '{',
+            Delim::Bracket => '[',
+            Delim::Paren => '(',
+        }
+    }
+    fn close(self) -> char {
+        match self {
+            Delim::Brace => '}',
+            Delim::Bracket => ']',
+            Delim::Paren => ')',
+        }
+    }
+}
+
+/// Un trozo de código Rust, tal como lo ve el analizador mínimo de abajo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Open(Delim),
+    Close(Delim),
+    /// Un identificador, una palabra clave o un número.
+    Word(String),
+    Semi,
+}
+
+/// Los trozos de un archivo Rust con su línea (desde 1), sin comentarios ni literales (las
+/// cadenas, las cadenas en crudo y los caracteres no cuentan; las vidas `'a` tampoco). No es
+/// un analizador de Rust: basta para contar llaves, corchetes y paréntesis.
+fn rust_tokens(code: &str) -> Vec<(usize, Tok)> {
+    let chars: Vec<char> = code.chars().collect();
+    let mut tokens = Vec::new();
+    let mut line = 1;
+    let mut i = 0;
+    // Avanza hasta `end` contando los saltos de línea.
+    let skip_to = |i: &mut usize, end: usize, line: &mut usize| {
+        let end = end.min(chars.len());
+        *line += chars[*i..end].iter().filter(|&&c| c == '\n').count();
+        *i = end;
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            '\n' => {
+                line += 1;
+                i += 1;
+            }
+            '/' if next == Some('/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if next == Some('*') => {
+                // Los comentarios de bloque de Rust se anidan.
+                let (mut depth, mut j) = (0usize, i);
+                while j < chars.len() {
+                    if chars[j] == '/' && chars.get(j + 1) == Some(&'*') {
+                        depth += 1;
+                        j += 2;
+                    } else if chars[j] == '*' && chars.get(j + 1) == Some(&'/') {
+                        depth -= 1;
+                        j += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        j += 1;
+                    }
+                }
+                skip_to(&mut i, j, &mut line);
+            }
+            '"' => {
+                let mut j = i + 1;
+                while j < chars.len() && chars[j] != '"' {
+                    j += if chars[j] == '\\' { 2 } else { 1 };
+                }
+                skip_to(&mut i, j + 1, &mut line);
+            }
+            '\'' => {
+                if next == Some('\\') {
+                    // '\n', '\'', '\u{7b}'…
+                    let mut j = i + 2;
+                    while j < chars.len() && chars[j] != '\'' {
+                        j += if chars[j] == '\\' { 2 } else { 1 };
+                    }
+                    skip_to(&mut i, j + 1, &mut line);
+                } else if chars.get(i + 2) == Some(&'\'') {
+                    // 'x'
+                    let end = i + 3;
+                    skip_to(&mut i, end, &mut line);
+                } else {
+                    // Una vida o una etiqueta: 'a, 'static, '_.
+                    i += 1;
+                }
+            }
+            c if c.is_alphanumeric() || c == '_' => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                // Cadenas en crudo: r"…", r#"…"#, br"…", cr"…".
+                let raw_prefix = matches!(word.as_str(), "r" | "br" | "cr");
+                if raw_prefix && matches!(chars.get(i), Some('"' | '#')) {
+                    let mut j = i;
+                    while chars.get(j) == Some(&'#') {
+                        j += 1;
+                    }
+                    if chars.get(j) == Some(&'"') {
+                        let hashes = j - i;
+                        let closing: Vec<char> = std::iter::once('"')
+                            .chain("#".repeat(hashes).chars())
+                            .collect();
+                        let mut k = j + 1;
+                        while k < chars.len() && !chars[k..].starts_with(&closing) {
+                            k += 1;
+                        }
+                        skip_to(&mut i, k + closing.len(), &mut line);
+                        continue;
+                    }
+                }
+                tokens.push((line, Tok::Word(word)));
+            }
+            _ => {
+                let tok = match c {
+                    '{' => Some(Tok::Open(Delim::Brace)),
+                    '[' => Some(Tok::Open(Delim::Bracket)),
+                    '(' => Some(Tok::Open(Delim::Paren)),
+                    '}' => Some(Tok::Close(Delim::Brace)),
+                    ']' => Some(Tok::Close(Delim::Bracket)),
+                    ')' => Some(Tok::Close(Delim::Paren)),
+                    ';' => Some(Tok::Semi),
+                    _ => None,
+                };
+                if let Some(tok) = tok {
+                    tokens.push((line, tok));
+                }
+                i += 1;
+            }
+        }
+    }
+    tokens
+}
+
+/// Qué abre una llave: un contenedor de elementos (`impl`, `trait`, `mod`, `extern`), el
+/// cuerpo de una función (con su nombre) u otra cosa (un `struct`, un `match`, un bloque…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Block {
+    Items,
+    Fn(String),
+    Other,
+}
+
+/// Por qué el texto entre las líneas `first` y `last` (desde 1, incluidas) de un archivo Rust
+/// no es una sucesión de elementos completos, o `None` si lo es. Un listado es completo si:
+///
+/// - sus llaves, corchetes y paréntesis se cierran dentro de él, cada uno con el suyo;
+/// - empieza donde empiezan los elementos: fuera de todo, o dentro de un `impl`, un `trait` o
+///   un `mod`, no a mitad de una función ni de un `struct`.
+///
+/// La única excepción son los programas de los capítulos (`chapter_program`): su `main` narra
+/// el capítulo en celdas, como el cuaderno, y una celda de `main` es un listado completo.
+fn fragment_problem(
+    code: &str,
+    first: usize,
+    last: usize,
+    chapter_program: bool,
+) -> Option<String> {
+    let tokens = rust_tokens(code);
+    // Lo que está abierto al empezar el listado, con qué abre cada llave.
+    let mut open: Vec<(Delim, Block)> = Vec::new();
+    let mut header: Vec<String> = Vec::new();
+    for (line, tok) in tokens.iter().filter(|(l, _)| *l < first) {
+        let at_block_level = open.last().is_none_or(|(d, _)| *d == Delim::Brace);
+        match tok {
+            Tok::Word(w) if at_block_level => header.push(w.clone()),
+            Tok::Word(_) => {}
+            Tok::Semi if at_block_level => header.clear(),
+            Tok::Semi => {}
+            Tok::Open(Delim::Brace) => {
+                let block = if let Some(pos) = header.iter().position(|w| w == "fn") {
+                    Block::Fn(header.get(pos + 1).cloned().unwrap_or_default())
+                } else {
+                    let first_word = header
+                        .iter()
+                        .find(|w| !matches!(w.as_str(), "pub" | "crate" | "unsafe"));
+                    match first_word.map(String::as_str) {
+                        Some("impl" | "trait" | "mod" | "extern") => Block::Items,
+                        _ => Block::Other,
+                    }
+                };
+                open.push((Delim::Brace, block));
+                header.clear();
+            }
+            Tok::Open(d) => open.push((*d, Block::Other)),
+            Tok::Close(d) => {
+                if open.pop().map(|(o, _)| o) != Some(*d) {
+                    return Some(format!(
+                        "el archivo no está equilibrado antes del listado: «{}» en la línea {line}",
+                        d.close()
+                    ));
+                }
+                if *d == Delim::Brace {
+                    header.clear();
+                }
+            }
+        }
+    }
+    let starts_well = match open.last() {
+        None | Some((Delim::Brace, Block::Items)) => true,
+        Some((Delim::Brace, _)) => {
+            let innermost_fn = open.iter().rev().find_map(|(_, b)| match b {
+                Block::Fn(name) => Some(name.as_str()),
+                _ => None,
+            });
+            chapter_program && innermost_fn == Some("main")
+        }
+        Some(_) => false,
+    };
+    if !starts_well {
+        let inside = open
+            .iter()
+            .rev()
+            .find_map(|(_, b)| match b {
+                Block::Fn(name) => Some(format!("la función «{name}»")),
+                _ => None,
+            })
+            .unwrap_or_else(|| "un bloque que no es un impl, un trait ni un mod".to_string());
+        return Some(format!(
+            "empieza a mitad de {inside}: un listado enseña elementos enteros (funciones, \
+             tipos, impl completos)"
+        ));
+    }
+    // Dentro del listado, cada signo se cierra con el suyo y nada queda abierto.
+    let mut inside: Vec<(Delim, usize)> = Vec::new();
+    for (line, tok) in tokens.iter().filter(|(l, _)| (first..=last).contains(l)) {
+        match tok {
+            Tok::Open(d) => inside.push((*d, *line)),
+            Tok::Close(d) => match inside.pop() {
+                Some((o, _)) if o == *d => {}
+                Some((o, l)) => {
+                    return Some(format!(
+                        "«{}» de la línea {l} se cierra con «{}» en la línea {line}",
+                        o.open(),
+                        d.close()
+                    ));
+                }
+                None => {
+                    return Some(format!(
+                        "«{}» en la línea {line} cierra algo que se abrió antes del listado",
+                        d.close()
+                    ));
+                }
+            },
+            _ => {}
+        }
+    }
+    if let Some((d, l)) = inside.last() {
+        return Some(format!(
+            "«{}» de la línea {l} no se cierra dentro del listado",
+            d.open()
+        ));
+    }
+    None
+}
+
+/// Las líneas (desde 1) de la primera y la última línea del ancla `name`, sin sus marcas.
+fn anchor_lines(content: &str, name: &str) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = content.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| anchor_name(l, "ANCHOR:") == Some(name))?;
+    let end = lines
+        .iter()
+        .position(|l| anchor_name(l, "ANCHOR_END:") == Some(name))?;
+    Some((start + 2, end))
+}
+
+/// Ningún listado de código del libro es un fragmento: cada `{{#include archivo.rs:ancla}}`
+/// abarca elementos completos, con sus llaves, corchetes y paréntesis equilibrados.
+#[test]
+fn ningun_listado_es_un_fragmento() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut errors = String::new();
+    let mut checked = 0;
+    for page in pages() {
+        let markdown = fs::read_to_string(&page).expect("página legible");
+        for inc in includes(&markdown) {
+            let Selection::Anchor(name) = &inc.selection else {
+                continue;
+            };
+            if !inc.path.ends_with(".rs") {
+                continue;
+            }
+            let file = page.parent().unwrap().join(&inc.path);
+            let Ok(content) = fs::read_to_string(&file) else {
+                continue; // cada_include_del_libro_resuelve_a_un_texto_no_vacio lo dice
+            };
+            let Some((first, last)) = anchor_lines(&content, name) else {
+                continue;
+            };
+            let shown = file
+                .canonicalize()
+                .ok()
+                .and_then(|f| {
+                    f.strip_prefix(root.canonicalize().ok()?)
+                        .ok()
+                        .map(Path::to_path_buf)
+                })
+                .unwrap_or_else(|| file.clone());
+            let chapter_program = shown.starts_with("chapters");
+            checked += 1;
+            if let Some(why) = fragment_problem(&content, first, last, chapter_program) {
+                let _ = writeln!(
+                    errors,
+                    "  {}:{}: {}:{name}\n      {why}",
+                    relative(&page),
+                    inc.line,
+                    shown.display()
+                );
+            }
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "\nHay listados del libro que son fragmentos (mueve las líneas ANCHOR para que abarquen \
+         elementos completos):\n{errors}"
+    );
+    assert!(checked >= 30, "solo se comprobaron {checked} listados");
+}
+
+#[test]
+fn el_detector_de_fragmentos_pilla_lo_que_debe() {
+    let whole = |code: &str| fragment_problem(code, 1, code.lines().count(), false);
+    // Completos: las llaves de las cadenas, los caracteres y los comentarios no cuentan.
+    for ok in [
+        "fn f() -> &'static str {\n    \"}{\"\n}\n",
+        "fn f() {\n    let c = '{';\n    let d = '\\'';\n    // }\n    /* { /* } */ } */\n}\n",
+        "fn f<'a>(x: &'a [u8]) -> char {\n    let _ = r#\"\"}\"#;\n    let _ = b'[';\n    ']'\n}\n",
+        "struct S {\n    a: [u8; 3],\n}\nimpl S {\n    fn g(&self) {}\n}\n",
+    ] {
+        assert_eq!(whole(ok), None, "{ok}");
+    }
+    // Fragmentos.
+    for bad in [
+        "impl S {\n    fn g(&self) {}\n",
+        "    fn g(&self) {}\n}\n",
+        "fn f() {\n    g(1, [2, 3)];\n}\n",
+        "fn f() {\n    \"}\"\n",
+    ] {
+        assert!(whole(bad).is_some(), "no pilla:\n{bad}");
+    }
+    // Un método de un impl es un elemento completo; unas líneas de una función, no, salvo
+    // que sean una celda del `main` de un programa de capítulo.
+    let code = "impl S {\n    fn g(&self) {\n        let x = 1;\n        h(x);\n    }\n}\n\
+                fn main() {\n    run(|| {\n        let y = 2;\n    });\n}\n";
+    assert_eq!(fragment_problem(code, 2, 5, false), None);
+    let err = fragment_problem(code, 3, 4, false).unwrap();
+    assert!(err.contains("«g»"), "{err}");
+    assert!(fragment_problem(code, 9, 9, false).is_some());
+    assert_eq!(fragment_problem(code, 9, 9, true), None);
+    assert!(fragment_problem(code, 3, 4, true).is_some());
 }

@@ -410,7 +410,6 @@ impl HeadModel {
         let (b, t, v) = logits.dims3()?;
         layers::cross_entropy(&logits.reshape((b * t, v))?, &targets.reshape(b * t)?)
     }
-    // ANCHOR_END: model
 
     // ANCHOR: attention_of
     /// Los pesos de atención `(T, T)` de la cabeza para una frase ya codificada.
@@ -453,6 +452,7 @@ impl HeadModel {
         &self.params
     }
 }
+// ANCHOR_END: model
 
 // ANCHOR: profile
 /// Cómo reparte su atención una matriz de pesos `(T, T)`: el peso medio que cada posición
@@ -555,7 +555,6 @@ pub fn train(
     let mut history = Vec::new();
     for step in 0..=cfg.steps {
         if step % cfg.eval_interval.max(1) == 0 || step == cfg.steps {
-            // ANCHOR: estimate_loss
             let batch = (cfg.batch_size, block_size);
             let losses = estimate_loss(ds, batch, cfg.eval_iters, rng, |batches| {
                 batches
@@ -566,7 +565,6 @@ pub fn train(
                     })
                     .collect()
             })?;
-            // ANCHOR_END: estimate_loss
             on_event(TrainEvent::Eval { step, losses });
             history.push((step, losses));
         }
