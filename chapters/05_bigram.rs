@@ -1,6 +1,5 @@
 //! Capítulo 5 — El modelo bigram: a mano en ndarray y con autograd en candle.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -28,68 +27,54 @@ enum Engine {
 struct Args {
     #[command(flatten)]
     corpus: cli::CorpusArgs,
-    /// Pasos de entrenamiento
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pasos: usize,
-    /// Secuencias por lote (batch_size)
-    #[arg(long, value_name = "N", default_value_t = 32)]
-    lote: usize,
-    /// Longitud del contexto (block_size)
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    bloque: usize,
-    /// Tasa de aprendizaje de AdamW
-    #[arg(long, value_name = "X", default_value_t = 1e-3, value_parser = cli::decimal::<f32>)]
-    lr: f32,
-    /// Cada cuántos pasos se estima la pérdida
-    #[arg(long, value_name = "N", default_value_t = 1_000)]
-    eval_cada: usize,
-    /// Lotes que promedia cada estimación de la pérdida
-    #[arg(long, value_name = "N", default_value_t = 200)]
-    eval_lotes: usize,
-    /// Semilla del generador aleatorio (inicialización, lotes y muestreo)
-    #[arg(long, value_name = "N", default_value_t = rng::DEFAULT_SEED)]
-    semilla: u64,
+    #[command(flatten)]
+    train: cli::TrainingArgs,
     /// Con qué se calcula: a mano (ndarray) o con autograd (candle)
     #[arg(long, value_enum, default_value_t = Engine::Ndarray)]
     motor: Engine,
-    /// Carpeta donde escribir la curva de pérdida (SVG y CSV)
-    #[arg(long, value_name = "RUTA", default_value = "salidas")]
-    salidas: PathBuf,
 }
+
+/// Los valores por defecto del capítulo: los del cuaderno para el bigram.
+const DEFAULTS: &[(&str, &str)] = &[
+    ("pasos", "10000"),
+    ("lote", "32"),
+    ("bloque", "8"),
+    ("lr", "0.001"),
+    ("eval_cada", "1000"),
+    ("eval_lotes", "200"),
+];
 
 fn main() -> ExitCode {
     cli::run(|| {
-        let args: Args = cli::parse();
-        anyhow::ensure!(args.pasos > 0, "--pasos debe ser al menos 1");
-        anyhow::ensure!(args.lote > 0, "--lote debe ser al menos 1");
-        anyhow::ensure!(args.bloque > 0, "--bloque debe ser al menos 1");
-        anyhow::ensure!(args.eval_cada > 0, "--eval-cada debe ser al menos 1");
-        anyhow::ensure!(args.eval_lotes > 0, "--eval-lotes debe ser al menos 1");
-        anyhow::ensure!(
-            args.lr.is_finite() && args.lr > 0.0,
-            "--lr debe ser un número positivo"
+        let args: Args = cli::parse_with(|c| cli::with_training_defaults(c, DEFAULTS));
+        let t = &args.train;
+        let (steps, lote, bloque) = (t.pasos.unwrap(), t.lote.unwrap(), t.bloque.unwrap());
+        let (lr, semilla, salidas) = (
+            t.lr.unwrap(),
+            t.semilla.unwrap(),
+            t.salidas.clone().unwrap(),
         );
         // La carpeta de salida, antes de entrenar: un nombre equivocado no cuesta el trabajo,
         // y otro proceso no la usa a la vez (los temporales que dejó uno que murió se borran).
-        let _output_dir = OutputDir::claim(&args.salidas)?;
+        let _output_dir = OutputDir::claim(&salidas)?;
         let corpus = args.corpus.load()?;
         let tokenizer = Tokenizer::from_text(&corpus.text);
         let data = dataset::encode_text(&tokenizer, &corpus.text)?;
         let ds = Dataset::split(&data, TRAIN_FRACTION);
-        ds.check_block_size(args.bloque)?;
+        ds.check_block_size(bloque)?;
         let vocab = tokenizer.vocab_size();
         let cfg = TrainConfig {
-            steps: args.pasos,
-            batch_size: args.lote,
-            block_size: args.bloque,
-            lr: args.lr,
-            eval_interval: args.eval_cada,
-            eval_iters: args.eval_lotes,
+            steps,
+            batch_size: lote,
+            block_size: bloque,
+            lr: lr as f32,
+            eval_interval: t.eval_cada.unwrap(),
+            eval_iters: t.eval_lotes.unwrap(),
         };
         resources::check_memory("entrenar el bigram", bigram::training_memory(&cfg, vocab))?;
 
         // ANCHOR: init
-        let mut rng = rng::seeded(args.semilla);
+        let mut rng = rng::seeded(semilla);
         let table = bigram::initial_table(vocab, &mut rng);
         println!(
             "La tabla del bigram: forma {}, {} parámetros",
@@ -97,12 +82,12 @@ fn main() -> ExitCode {
             table.len()
         );
 
-        let (xb, yb) = batches::get_batch(&ds, Split::Train, 4, args.bloque, &mut rng);
+        let (xb, yb) = batches::get_batch(&ds, Split::Train, 4, bloque, &mut rng);
         let (x, y) = (xb.as_slice().unwrap(), yb.as_slice().unwrap());
         let logits = bigram::logits(&table, x);
         println!(
             "Logits de un lote de 4×{}: forma {}",
-            args.bloque,
+            bloque,
             pretty::shape(logits.shape())
         );
         println!(
@@ -127,12 +112,8 @@ fn main() -> ExitCode {
         println!();
 
         let mut model: Box<dyn Bigram> = match args.motor {
-            Engine::Ndarray => Box::new(HandBigram::new(table, args.lr)),
-            Engine::Candle => Box::new(CandleBigram::new(
-                &table,
-                f64::from(args.lr),
-                &candle_core::Device::Cpu,
-            )?),
+            Engine::Ndarray => Box::new(HandBigram::new(table, cfg.lr)),
+            Engine::Candle => Box::new(CandleBigram::new(&table, lr, &candle_core::Device::Cpu)?),
         };
         let engine = match args.motor {
             Engine::Ndarray => "ndarray, a mano",
@@ -183,7 +164,7 @@ fn main() -> ExitCode {
             Engine::Candle => "bigram_candle",
         };
         let (csv, svg) = plot::save_loss_curve(
-            &args.salidas,
+            &salidas,
             stem,
             "Bigram: pérdida durante el entrenamiento",
             &report.curve,

@@ -1,6 +1,5 @@
 //! Capítulo 6 — Autoatención: del promedio con bucles a una cabeza entrenada sobre el Quijote.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -25,73 +24,57 @@ use gpt_desde_cero::{tools::cli, tools::heatmap, tools::pretty, tools::resources
 struct Args {
     #[command(flatten)]
     corpus: cli::CorpusArgs,
-    /// Pasos de entrenamiento del modelo con una cabeza
-    #[arg(long, value_name = "N", default_value_t = 5_000)]
-    pasos: usize,
-    /// Secuencias por lote (batch_size)
-    #[arg(long, value_name = "N", default_value_t = 32)]
-    lote: usize,
-    /// Longitud del contexto (block_size) del modelo entrenado
-    #[arg(long, value_name = "N", default_value_t = 32)]
-    bloque: usize,
-    /// Tasa de aprendizaje de AdamW
-    #[arg(long, value_name = "X", default_value_t = 3e-3, value_parser = cli::decimal::<f64>)]
-    lr: f64,
-    /// Cada cuántos pasos se estima la pérdida
-    #[arg(long, value_name = "N", default_value_t = 500)]
-    eval_cada: usize,
-    /// Lotes que promedia cada estimación de la pérdida
-    #[arg(long, value_name = "N", default_value_t = 200)]
-    eval_lotes: usize,
-    /// Semilla del generador aleatorio (datos de juguete, pesos, lotes y muestreo)
-    #[arg(long, value_name = "N", default_value_t = rng::DEFAULT_SEED)]
-    semilla: u64,
+    #[command(flatten)]
+    train: cli::TrainingArgs,
     /// Frase cuyos pesos de atención se dibujan
     #[arg(long, value_name = "TEXTO", default_value = "En un lugar de la Mancha")]
     frase: String,
-    /// Carpeta donde escribir el mapa de calor (SVG)
-    #[arg(long, value_name = "RUTA", default_value = "salidas")]
-    salidas: PathBuf,
 }
+
+/// Los valores por defecto del capítulo (el modelo con una cabeza).
+const DEFAULTS: &[(&str, &str)] = &[
+    ("pasos", "5000"),
+    ("lote", "32"),
+    ("bloque", "32"),
+    ("lr", "0.003"),
+    ("eval_cada", "500"),
+    ("eval_lotes", "200"),
+];
 
 fn main() -> ExitCode {
     // El modelo es diminuto (matrices de 32 × 32): un hilo es lo más rápido.
     cli::single_thread_ops();
     cli::run(|| {
-        let args: Args = cli::parse();
-        anyhow::ensure!(args.pasos > 0, "--pasos debe ser al menos 1");
-        anyhow::ensure!(args.lote > 0, "--lote debe ser al menos 1");
-        anyhow::ensure!(args.bloque > 0, "--bloque debe ser al menos 1");
-        anyhow::ensure!(args.eval_cada > 0, "--eval-cada debe ser al menos 1");
-        anyhow::ensure!(args.eval_lotes > 0, "--eval-lotes debe ser al menos 1");
-        anyhow::ensure!(
-            args.lr.is_finite() && args.lr > 0.0,
-            "--lr debe ser un número positivo"
-        );
+        let args: Args = cli::parse_with(|c| cli::with_training_defaults(c, DEFAULTS));
+        let t = &args.train;
+        let (pasos, lote, bloque) = (t.pasos.unwrap(), t.lote.unwrap(), t.bloque.unwrap());
+        let (lr, eval_cada, eval_lotes) =
+            (t.lr.unwrap(), t.eval_cada.unwrap(), t.eval_lotes.unwrap());
+        let (semilla, salidas) = (t.semilla.unwrap(), t.salidas.clone().unwrap());
         anyhow::ensure!(!args.frase.is_empty(), "--frase no puede estar vacía");
         // La carpeta de salida, antes de entrenar: un nombre equivocado no cuesta el trabajo,
         // y otro proceso no la usa a la vez (los temporales que dejó uno que murió se borran).
-        let _output_dir = OutputDir::claim(&args.salidas)?;
+        let _output_dir = OutputDir::claim(&salidas)?;
         let corpus = args.corpus.load()?;
         let tokenizer = Tokenizer::from_text(&corpus.text);
         let cannot =
             "la frase no se puede codificar con el vocabulario del corpus; elige otra con --frase";
         // Las tildes del Quijote son caracteres aparte: «ñ» tecleada se pasa a «n» + tilde.
         let phrase = tokenizer.adapt(&args.frase).context(cannot)?;
-        let phrase: String = phrase.chars().take(args.bloque).collect();
+        let phrase: String = phrase.chars().take(bloque).collect();
         let phrase_ids = tokenizer.encode(&phrase).context(cannot)?;
         let data = dataset::encode_text(&tokenizer, &corpus.text)?;
         let ds = Dataset::split(&data, TRAIN_FRACTION);
-        ds.check_block_size(args.bloque)?;
+        ds.check_block_size(bloque)?;
 
         println!("== 1. El truco matemático: promediar el pasado ==");
         // ANCHOR: averages
-        let mut rng = rng::seeded(args.semilla);
+        let mut rng = rng::seeded(semilla);
         let x = attention::toy_input(4, 8, 2, &mut rng); // (B, T, C)
         println!(
             "x: forma {} (semilla {})",
             pretty::shape(x.shape()),
-            args.semilla
+            semilla
         );
         println!(
             "x[0] =\n{}",
@@ -121,7 +104,7 @@ fn main() -> ExitCode {
 
         println!("== 2. Una cabeza de autoatención (ndarray) ==");
         // ANCHOR: head
-        let mut rng = rng::seeded(args.semilla);
+        let mut rng = rng::seeded(semilla);
         let (n_embd, head_size) = (32, 16);
         let x = attention::toy_input(4, 8, n_embd, &mut rng);
         let weights = HeadWeights::random(
@@ -147,7 +130,7 @@ fn main() -> ExitCode {
 
         println!("== 3. Por qué se escala por 1/√head_size ==");
         // ANCHOR: scale
-        let mut rng = rng::seeded(args.semilla);
+        let mut rng = rng::seeded(semilla);
         let var = attention::scale_variances(4, 8, head_size, &mut rng);
         println!("Varianza de k: {:.4}; de q: {:.4}", var.key, var.query);
         println!(
@@ -193,14 +176,14 @@ fn main() -> ExitCode {
 
         println!("== 5. Un modelo con una cabeza, entrenado ==");
         // ANCHOR: train
-        let mut rng = rng::seeded(args.semilla);
-        let config = HeadModelConfig::new(tokenizer.vocab_size(), args.bloque);
+        let mut rng = rng::seeded(semilla);
+        let config = HeadModelConfig::new(tokenizer.vocab_size(), bloque);
         let cfg = TrainConfig {
-            steps: args.pasos,
-            batch_size: args.lote,
-            learning_rate: args.lr,
-            eval_interval: args.eval_cada,
-            eval_iters: args.eval_lotes,
+            steps: pasos,
+            batch_size: lote,
+            learning_rate: lr,
+            eval_interval: eval_cada,
+            eval_iters: eval_lotes,
         };
         resources::check_memory(
             "entrenar el modelo de una cabeza",
@@ -255,14 +238,14 @@ fn main() -> ExitCode {
 
         // ANCHOR: bigram
         println!("El bigram del capítulo 5 con el mismo presupuesto, para comparar:");
-        let mut rng = rng::seeded(args.semilla);
+        let mut rng = rng::seeded(semilla);
         let table = bigram::initial_table(tokenizer.vocab_size(), &mut rng);
-        let mut reference = HandBigram::new(table, args.lr as f32);
+        let mut reference = HandBigram::new(table, lr as f32);
         let bigram_cfg = bigram::TrainConfig {
             steps: cfg.steps,
             batch_size: cfg.batch_size,
             block_size: config.block_size,
-            lr: args.lr as f32,
+            lr: lr as f32,
             eval_interval: cfg.steps.max(1),
             eval_iters: cfg.eval_iters,
         };
@@ -300,7 +283,7 @@ fn main() -> ExitCode {
             "Peso medio que cada carácter da a sí mismo: {:.2}; al anterior: {:.2};\na los demás: {:.2}",
             profile.own, profile.previous, profile.rest
         );
-        let figure = args.salidas.join("atencion.svg");
+        let figure = salidas.join("atencion.svg");
         let title = format!("Atención de la cabeza entrenada: «{phrase}»");
         heatmap::svg(&figure, wei.view(), &labels, &title)?;
         println!("Mapa de calor: {}", figure.display());

@@ -15,7 +15,7 @@
 //!
 //! | capítulo | programa | módulos |
 //! | --- | --- | --- |
-//! | 1. Los datos | `01_datos` | [`text::corpus`] |
+//! | 1. Los datos | `01_datos` | [`text::corpus`], [`tools::download`] |
 //! | 2. Codificación | `02_codificacion` | [`text::tokenizer`] |
 //! | 3. Tensores | `03_tensores` | [`text::dataset`] |
 //! | 4. Lotes | `04_lotes` | [`text::batches`], [`tools::rng`] |
@@ -64,10 +64,13 @@ pub mod tools {
     //! Las herramientas: línea de órdenes, checkpoints, gráficas, formato y el RNG.
     pub mod checkpoint;
     pub mod cli;
+    pub mod download;
+    pub mod generation;
     pub mod heatmap;
     pub mod lock;
     pub mod plot;
     pub mod pretty;
     pub mod resources;
     pub mod rng;
+    pub mod training;
 }

@@ -1,4 +1,4 @@
-//! La descarga del corpus, con el código de verdad (`corpus::load_with` y `corpus::Download`)
+//! La descarga del corpus, con el código de verdad (`download::load_with` y `download::Download`)
 //! contra un servidor HTTP de verdad en 127.0.0.1 que arranca cada prueba. Tras cada fallo, la
 //! carpeta de la caché no debe existir siquiera: ni archivo a medias, ni temporal, ni carpeta.
 
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use comun::{Servidor, contenido, respuesta_http, url_sin_servidor};
-use gpt_desde_cero::text::corpus::{self, CorpusError, Download, Source};
+use gpt_desde_cero::tools::download::{self, CorpusError, Download, Source};
 
 /// Un texto pequeño con tildes, eñes, signos de apertura y una tilde combinante (U+0301).
 const TEXTO: &str = "En un lugar de la Mancha, de cuyo nombre no quiero acordarme…\n\
@@ -30,7 +30,7 @@ fn descarga(url: &str) -> Download {
 /// Una carpeta temporal y la ruta de la caché dentro de una subcarpeta que aún no existe.
 fn cache() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("datos").join(corpus::FILE_NAME);
+    let cache = dir.path().join("datos").join(download::FILE_NAME);
     (dir, cache)
 }
 
@@ -38,7 +38,7 @@ fn cache() -> (tempfile::TempDir, PathBuf) {
 fn falla(url: &str) -> CorpusError {
     let (dir, cache) = cache();
     let err =
-        corpus::load_with(None, &cache, &descarga(url)).expect_err("la descarga debía fallar");
+        download::load_with(None, &cache, &descarga(url)).expect_err("la descarga debía fallar");
     assert_nada(dir.path());
     err
 }
@@ -67,7 +67,7 @@ fn descarga_completa_y_despues_usa_la_cache() {
     let (dir, cache) = cache();
     let d = descarga(&servidor.url);
 
-    let c = corpus::load_with(None, &cache, &d).unwrap();
+    let c = download::load_with(None, &cache, &d).unwrap();
     assert_eq!(c.text, TEXTO);
     assert_eq!(
         c.source,
@@ -89,7 +89,7 @@ fn descarga_completa_y_despues_usa_la_cache() {
     );
 
     // La segunda vez no toca la red.
-    let c = corpus::load_with(None, &cache, &d).unwrap();
+    let c = download::load_with(None, &cache, &d).unwrap();
     assert_eq!(c.text, TEXTO);
     assert_eq!(c.source, Source::Cache(cache.clone()));
     assert_eq!(
@@ -101,7 +101,7 @@ fn descarga_completa_y_despues_usa_la_cache() {
     // Y un archivo local gana a todo, también sin tocar la red.
     let local = dir.path().join("otro.txt");
     std::fs::write(&local, "Otro libro").unwrap();
-    let c = corpus::load_with(Some(&local), &cache, &d).unwrap();
+    let c = download::load_with(Some(&local), &cache, &d).unwrap();
     assert_eq!(c.text, "Otro libro");
     assert_eq!(servidor.peticiones(), 1);
 }
@@ -111,7 +111,7 @@ fn descarga_sin_content_length_justo_en_el_limite() {
     let cuerpo = "ñ".repeat(LIMITE as usize / 2); // exactamente LIMITE bytes
     let servidor = Servidor::crudo(respuesta_http("200 OK", None, cuerpo.as_bytes()));
     let (_dir, cache) = cache();
-    let c = corpus::load_with(None, &cache, &descarga(&servidor.url)).unwrap();
+    let c = download::load_with(None, &cache, &descarga(&servidor.url)).unwrap();
     assert_eq!(c.text, cuerpo);
     assert_eq!(std::fs::read_to_string(&cache).unwrap(), cuerpo);
 }
@@ -223,7 +223,7 @@ fn el_servidor_no_contesta() {
         ..descarga(&url)
     };
     let inicio = std::time::Instant::now();
-    let err = corpus::load_with(None, &cache, &d).unwrap_err();
+    let err = download::load_with(None, &cache, &d).unwrap_err();
     assert!(inicio.elapsed() < Duration::from_secs(3), "{err}");
     assert!(matches!(err, CorpusError::TimedOut { .. }), "{err:?}");
     assert_mensaje(&err, "se agotó el tiempo de espera");
@@ -267,7 +267,7 @@ fn un_cuerpo_que_se_detiene_es_falta_de_tiempo() {
         stall_timeout: Duration::from_millis(500),
         ..descarga(&url)
     };
-    let err = corpus::load_with(None, &cache, &d).unwrap_err();
+    let err = download::load_with(None, &cache, &d).unwrap_err();
     assert!(matches!(err, CorpusError::TimedOut { .. }), "{err:?}");
     assert_mensaje(&err, "la descarga se detuvo");
     assert_nada(dir.path());
@@ -284,7 +284,7 @@ fn un_goteo_tiene_plazo_total() {
         ..descarga(&url)
     };
     let inicio = std::time::Instant::now();
-    let err = corpus::load_with(None, &cache, &d).unwrap_err();
+    let err = download::load_with(None, &cache, &d).unwrap_err();
     assert!(inicio.elapsed() < Duration::from_secs(4), "{err}");
     assert!(matches!(err, CorpusError::TimedOut { .. }), "{err:?}");
     assert_mensaje(&err, "no terminó en 1,5 s");
@@ -317,19 +317,19 @@ fn con_la_url_por_defecto_solo_se_guarda_el_quijote() {
         let servidor = Servidor::crudo(respuesta_http("200 OK", None, cuerpo));
         let (dir, cache) = cache();
         let d = Download {
-            expected: Some(corpus::EXPECTED),
+            expected: Some(download::EXPECTED),
             ..descarga(&servidor.url)
         };
-        let err = corpus::load_with(None, &cache, &d).unwrap_err();
+        let err = download::load_with(None, &cache, &d).unwrap_err();
         assert!(matches!(err, CorpusError::NotExpected { .. }), "{err:?}");
         assert_mensaje(&err, "no es el Quijote esperado");
         assert_nada(dir.path());
     }
     assert_eq!(
-        corpus::Download::new(corpus::URL).expected,
-        Some(corpus::EXPECTED)
+        download::Download::new(download::URL).expected,
+        Some(download::EXPECTED)
     );
-    assert_eq!(corpus::Download::new("http://otra/url").expected, None);
+    assert_eq!(download::Download::new("http://otra/url").expected, None);
 }
 
 #[test]
@@ -337,13 +337,13 @@ fn una_cache_danada_se_rechaza_diciendo_como_volver_a_descargarla() {
     let (dir, cache) = cache();
     std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
     let d = Download {
-        expected: Some(corpus::EXPECTED),
+        expected: Some(download::EXPECTED),
         ..descarga(&url_sin_servidor())
     };
     // Cortada a la mitad, vacía, o con bytes que no son UTF-8.
     for contenido_malo in [&TEXTO.as_bytes()[..20], b"", b"abc\xff"] {
         std::fs::write(&cache, contenido_malo).unwrap();
-        let err = corpus::load_with(None, &cache, &d).unwrap_err();
+        let err = download::load_with(None, &cache, &d).unwrap_err();
         assert!(matches!(err, CorpusError::BadCache { .. }), "{err:?}");
         let msg = err.to_string();
         assert!(msg.contains("está dañada") && msg.contains("rm «"), "{msg}");
@@ -364,10 +364,10 @@ fn la_cache_no_se_puede_escribir() {
     // La ruta de la caché es una carpeta: la descarga va bien, pero no se puede guardar.
     let servidor = Servidor::ok(TEXTO.as_bytes());
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join(corpus::FILE_NAME);
+    let cache = dir.path().join(download::FILE_NAME);
     std::fs::create_dir(&cache).unwrap();
     std::fs::write(cache.join("algo"), "x").unwrap();
-    let err = corpus::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
+    let err = download::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
     assert!(matches!(err, CorpusError::Cache { .. }), "{err:?}");
     assert!(
         err.to_string()
@@ -393,7 +393,7 @@ fn si_no_se_puede_guardar_no_queda_ni_la_carpeta() {
     let servidor = Servidor::ok(TEXTO.as_bytes());
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("nueva").join("mas").join("el\0quijote.txt");
-    let err = corpus::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
+    let err = download::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
     assert!(matches!(err, CorpusError::Cache { .. }), "{err:?}");
     assert_eq!(servidor.peticiones(), 1);
     assert_nada(dir.path());
@@ -515,7 +515,7 @@ fn un_texto_que_no_es_una_pagina_se_guarda_aunque_no_tenga_tipo() {
     ] {
         let servidor = Servidor::crudo(respuesta_sin_tipo(texto.as_bytes()));
         let (_dir, cache) = cache();
-        let c = corpus::load_with(None, &cache, &descarga(&servidor.url)).unwrap();
+        let c = download::load_with(None, &cache, &descarga(&servidor.url)).unwrap();
         assert_eq!(c.text, texto);
         assert_eq!(std::fs::read_to_string(&cache).unwrap(), texto);
     }
@@ -527,19 +527,19 @@ fn una_carpeta_de_datos_que_es_un_archivo_se_dice_antes_de_descargar() {
     let dir = tempfile::tempdir().unwrap();
     let archivo = dir.path().join("datos");
     std::fs::write(&archivo, "no soy carpeta").unwrap();
-    let cache = archivo.join(corpus::FILE_NAME);
-    let err = corpus::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
+    let cache = archivo.join(download::FILE_NAME);
+    let err = download::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
     assert!(matches!(err, CorpusError::CacheDir { .. }), "{err:?}");
     assert_mensaje(&err, "es un archivo, no una carpeta");
-    assert_mensaje(&err, corpus::DATA_DIR_VAR);
+    assert_mensaje(&err, download::DATA_DIR_VAR);
     assert!(!err.to_string().contains("ya existe"), "{err}");
     assert_eq!(servidor.peticiones(), 0, "se sabe antes de descargar");
     assert_eq!(std::fs::read_to_string(&archivo).unwrap(), "no soy carpeta");
 
     // Lo mismo con el programa, por la variable de entorno: código 1 y el mensaje claro.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_01_datos"))
-        .env(corpus::DATA_DIR_VAR, &archivo)
-        .env(corpus::URL_VAR, &servidor.url)
+        .env(download::DATA_DIR_VAR, &archivo)
+        .env(download::URL_VAR, &servidor.url)
         .env_remove("RUST_BACKTRACE")
         .output()
         .unwrap();
@@ -559,8 +559,8 @@ fn una_carpeta_de_datos_que_es_un_archivo_se_dice_antes_de_descargar() {
 fn una_carpeta_de_datos_donde_no_se_puede_escribir_se_dice_antes_de_descargar() {
     // En /proc/self no se pueden crear archivos, ni siquiera como root.
     let servidor = Servidor::ok(TEXTO.as_bytes());
-    let cache = Path::new("/proc/self").join(corpus::FILE_NAME);
-    let err = corpus::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
+    let cache = Path::new("/proc/self").join(download::FILE_NAME);
+    let err = download::load_with(None, &cache, &descarga(&servidor.url)).unwrap_err();
     assert!(matches!(err, CorpusError::CacheDir { .. }), "{err:?}");
     assert_mensaje(
         &err,
@@ -583,11 +583,11 @@ fn los_temporales_que_deja_un_kill_9_en_la_cache_se_borran() {
     // Al descargar…
     std::fs::write(&resto, vec![0u8; 4096]).unwrap();
     std::fs::write(&ajeno, "mío").unwrap();
-    corpus::load_with(None, &cache, &d).unwrap();
+    download::load_with(None, &cache, &d).unwrap();
     assert!(!resto.exists());
     // … y al usar la caché.
     std::fs::write(&resto, vec![0u8; 4096]).unwrap();
-    let c = corpus::load_with(None, &cache, &d).unwrap();
+    let c = download::load_with(None, &cache, &d).unwrap();
     assert_eq!(c.source, Source::Cache(cache.clone()));
     assert!(!resto.exists());
     assert_eq!(
@@ -599,8 +599,8 @@ fn los_temporales_que_deja_un_kill_9_en_la_cache_se_borran() {
     // El programa lo cuenta.
     std::fs::write(&resto, vec![0u8; 4096]).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_01_datos"))
-        .env(corpus::DATA_DIR_VAR, datos)
-        .env(corpus::URL_VAR, &servidor.url)
+        .env(download::DATA_DIR_VAR, datos)
+        .env(download::URL_VAR, &servidor.url)
         .env_remove("RUST_BACKTRACE")
         .output()
         .unwrap();
@@ -626,8 +626,8 @@ fn la_cache_respeta_la_umask() {
     let out = std::process::Command::new("sh")
         .args(["-c", "umask 077; exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_01_datos"))
-        .env(corpus::DATA_DIR_VAR, cache.parent().unwrap())
-        .env(corpus::URL_VAR, &servidor.url)
+        .env(download::DATA_DIR_VAR, cache.parent().unwrap())
+        .env(download::URL_VAR, &servidor.url)
         .env_remove("RUST_BACKTRACE")
         .output()
         .unwrap();

@@ -10,7 +10,7 @@ use comun::{
     Servidor, assert_falla, assert_sin_panico, contenido, respuesta_http, run_chapter,
     url_sin_servidor,
 };
-use gpt_desde_cero::text::corpus;
+use gpt_desde_cero::tools::download;
 
 const DATOS: &str = env!("CARGO_BIN_EXE_01_datos");
 const CODIFICACION: &str = env!("CARGO_BIN_EXE_02_codificacion");
@@ -33,8 +33,8 @@ fn run_aislado(bin: &str, args: &[&str]) -> Output {
         bin,
         args,
         &[
-            (corpus::DATA_DIR_VAR, datos.path()),
-            (corpus::URL_VAR, Path::new(&url)),
+            (download::DATA_DIR_VAR, datos.path()),
+            (download::URL_VAR, Path::new(&url)),
         ],
     );
     assert_eq!(contenido(datos.path()), Vec::<std::path::PathBuf>::new());
@@ -198,8 +198,8 @@ fn descarga_fallida_por_el_entorno() {
         DATOS,
         &[],
         &[
-            (corpus::DATA_DIR_VAR, &cache_dir),
-            (corpus::URL_VAR, Path::new(&url)),
+            (download::DATA_DIR_VAR, &cache_dir),
+            (download::URL_VAR, Path::new(&url)),
         ],
     );
     assert_falla(
@@ -217,8 +217,8 @@ fn descarga_fallida_por_el_entorno() {
         DATOS,
         &[],
         &[
-            (corpus::DATA_DIR_VAR, &cache_dir),
-            (corpus::URL_VAR, Path::new(&url)),
+            (download::DATA_DIR_VAR, &cache_dir),
+            (download::URL_VAR, Path::new(&url)),
         ],
     );
     assert_falla(&out, 1, &["no se pudo conectar con", "--corpus <RUTA>"]);
@@ -230,11 +230,11 @@ fn descarga_por_el_entorno_y_despues_cache() {
     let servidor = Servidor::ok(TEXTO.as_bytes());
     let datos = tempfile::tempdir().unwrap();
     let cache_dir = datos.path().join("cache");
-    let cache = cache_dir.join(corpus::FILE_NAME);
+    let cache = cache_dir.join(download::FILE_NAME);
     let url = servidor.url.clone();
     let env = [
-        (corpus::DATA_DIR_VAR, cache_dir.as_path()),
-        (corpus::URL_VAR, Path::new(&url)),
+        (download::DATA_DIR_VAR, cache_dir.as_path()),
+        (download::URL_VAR, Path::new(&url)),
     ];
 
     let out = run_chapter(DATOS, &["--mostrar", "11"], &env);
@@ -285,8 +285,8 @@ fn salida_cerrada_no_es_un_panico() {
         let mut child = Command::new(bin)
             .args(["--corpus", &ruta])
             .args(args)
-            .env(corpus::DATA_DIR_VAR, dir.path().join("cache"))
-            .env(corpus::URL_VAR, &url)
+            .env(download::DATA_DIR_VAR, dir.path().join("cache"))
+            .env(download::URL_VAR, &url)
             .env_remove("RUST_BACKTRACE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

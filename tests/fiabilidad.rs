@@ -161,7 +161,7 @@ fn max_minutos_se_valida() {
     let dir = tempfile::tempdir().unwrap();
     for m in ["inf", "1e30", "-1", "NaN"] {
         let out = entrenar(dir.path(), &["--max-minutos", m]);
-        assert_falla(&out, 1, &["--max-minutos"]);
+        assert_falla(&out, 2, &["--max-minutos"]);
     }
     assert!(!dir.path().join("gpt.safetensors").exists());
 }
@@ -193,9 +193,9 @@ fn una_perdida_que_diverge_no_termina_con_exito() {
     assert!(!salidas.join("atencion.svg").exists());
     // Cero lotes de evaluación no es una estimación: se rechaza antes de entrenar.
     let out = run(GPT, &["escalera", "--eval-lotes", "0"]);
-    assert_falla(&out, 1, &["--eval-lotes debe ser al menos 1"]);
+    assert_falla(&out, 2, &["«0» para --eval-lotes", "debe ser al menos 1"]);
     let out = run(BIGRAM, &["--eval-lotes", "0"]);
-    assert_falla(&out, 1, &["--eval-lotes debe ser al menos 1"]);
+    assert_falla(&out, 2, &["«0» para --eval-lotes", "debe ser al menos 1"]);
 }
 
 #[test]
@@ -338,14 +338,19 @@ fn codigos_de_salida_y_mensajes() {
         &["corto.txt"],
     );
 
-    // Un número negativo es un valor (y se explica por qué no vale), no una bandera.
+    // Un número negativo es un valor (y se explica por qué no vale), no una bandera; los
+    // rangos se comprueban al leer las opciones, así que es un error de uso (2) en todos.
     assert_falla(
         &run(BIGRAM, &["--lr", "-0.1"]),
-        1,
-        &["--lr debe ser un número positivo"],
+        2,
+        &["«-0.1» para --lr", "debe ser un número positivo"],
     );
     let out = entrenar(dir.path(), &["--lr", "-0.1"]);
-    assert_falla(&out, 1, &["la tasa de aprendizaje debe ser positiva"]);
+    assert_falla(
+        &out,
+        2,
+        &["«-0.1» para --lr", "debe ser un número positivo"],
+    );
 
     // Un error de valor en una orden muestra el uso de esa orden.
     let out = run(GPT, &["entrenar", "--pasos", "muchos"]);
@@ -714,10 +719,17 @@ fn una_carpeta_de_salida_nueva_no_queda_vacia_si_algo_falla() {
     let dir = tempfile::tempdir().unwrap();
     let nueva = dir.path().join("nueva");
     let out = entrenar(&nueva, &["--pasos", "0"]);
+    assert_falla(&out, 2, &["«0» para --pasos", "debe ser al menos 1"]);
+    assert!(!nueva.exists());
+    // Una configuración imposible dice qué campo y con qué opción se cambia.
+    let out = entrenar(&nueva, &["--embd", "30", "--cabezas", "4"]);
     assert_falla(
         &out,
         1,
-        &["el número de pasos (--pasos) debe ser mayor que 0"],
+        &[
+            "no se puede repartir entre 4 cabezas",
+            "cámbialo con --embd",
+        ],
     );
     assert!(!nueva.exists());
     let out = entrenar(&nueva, &["--reanudar"]);
@@ -727,7 +739,7 @@ fn una_carpeta_de_salida_nueva_no_queda_vacia_si_algo_falla() {
         ATENCION,
         &["--pasos", "0", "--salidas", nueva.to_str().unwrap()],
     );
-    assert_falla(&out, 1, &["--pasos debe ser al menos 1"]);
+    assert_falla(&out, 2, &["«0» para --pasos", "debe ser al menos 1"]);
     assert!(!nueva.exists());
 }
 
@@ -882,5 +894,5 @@ fn las_opciones_numericas_con_coma_o_punto() {
     // Un valor con guion es el valor de la opción, no otra opción.
     let dir = tempfile::tempdir().unwrap();
     let out = entrenar(dir.path(), &["--max-minutos", "-inf"]);
-    assert_falla(&out, 1, &["--max-minutos", "-inf"]);
+    assert_falla(&out, 2, &["«-inf» para --max-minutos", "es -inf"]);
 }

@@ -14,7 +14,8 @@ use gpt_desde_cero::fast::kernels::Fast;
 use gpt_desde_cero::fast::kv_cache::{self, KvCache};
 use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Preset, Sampling};
 use gpt_desde_cero::model::kernels::{Kernels, Reference};
-use gpt_desde_cero::tools::checkpoint::{self, Progress};
+use gpt_desde_cero::model::train::Progress;
+use gpt_desde_cero::tools::checkpoint;
 use gpt_desde_cero::tools::rng;
 
 const VOCAB: usize = 20;

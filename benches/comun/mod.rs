@@ -5,14 +5,14 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use gpt_desde_cero::text::corpus;
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::tools::download;
 
 /// El tokenizador y la división 90/10 del Quijote (de la caché, o descargado). Si no se
 /// puede, termina con el error en español.
 pub fn corpus_split() -> (Tokenizer, Dataset) {
-    let text = match corpus::load(None) {
+    let text = match download::load(None) {
         Ok(c) => c.text,
         Err(e) => {
             eprintln!("error: {e}");

@@ -6,10 +6,10 @@ use candle_core::{Device, Tensor, Var};
 use candle_nn::Optimizer as _;
 use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
 
+use crate::model::estimate::LossPoint;
 use crate::model::estimate::{self, Losses, estimate_loss};
 use crate::text::batches::get_batch;
 use crate::text::dataset::{Dataset, Split};
-use crate::tools::plot::LossPoint;
 use crate::tools::rng::{self, Rng};
 
 // ---------------------------------------------------------------------------------------

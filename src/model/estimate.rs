@@ -10,6 +10,15 @@ use crate::tools::rng::Rng;
 /// Un lote: las entradas `x` y los objetivos `y`, los dos de forma `(B, T)`.
 pub type Batch = (Array2<u32>, Array2<u32>);
 
+/// Un punto de la curva de pérdida: la pérdida media en entrenamiento y en validación tras
+/// `step` pasos. El mismo tipo para los tres modelos del libro.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossPoint {
+    pub step: usize,
+    pub train: f32,
+    pub val: f32,
+}
+
 /// Pérdida media en entrenamiento y en validación.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Losses {

@@ -51,7 +51,7 @@ pub struct GptConfig {
 // ANCHOR_END: config
 
 /// Las configuraciones con nombre.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
     /// Minúsculo, para las pruebas: segundos.
     Diminuto,
@@ -79,10 +79,13 @@ impl fmt::Display for Preset {
     }
 }
 
-/// Una configuración imposible, con el motivo.
+/// Una configuración imposible: qué campo (`block_size`, `n_embd`…) y por qué.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("configuración no válida: {0}")]
-pub struct ConfigError(pub String);
+#[error("configuración no válida: {message}")]
+pub struct ConfigError {
+    pub field: &'static str,
+    pub message: String,
+}
 
 impl GptConfig {
     // ANCHOR: presets
@@ -139,42 +142,44 @@ impl GptConfig {
 
     /// Comprueba que la configuración tiene sentido y, si no, dice por qué.
     pub fn validate(&self) -> std::result::Result<(), ConfigError> {
+        let fail = |field, message| Err(ConfigError { field, message });
         let positive = [
-            ("el vocabulario", self.vocab_size),
-            ("el bloque (--bloque)", self.block_size),
-            ("la dimensión (--embd)", self.n_embd),
-            ("el número de cabezas (--cabezas)", self.n_head),
-            ("el número de capas (--capas)", self.n_layer),
-            ("el lote (--lote)", self.batch_size),
-            ("el número de pasos (--pasos)", self.max_iters),
+            ("vocab_size", "el vocabulario", self.vocab_size),
+            ("block_size", "el bloque", self.block_size),
+            ("n_embd", "la dimensión", self.n_embd),
+            ("n_head", "el número de cabezas", self.n_head),
+            ("n_layer", "el número de capas", self.n_layer),
+            ("batch_size", "el lote", self.batch_size),
+            ("max_iters", "el número de pasos", self.max_iters),
             (
-                "el intervalo de evaluación (--eval-cada)",
+                "eval_interval",
+                "el intervalo de evaluación",
                 self.eval_interval,
             ),
-            ("los lotes de evaluación (--eval-lotes)", self.eval_iters),
+            ("eval_iters", "los lotes de evaluación", self.eval_iters),
         ];
-        for (what, v) in positive {
+        for (field, what, v) in positive {
             if v == 0 {
-                return Err(ConfigError(format!("{what} debe ser mayor que 0")));
+                return fail(field, format!("{what} ({field}) debe ser mayor que 0"));
             }
         }
         if !self.n_embd.is_multiple_of(self.n_head) {
-            return Err(ConfigError(format!(
+            let message = format!(
                 "la dimensión {} no se puede repartir entre {} cabezas (debe ser múltiplo)",
                 self.n_embd, self.n_head
-            )));
+            );
+            return fail("n_embd", message);
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(ConfigError(format!(
-                "el dropout debe estar en [0, 1) y es {}",
-                self.dropout
-            )));
+            let message = format!("el dropout debe estar en [0, 1) y es {}", self.dropout);
+            return fail("dropout", message);
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(ConfigError(format!(
+            let message = format!(
                 "la tasa de aprendizaje debe ser positiva y es {}",
                 self.learning_rate
-            )));
+            );
+            return fail("learning_rate", message);
         }
         Ok(())
     }
@@ -718,6 +723,10 @@ mod tests {
         assert!(cfg.validate().unwrap_err().to_string().contains("dropout"));
         cfg.dropout = 0.1;
         cfg.batch_size = 0;
-        assert!(cfg.validate().unwrap_err().to_string().contains("--lote"));
+        // El error nombra el campo, no la opción de la línea de órdenes (eso es cosa de
+        // `tools::cli::config_error`).
+        let e = cfg.validate().unwrap_err();
+        assert_eq!(e.field, "batch_size");
+        assert!(e.to_string().contains("el lote (batch_size)"), "{e}");
     }
 }

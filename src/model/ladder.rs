@@ -110,6 +110,16 @@ impl LadderSetup {
     }
 
     /// La configuración del GPT del capítulo que corresponde a los peldaños 6 y 7.
+    /// Lo que ocupa entrenar el peldaño más grande (el último, con el doble de capas): la
+    /// escalera estima su pérdida lote a lote, así que de la estimación solo cuenta uno.
+    pub fn training_memory(&self) -> Option<u64> {
+        let largest = GptConfig {
+            eval_iters: 1,
+            ..self.gpt_config(Rung::DropoutAndScale)
+        };
+        crate::model::train::training_memory(&largest)
+    }
+
     pub fn gpt_config(&self, rung: Rung) -> GptConfig {
         let last = rung == Rung::DropoutAndScale;
         GptConfig {

@@ -1,5 +1,5 @@
-//! El bucle de entrenamiento del GPT: lotes, pérdida, derivadas, AdamW, estimaciones
-//! periódicas, checkpoints y un final limpio (por tiempo, por Ctrl-C o por NaN).
+//! El bucle de entrenamiento del GPT, con la forma del de `gpt.py`: estimar la pérdida de vez
+//! en cuando, sacar un lote, calcular la pérdida y sus derivadas y dar el paso de AdamW.
 //!
 //! **Reproducible y reanudable.** Todo lo aleatorio sale del RNG del proyecto con la semilla
 //! del entrenamiento, y cada paso usa su propio flujo: el paso `s` saca sus lotes y sus
@@ -7,24 +7,22 @@
 //! las estimaciones otro flujo aparte. Así el «estado del RNG» de un checkpoint es solo
 //! `(semilla, paso)`: reanudar en el paso `k` produce exactamente los mismos números que
 //! no haberse detenido nunca, y evaluar más o menos veces no cambia el entrenamiento.
+//!
+//! Lo que no es la lección (los checkpoints, Ctrl-C, el límite de tiempo, la vigilancia de
+//! una pérdida que diverge) lo pone `tools::training` desde fuera, con los ganchos
+//! ([`Hooks`]) del bucle.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use candle_core::{Device, Tensor};
 use ndarray::Array2;
 
 use crate::model::adamw::{AdamW, AdamWConfig};
-use crate::model::estimate;
+use crate::model::estimate::{self, LossPoint};
 use crate::model::gpt::{Gpt, GptConfig};
 use crate::model::kernels::{Kernels, StepId};
 use crate::text::batches::get_batch;
 use crate::text::dataset::{Dataset, Split};
-use crate::tools::checkpoint::{self, CheckpointError, Loaded, Progress};
-use crate::tools::plot::LossPoint;
 use crate::tools::rng::{self, Rng};
 
 // ANCHOR: streams
@@ -51,6 +49,20 @@ pub fn eval_rng(seed: u64, step: usize) -> Rng {
 /// Un lote de `ndarray` como tensor de candle `(B, T)` en `device`.
 pub fn to_tensor(a: &Array2<u32>, device: &Device) -> candle_core::Result<Tensor> {
     Tensor::from_vec(a.iter().copied().collect::<Vec<u32>>(), a.dim(), device)
+}
+
+/// El progreso del entrenamiento: lo que hay que guardar, además de los pesos y del
+/// optimizador, para seguir exactamente donde se dejó.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Pasos de entrenamiento ya dados.
+    pub step: usize,
+    /// Semilla del entrenamiento (lotes y dropout salen de ella, paso a paso).
+    pub seed: u64,
+    /// Mejor pérdida de validación vista hasta ahora.
+    pub best_val: Option<f32>,
+    /// Las estimaciones de pérdida hechas hasta ahora (para la curva).
+    pub history: Vec<LossPoint>,
 }
 
 /// El modelo, su optimizador y el progreso.
@@ -80,31 +92,6 @@ impl Trainer {
                 best_val: None,
                 history: Vec::new(),
             },
-        })
-    }
-
-    /// Continúa un entrenamiento guardado, con el modelo ejecutado por `kernels`.
-    pub fn from_checkpoint(
-        loaded: Loaded,
-        path: &std::path::Path,
-        kernels: Arc<dyn Kernels>,
-    ) -> Result<Self, CheckpointError> {
-        let Some((m, v, t)) = loaded.optimizer else {
-            return Err(CheckpointError::NoOptimizerState {
-                path: path.to_path_buf(),
-            });
-        };
-        let optimizer = AdamW::with_state(
-            loaded.model.params.vars(),
-            AdamWConfig::with_lr(loaded.config.learning_rate),
-            m,
-            v,
-            t,
-        )?;
-        Ok(Self {
-            model: loaded.model.with_kernels(kernels),
-            optimizer,
-            progress: loaded.progress,
         })
     }
 
@@ -152,42 +139,89 @@ impl Trainer {
     }
     // ANCHOR_END: estimate_loss
 
-    /// Guarda el estado completo (pesos, optimizador, progreso) en `path`.
-    pub fn save(&self, path: &std::path::Path, vocabulary: &[char]) -> Result<(), CheckpointError> {
-        checkpoint::save(
-            path,
-            &self.model,
-            vocabulary,
-            &self.progress,
-            Some(&self.optimizer),
-        )
+    /// Apunta una estimación en el historial; devuelve si es la mejor validación hasta ahora.
+    pub fn record(&mut self, point: LossPoint) -> bool {
+        let best = self.progress.best_val.is_none_or(|b| point.val < b);
+        if best {
+            self.progress.best_val = Some(point.val);
+        }
+        self.progress.history.push(point);
+        best
+    }
+
+    /// Si la última estimación del historial es la de este paso (al reanudar justo en un
+    /// punto de evaluación, o al parar justo después de estimar).
+    fn estimated_now(&self) -> bool {
+        self.progress.history.last().map(|p| p.step) == Some(self.progress.step)
     }
 }
 
-/// Dónde guardar: el último estado (para reanudar) y el de mejor validación (para generar).
-#[derive(Debug, Clone)]
-pub struct Outputs {
-    pub last: PathBuf,
-    pub best: PathBuf,
+/// Qué hacer tras un paso.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Parar (con una última estimación), por este motivo.
+    Stop(Finish),
 }
 
-/// Opciones del bucle.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Parar limpiamente (estimación y checkpoint) pasado este tiempo.
-    pub time_limit: Option<Duration>,
-    /// Checkpoints; sin ellos, solo se entrena en memoria.
-    pub outputs: Option<Outputs>,
+/// Cómo terminó el bucle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// Se dieron todos los pasos.
+    Completed,
+    /// Se acabó el tiempo (`--max-minutos`).
+    OutOfTime,
+    /// Se pulsó Ctrl-C.
+    Interrupted,
 }
 
-/// Lo que va pasando, para que el programa lo cuente.
-#[derive(Debug, Clone, Copy)]
-pub enum Event {
-    /// Se estimó la pérdida; `best` si es la mejor validación hasta ahora.
-    Eval { point: LossPoint, best: bool },
-    /// Se dio un paso con esta pérdida de lote.
-    Step { step: usize, loss: f32 },
+/// Lo que el bucle avisa a quien lo vigila desde fuera (guardar checkpoints, contar el
+/// progreso, parar con Ctrl-C…). Un error en un gancho para el entrenamiento.
+pub trait Hooks {
+    /// Tras cada estimación de la pérdida, ya apuntada en el historial; `best` si es la mejor
+    /// validación hasta ahora.
+    fn after_eval(&mut self, trainer: &Trainer, point: LossPoint, best: bool)
+    -> anyhow::Result<()>;
+
+    /// Tras el paso `iter`, cuya pérdida de lote fue `loss`.
+    fn after_step(&mut self, trainer: &Trainer, iter: usize, loss: f32) -> anyhow::Result<Flow>;
 }
+
+// ANCHOR: train
+/// El bucle de `gpt.py`: `max_iters` pasos, con una estimación cada `eval_interval` pasos y
+/// en el último (y otra al parar antes de tiempo, si los ganchos lo piden).
+pub fn train(
+    trainer: &mut Trainer,
+    ds: &Dataset,
+    hooks: &mut impl Hooks,
+) -> anyhow::Result<Finish> {
+    let (max_iters, eval_interval) = (trainer.config().max_iters, trainer.config().eval_interval);
+    while trainer.progress.step < max_iters {
+        let iter = trainer.progress.step;
+        // De vez en cuando, la pérdida en entrenamiento y en validación.
+        if iter.is_multiple_of(eval_interval) || iter == max_iters - 1 {
+            evaluate(trainer, ds, hooks)?;
+        }
+        // Un lote, la pérdida, sus derivadas y un paso de AdamW.
+        let loss = trainer.train_step(ds)?;
+        if let Flow::Stop(finish) = hooks.after_step(trainer, iter, loss)? {
+            evaluate(trainer, ds, hooks)?;
+            return Ok(finish);
+        }
+    }
+    Ok(Finish::Completed)
+}
+
+/// `estimate_loss`, apuntada en el historial y avisada a los ganchos; una sola vez por paso.
+fn evaluate(trainer: &mut Trainer, ds: &Dataset, hooks: &mut impl Hooks) -> anyhow::Result<()> {
+    if trainer.estimated_now() {
+        return Ok(());
+    }
+    let point = trainer.estimate_loss(ds)?;
+    let best = trainer.record(point);
+    hooks.after_eval(trainer, point, best)
+}
+// ANCHOR_END: train
 
 /// Lo que ocupa entrenar `cfg`, por arriba y sin crear nada: los pesos, sus derivadas y los
 /// dos momentos de AdamW (4 copias de cada parámetro) más las activaciones que el paso hacia
@@ -219,166 +253,4 @@ fn param_count(cfg: &GptConfig) -> f64 {
 /// Lo que ocupa en el disco un checkpoint para reanudar: pesos y los dos momentos de AdamW.
 pub fn checkpoint_bytes(cfg: &GptConfig) -> Option<u64> {
     estimate::bytes(param_count(cfg) * 12.0)
-}
-
-/// Cómo terminó el bucle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Finish {
-    /// Se dieron todos los pasos.
-    Completed,
-    /// Se acabó el tiempo (`--max-minutos`).
-    OutOfTime,
-    /// Se pulsó Ctrl-C.
-    Interrupted,
-}
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Con esto, el primer Ctrl-C pide parar tras el paso en curso (con su estimación y su
-/// checkpoint) y el segundo corta enseguida, pero nunca a mitad de una escritura: espera a
-/// que acabe el checkpoint en curso, así que no quedan temporales. Sale con 130, el código
-/// de un programa interrumpido. (El crate `ctrlc` atiende Ctrl-C y `kill` en Linux, macOS y
-/// Windows.)
-pub fn install_ctrl_c() {
-    let installed = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            crate::tools::resources::exit_between_writes(130);
-        }
-    });
-    if let Err(e) = installed {
-        // Sin manejador, Ctrl-C corta como en cualquier programa: se avisa y se sigue.
-        crate::eprintln!(
-            "aviso: no se pudo atender Ctrl-C ({e}); si lo pulsas, se pierde el paso en curso"
-        );
-    }
-}
-
-// ANCHOR: run
-/// Entrena hasta `max_iters` pasos, estimando la pérdida cada `eval_interval` pasos (y en el
-/// último, como el cuaderno), guardando checkpoints y parando limpiamente si hace falta.
-pub fn run(
-    trainer: &mut Trainer,
-    ds: &Dataset,
-    vocabulary: &[char],
-    options: &RunOptions,
-    mut on_event: impl FnMut(Event),
-) -> anyhow::Result<Finish> {
-    let start = Instant::now();
-    let cfg = trainer.config().clone();
-    // El paso del último checkpoint escrito en esta ejecución, para decir la verdad si algo
-    // sale mal después.
-    let mut saved: Option<usize> = None;
-    let mut evaluate =
-        |trainer: &mut Trainer, on_event: &mut dyn FnMut(Event)| -> anyhow::Result<()> {
-            if trainer.progress.history.last().map(|p| p.step) == Some(trainer.progress.step) {
-                return Ok(()); // ya estimada (al reanudar justo en un punto de evaluación)
-            }
-            let point = trainer.estimate_loss(ds)?;
-            if !(point.train.is_finite() && point.val.is_finite()) {
-                return Err(diverged(point.val, point.step, saved, options));
-            }
-            let best = trainer.progress.best_val.is_none_or(|b| point.val < b);
-            trainer.progress.history.push(point);
-            if best {
-                trainer.progress.best_val = Some(point.val);
-            }
-            if let Some(out) = &options.outputs {
-                if best {
-                    trainer.save(&out.best, vocabulary)?;
-                }
-                trainer.save(&out.last, vocabulary)?;
-                saved = Some(trainer.progress.step);
-            }
-            on_event(Event::Eval { point, best });
-            Ok(())
-        };
-    let mut finish = Finish::Completed;
-    while trainer.progress.step < cfg.max_iters {
-        let iter = trainer.progress.step;
-        if iter.is_multiple_of(cfg.eval_interval) || iter == cfg.max_iters - 1 {
-            evaluate(trainer, &mut on_event)?;
-        }
-        let loss = trainer.train_step(ds)?;
-        if !loss.is_finite() {
-            return Err(diverged(loss, iter, saved, options));
-        }
-        on_event(Event::Step { step: iter, loss });
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            finish = Finish::Interrupted;
-            break;
-        }
-        if options
-            .time_limit
-            .is_some_and(|limit| start.elapsed() >= limit)
-        {
-            finish = Finish::OutOfTime;
-            break;
-        }
-    }
-    if finish != Finish::Completed {
-        evaluate(trainer, &mut on_event)?;
-    }
-    if let Some(out) = &options.outputs {
-        trainer
-            .save(&out.last, vocabulary)
-            .with_context(|| "al guardar el estado final")?;
-    }
-    Ok(finish)
-}
-// ANCHOR_END: run
-
-/// El error de un entrenamiento que diverge (una pérdida NaN o infinita en el paso `step`),
-/// que dice qué checkpoints quedan: nada se guarda después de que la pérdida deje de ser
-/// finita, y los guardados antes siguen intactos.
-fn diverged(loss: f32, step: usize, saved: Option<usize>, options: &RunOptions) -> anyhow::Error {
-    let kept = match (&options.outputs, saved) {
-        (None, _) => String::new(),
-        (Some(out), Some(s)) => format!(
-            " No se guardó nada de este paso: «{}» sigue siendo el del paso {s}.",
-            out.last.display()
-        ),
-        (Some(_), None) => " En esta ejecución no se llegó a guardar ningún checkpoint; los que \
-             hubiera en la carpeta siguen como estaban."
-            .to_string(),
-    };
-    anyhow::anyhow!(
-        "la pérdida dejó de ser un número finito ({loss}) en el paso {step}: el entrenamiento \
-         se ha desestabilizado. Prueba con una tasa de aprendizaje menor (--lr).{kept}"
-    )
-}
-
-/// Qué dispositivo usar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DeviceChoice {
-    Cpu,
-    Cuda,
-}
-
-/// El dispositivo pedido, o por defecto CUDA si el programa se compiló con `--features cuda`
-/// y hay una GPU, y si no la CPU.
-pub fn select_device(choice: Option<DeviceChoice>) -> anyhow::Result<Device> {
-    match choice {
-        Some(DeviceChoice::Cpu) => Ok(Device::Cpu),
-        None => Ok(Device::cuda_if_available(0).unwrap_or(Device::Cpu)),
-        Some(DeviceChoice::Cuda) => {
-            if !cfg!(feature = "cuda") {
-                anyhow::bail!(
-                    "este programa se compiló sin CUDA; vuelve a compilarlo con `--features cuda` \
-                     (hace falta una GPU NVIDIA y CUDA 13) o usa --dispositivo cpu"
-                );
-            }
-            Device::new_cuda(0).map_err(|e| {
-                anyhow::anyhow!("no se pudo usar la GPU (¿hay una GPU NVIDIA y CUDA 13?): {e}")
-            })
-        }
-    }
-}
-
-/// Nombre del dispositivo para mostrarlo.
-pub fn device_name(device: &Device) -> &'static str {
-    if device.is_cuda() {
-        "GPU (CUDA)"
-    } else {
-        "CPU"
-    }
 }

@@ -17,9 +17,10 @@ use candle_core::{DType, Device, Tensor};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::model::adamw::AdamW;
+use crate::model::estimate::LossPoint;
 use crate::model::gpt::{self, Gpt, GptConfig};
 use crate::model::layers::Params;
-use crate::tools::plot::LossPoint;
+use crate::model::train::Progress;
 use crate::tools::resources::{self, io_detail};
 
 /// Identifica nuestros archivos (y su versión) en los metadatos. La versión 2 añade los
@@ -92,19 +93,6 @@ pub enum CheckpointError {
     NoOptimizerState { path: PathBuf },
     #[error("error de candle con el checkpoint: {0}")]
     Candle(#[from] candle_core::Error),
-}
-
-/// El progreso del entrenamiento que acompaña a los pesos.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
-    /// Pasos de entrenamiento ya dados.
-    pub step: usize,
-    /// Semilla del entrenamiento (lotes y dropout salen de ella, paso a paso).
-    pub seed: u64,
-    /// Mejor pérdida de validación vista hasta ahora.
-    pub best_val: Option<f32>,
-    /// Las estimaciones de pérdida hechas hasta ahora (para la curva).
-    pub history: Vec<LossPoint>,
 }
 
 /// Un checkpoint leído: la configuración, el vocabulario, el modelo montado, el progreso y,

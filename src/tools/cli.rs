@@ -8,7 +8,8 @@ use clap::error::{ContextKind, ErrorKind};
 use clap::{Arg, ArgAction, Command};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::text::corpus::{self, Corpus};
+use crate::model::gpt::{ConfigError, Preset};
+use crate::tools::download::{self, Corpus};
 
 /// Argumento común a todos los programas: el texto con el que trabajar.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,12 +21,100 @@ pub struct CorpusArgs {
 
 impl CorpusArgs {
     /// Carga el corpus y cuenta por la salida de errores de dónde salió.
-    pub fn load(&self) -> Result<Corpus, corpus::CorpusError> {
-        let corpus = corpus::load(self.corpus.as_deref())?;
+    pub fn load(&self) -> Result<Corpus, download::CorpusError> {
+        let corpus = download::load(self.corpus.as_deref())?;
         crate::eprintln!("Corpus: {}", corpus.source);
         Ok(corpus)
     }
 }
+
+/// Las opciones de entrenamiento que comparten 05, 06 y 07: los mismos nombres, los mismos
+/// tipos y los mismos rangos, comprobados al leerlas (un valor fuera de rango es un error de
+/// uso, código 2). Son `Option`: cada programa pone sus valores por defecto con
+/// [`with_training_defaults`], y así salen también en su `--help`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainingArgs {
+    /// Pasos de entrenamiento (max_iters)
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub pasos: Option<usize>,
+    /// Secuencias por lote (batch_size)
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub lote: Option<usize>,
+    /// Longitud del contexto (block_size)
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub bloque: Option<usize>,
+    /// Tasa de aprendizaje de AdamW (learning_rate)
+    #[arg(long, value_name = "TASA", value_parser = positive_decimal)]
+    pub lr: Option<f64>,
+    /// Estima la pérdida cada N pasos (eval_interval)
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub eval_cada: Option<usize>,
+    /// Lotes que promedia cada estimación de la pérdida (eval_iters)
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub eval_lotes: Option<usize>,
+    /// Semilla del generador aleatorio: inicialización, lotes, dropout y muestreo
+    #[arg(long, value_name = "N")]
+    pub semilla: Option<u64>,
+    /// Carpeta de las salidas (curvas, mapas y puntos de control)
+    #[arg(long, value_name = "DIR")]
+    pub salidas: Option<PathBuf>,
+}
+
+/// Los valores por defecto de [`TrainingArgs`] en un programa: `(opción, valor)`, por ejemplo
+/// `("pasos", "10000")`. Se aplican a la orden antes de leer los argumentos.
+/// La semilla (la del proyecto) y la carpeta de salidas (`salidas`) tienen el mismo valor por
+/// defecto en todos.
+pub fn with_training_defaults(
+    mut cmd: Command,
+    defaults: &[(&'static str, &'static str)],
+) -> Command {
+    let common = [
+        ("semilla", crate::tools::rng::DEFAULT_SEED_TEXT),
+        ("salidas", "salidas"),
+    ];
+    for &(id, value) in common.iter().chain(defaults) {
+        cmd = cmd.mut_arg(id, |a| a.default_value(value));
+    }
+    cmd
+}
+
+/// Un número entero de 1 en adelante.
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    let n: usize = text.parse().map_err(|e| value_problem(&e))?;
+    if n == 0 {
+        return Err("debe ser al menos 1".to_string());
+    }
+    Ok(n)
+}
+
+/// Un número decimal positivo y finito (con coma o con punto: [`decimal`]).
+pub fn positive_decimal(text: &str) -> Result<f64, String> {
+    let x: f64 = decimal(text)?;
+    if !(x.is_finite() && x > 0.0) {
+        return Err(format!("debe ser un número positivo y es {x}"));
+    }
+    Ok(x)
+}
+
+/// Unos minutos (`--max-minutos`): un número finito, 0 o más, que quepa en un `Duration`. 0
+/// vale: un solo paso, con su estimación y su punto de control.
+pub fn minutes(text: &str) -> Result<std::time::Duration, String> {
+    let m: f64 = decimal(text)?;
+    if !(m.is_finite() && m >= 0.0) {
+        return Err(format!("debe ser un número de minutos (0 o más) y es {m}"));
+    }
+    std::time::Duration::try_from_secs_f64(m * 60.0)
+        .map_err(|_| format!("es demasiado grande ({m})"))
+}
+
+/// Un error de uso que se descubre después de leer los argumentos (una combinación de
+/// opciones que no tiene sentido): [`run`] lo cuenta y sale con 2, como los de clap.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Código de salida de un error de uso.
+pub const EXIT_USAGE: u8 = 2;
 
 /// Lo que devuelve un programa al que se interrumpió con Ctrl-C tras guardar su trabajo:
 /// [`run`] lo cuenta y sale con 130, el código de los programas interrumpidos, para que un
@@ -53,6 +142,10 @@ pub fn run(program: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Interrupted>() => ExitCode::from(EXIT_INTERRUPTED),
+        Err(e) if e.is::<UsageError>() => {
+            crate::eprintln!("error: {e}\n\nPrueba con --help para ver las opciones.");
+            ExitCode::from(EXIT_USAGE)
+        }
         Err(e) => {
             let mut shown = error_text(e.as_ref());
             crate::eprintln!("error: {shown}");
@@ -181,7 +274,13 @@ pub fn single_thread_ops() {
 
 /// Lee los argumentos con ayuda y errores en español. Un error de uso sale con código 2.
 pub fn parse<T: clap::Parser>() -> T {
-    let mut cmd = with_spanish_usage(in_spanish(T::command()));
+    parse_with(|cmd| cmd)
+}
+
+/// Como [`parse`], cambiando antes la orden con `adjust` (por ejemplo, los valores por
+/// defecto de [`TrainingArgs`] con [`with_training_defaults`]).
+pub fn parse_with<T: clap::Parser>(adjust: impl FnOnce(Command) -> Command) -> T {
+    let mut cmd = with_spanish_usage(in_spanish(adjust(T::command())));
     let result = cmd
         .try_get_matches_from_mut(std::env::args_os())
         .and_then(|m| T::from_arg_matches(&m));
@@ -464,30 +563,51 @@ fn spanish_usage_from(mut cmd: Command, built: &mut Command) -> Command {
     cmd.override_usage(usage)
 }
 
-/// Un aviso que gira mientras se espera (a un servidor, por ejemplo), con el tiempo que
-/// lleva. Como todas las barras, se oculta sola si la salida de errores no es una terminal.
-pub fn wait_spinner(message: &str) -> ProgressBar {
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("plantilla fija"),
-    );
-    bar.set_message(message.to_string());
-    bar.enable_steady_tick(std::time::Duration::from_millis(250));
-    bar
+/// Los presets del GPT como valores de una opción (`--preset cpu`), con su ayuda en español.
+/// Vive aquí, y no junto a [`Preset`], porque la lección no sabe nada de la línea de órdenes.
+impl clap::ValueEnum for Preset {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Preset::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let help = match self {
+            Preset::Diminuto => "Minúsculo, para las pruebas: segundos",
+            Preset::Cpu => "El de nanoGPT para CPU: unos minutos en un portátil",
+            Preset::Cuaderno => {
+                "El del cuaderno: 10,8 millones de parámetros, pensado para una GPU"
+            }
+        };
+        Some(clap::builder::PossibleValue::new(self.name()).help(help))
+    }
 }
 
-/// Convierte el aviso de espera en la barra de una descarga de `len` bytes (o de tamaño
-/// desconocido).
-pub fn into_byte_bar(bar: &ProgressBar, len: Option<u64>, message: &'static str) {
-    let template = match len {
-        Some(n) => {
-            bar.set_length(n);
-            "{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})"
-        }
-        None => "{spinner} {msg} {bytes} ({bytes_per_sec})",
-    };
-    bar.set_style(ProgressStyle::with_template(template).expect("plantilla fija"));
-    bar.set_message(message);
+/// La opción de la línea de órdenes que cambia cada campo de [`GptConfig`], para los
+/// errores de configuración ([`ConfigError`] solo nombra el campo).
+///
+/// [`GptConfig`]: crate::model::gpt::GptConfig
+pub fn config_option(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "block_size" => "--bloque",
+        "n_embd" => "--embd",
+        "n_head" => "--cabezas",
+        "n_layer" => "--capas",
+        "batch_size" => "--lote",
+        "max_iters" => "--pasos",
+        "eval_interval" => "--eval-cada",
+        "eval_iters" => "--eval-lotes",
+        "dropout" => "--dropout",
+        "learning_rate" => "--lr",
+        _ => return None,
+    })
+}
+
+/// Un error de configuración con la opción que lo arregla: «… (cámbialo con --bloque)».
+pub fn config_error(e: ConfigError) -> anyhow::Error {
+    match config_option(e.field) {
+        Some(option) => anyhow::anyhow!("{e} (cámbialo con {option})"),
+        None => e.into(),
+    }
 }
 
 /// Barra de progreso de pasos (entrenamiento), con pasos por segundo y tiempo restante.

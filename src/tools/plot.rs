@@ -4,15 +4,8 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
+use crate::model::estimate::LossPoint;
 use crate::tools::resources::{io_detail, write_atomically};
-
-/// Una medición de la pérdida media en entrenamiento y validación tras `step` pasos.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LossPoint {
-    pub step: usize,
-    pub train: f32,
-    pub val: f32,
-}
 
 /// Escribe `dir/stem.csv` y `dir/stem.svg` (creando `dir` si hace falta) y devuelve sus rutas.
 pub fn save_loss_curve(

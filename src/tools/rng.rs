@@ -12,6 +12,8 @@ pub type Rng = rand_chacha::ChaCha8Rng;
 
 /// La semilla del cuaderno original (`torch.manual_seed(1337)`).
 pub const DEFAULT_SEED: u64 = 1337;
+/// [`DEFAULT_SEED`] escrita, para el valor por defecto de `--semilla`.
+pub const DEFAULT_SEED_TEXT: &str = "1337";
 
 /// Crea el RNG del proyecto a partir de una semilla.
 pub fn seeded(seed: u64) -> Rng {
@@ -30,6 +32,11 @@ pub fn normal_vec(rng: &mut Rng, n: usize, mean: f32, std: f32) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_seed_text_is_the_seed() {
+        assert_eq!(DEFAULT_SEED_TEXT.parse::<u64>(), Ok(DEFAULT_SEED));
+    }
 
     #[test]
     fn normal_samples_are_reproducible_and_well_scaled() {

@@ -11,7 +11,8 @@ use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Mode, Preset};
 use gpt_desde_cero::model::kernels::Reference;
 use gpt_desde_cero::model::layers::causal_mask;
 use gpt_desde_cero::model::sampling::Sampling;
-use gpt_desde_cero::model::train::{self, RunOptions, Trainer};
+use gpt_desde_cero::model::train::{self, Trainer};
+use gpt_desde_cero::tools::training::{self, RunOptions};
 use proptest::strategy::Strategy as _;
 
 /// Un GPT pequeño de forma aleatoria (con dropout `p`), una entrada `(B, T, C)` y su máscara.
@@ -445,11 +446,11 @@ pub fn exercises() -> Vec<Exercise> {
                         time_limit: None,
                         outputs: None,
                     };
-                    train::run(&mut lib, &ds, &[], &options, |e| match e {
-                        train::Event::Eval { point, .. } => {
+                    training::run(&mut lib, &ds, &[], &options, |e| match e {
+                        training::Event::Eval { point, .. } => {
                             lib_evals.push((point.step, point.train, point.val))
                         }
-                        train::Event::Step { loss, .. } => lib_steps.push(loss),
+                        training::Event::Step { loss, .. } => lib_steps.push(loss),
                     })
                     .unwrap();
                     // Tu bucle, con el mismo modelo inicial y el mismo optimizador.

@@ -14,13 +14,15 @@ use super::*;
 use candle_core::Device;
 use gpt_desde_cero::model::adamw::{AdamW, AdamWConfig};
 use gpt_desde_cero::model::bigram::{self, Bigram, HandBigram, TrainConfig};
+use gpt_desde_cero::model::estimate::LossPoint;
 use gpt_desde_cero::model::estimate::Losses;
 use gpt_desde_cero::model::gpt::{Gpt, GptConfig, Preset};
 use gpt_desde_cero::model::sampling::Sampling;
-use gpt_desde_cero::model::train::{self, RunOptions, Trainer};
+use gpt_desde_cero::model::train::{self, Trainer};
 use gpt_desde_cero::text::dataset::{Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::tools::lock::OutputDir;
-use gpt_desde_cero::tools::{cli, plot, plot::LossPoint, pretty};
+use gpt_desde_cero::tools::training::{self, RunOptions};
+use gpt_desde_cero::tools::{cli, plot, pretty};
 use ndarray::Array2;
 
 /// Cuánto pueden separarse tu pérdida de validación final y la de la biblioteca.
@@ -105,7 +107,7 @@ fn pieces_ready(ids: &[&str], what: &str) -> bool {
 
 /// El Quijote (de la caché `datos/`, o descargado la primera vez) tokenizado y partido.
 fn quijote() -> Result<(Tokenizer, Dataset), String> {
-    let corpus = corpus::load(None).map_err(|e| format!("no pude cargar el Quijote: {e}"))?;
+    let corpus = download::load(None).map_err(|e| format!("no pude cargar el Quijote: {e}"))?;
     let tokenizer = Tokenizer::from_text(&corpus.text);
     let data = dataset::encode_text(&tokenizer, &corpus.text).map_err(|e| e.to_string())?;
     Ok((tokenizer, Dataset::split(&data, TRAIN_FRACTION)))
@@ -370,9 +372,9 @@ fn train_gpt(options: &Options, who: &str) -> Result<(), String> {
         outputs: None,
     };
     let mut lib_last = f32::NAN;
-    train::run(&mut lib, &ds, &[], &options_lib, |e| match e {
-        train::Event::Eval { point, .. } => lib_last = point.val,
-        train::Event::Step { .. } => bar.inc(1),
+    training::run(&mut lib, &ds, &[], &options_lib, |e| match e {
+        training::Event::Eval { point, .. } => lib_last = point.val,
+        training::Event::Step { .. } => bar.inc(1),
     })
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();

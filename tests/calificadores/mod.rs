@@ -13,7 +13,8 @@ use std::process::ExitCode;
 // a ella.
 pub(crate) use crate::graded;
 pub use gpt_desde_cero::{
-    text::batches, text::corpus, text::dataset, text::tokenizer::Tokenizer, tools::rng,
+    text::batches, text::corpus, text::dataset, text::tokenizer::Tokenizer, tools::download,
+    tools::rng,
 };
 pub use ndarray::Array1;
 pub use rand::Rng as _;

@@ -5,20 +5,20 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use gpt_desde_cero::text::corpus;
+use gpt_desde_cero::tools::download;
 
 /// El corpus real: de la caché (`datos/` o `GPT_DESDE_CERO_DATOS`) o, si no está, descargado
 /// con el mismo código que usan los programas. Si no se puede, la prueba falla diciendo cómo
 /// conseguirlo: ninguna prueba se salta en silencio.
 pub fn real_corpus() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
-    TEXT.get_or_init(|| match corpus::load(None) {
+    TEXT.get_or_init(|| match download::load(None) {
         Ok(c) => c.text,
         Err(e) => panic!(
             "\n\nEstas pruebas necesitan el corpus real y no se pudo obtener:\n  {e}\n\
              Descárgalo con `cargo run --release --bin 01_datos`, o copia el archivo \
              el_quijote.txt en {} (o en la carpeta de la variable GPT_DESDE_CERO_DATOS).\n",
-            corpus::cache_path().display()
+            download::cache_path().display()
         ),
     })
 }
