@@ -3,8 +3,14 @@
 //! [`crate::fast::fused`], [`crate::fast::fused_linear`] y [`crate::fast::fused_attention`],
 //! y con los dos núcleos de un portátil repartidos entre las dos mitades de cada lote.
 //!
-//! `tests/rendimiento.rs` comprueba que da los mismos valores y derivadas que la del libro.
+//! Las máscaras del dropout son las del libro, número a número: cada mitad del lote toma sus
+//! filas de las máscaras que el libro sacaría del RNG para el lote entero (`Masks`), así
+//! que entrenar con una u otra implementación, con uno o con dos núcleos, da la misma curva.
+//!
+//! `tests/rendimiento.rs` comprueba que da los mismos valores y derivadas que la del libro, y
+//! `tests/ejecutores.rs`, que un entrenamiento entero con dropout da las mismas pérdidas.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use candle_core::backprop::GradStore;
@@ -19,7 +25,7 @@ use crate::model::adamw::AdamW;
 use crate::model::gpt::{Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention};
 use crate::model::kernels::{Kernels, Reference, StepId};
 use crate::model::layers::{LayerNorm, Linear};
-use crate::tools::rng::{self, Rng};
+use crate::tools::rng::Rng;
 
 /// La implementación para la CPU, en `f32` o `f64`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,54 +47,50 @@ impl Kernels for Fast {
     }
 
     fn forward(&self, model: &Gpt, idx: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-        let (_b, t) = idx.dims2()?;
-        let tok_emb = model.token_embedding_table.forward(idx)?; // (B, T, C)
-        let positions = Tensor::arange(0u32, t as u32, idx.device())?;
-        let pos_emb = model.position_embedding_table.forward(&positions)?; // (T, C)
-        let mut x = tok_emb.broadcast_add(&pos_emb)?; // (B, T, C)
-        for block in &model.blocks {
-            x = block_forward(block, &x, mode)?; // (B, T, C)
-        }
-        let x = layer_norm(&model.ln_f, &x)?;
-        linear(&model.lm_head, &x) // (B, T, vocab_size)
+        forward(model, idx, &mut Masks::whole_batch(mode, idx.dim(0)?))
     }
 
     /// La pérdida media de un lote es la media de las pérdidas de sus dos mitades (pesadas
     /// por su tamaño), y su derivada, la media de las derivadas. Cada mitad hace su forward y
     /// su backward por separado y, si la máquina tiene dos núcleos, a la vez: así se usan los
     /// dos sin repartir cada operación pequeña entre hilos (que cuesta más de lo que ahorra).
-    /// La partición no depende de los núcleos, así que el resultado es el mismo en cualquier
-    /// máquina; la segunda mitad saca sus máscaras de dropout de su propio flujo del RNG.
+    /// La partición no depende de los núcleos, y cada mitad toma sus filas de las máscaras
+    /// de dropout que el libro sacaría de `rng` para el lote entero (`Masks`): el resultado
+    /// es el del libro en cualquier máquina, y `rng` acaba donde lo deja el libro.
     fn loss_and_grads(
         &self,
         model: &Gpt,
         x: &Tensor,
         y: &Tensor,
         rng: &mut Rng,
-        id: StepId,
+        _id: StepId,
     ) -> Result<(f32, GradStore)> {
         let b = x.dim(0)?;
         if b < 2 {
             return self.loss_and_grads_whole(model, x, y, rng);
         }
         let half = b / 2;
-        let mut second_rng = rng::seeded(id.seed);
-        second_rng.set_stream((1 << 62) | id.step as u64);
-        let run = |start: usize, len: usize, r: &mut Rng| {
-            let loss = self.loss(
-                model,
-                &x.narrow(0, start, len)?,
-                &y.narrow(0, start, len)?,
-                &mut Mode::Train(r),
-            )?;
+        let start = rng.get_word_pos();
+        // Cada mitad, con su copia del RNG: las dos leen el mismo flujo, cada una sus filas.
+        let run = |rows: Range<usize>, mut r: Rng| {
+            let (from, len) = (rows.start, rows.len());
+            let mut masks = Some(Masks::rows_of(&mut r, b, rows));
+            let logits = forward(model, &x.narrow(0, from, len)?, &mut masks)?;
+            let loss = cross_entropy(&logits, &y.narrow(0, from, len)?)?;
+            let end = masks.map_or(start, |m| m.next); // tras la máscara del último sitio
             let grads = loss.backward()?;
-            Ok::<_, candle_core::Error>((loss.to_scalar::<f32>()?, grads, len as f64 / b as f64))
+            Ok::<_, candle_core::Error>((
+                loss.to_scalar::<f32>()?,
+                grads,
+                len as f64 / b as f64,
+                end,
+            ))
         };
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
         let (r0, r1) = if parallel {
             std::thread::scope(|s| {
-                let h = s.spawn(|| run(half, b - half, &mut second_rng));
-                let r0 = run(0, half, rng);
+                let h = s.spawn(|| run(half..b, rng.clone()));
+                let r0 = run(0..half, rng.clone());
                 (
                     r0,
                     h.join()
@@ -96,9 +98,13 @@ impl Kernels for Fast {
                 )
             })
         } else {
-            (run(0, half, rng), run(half, b - half, &mut second_rng))
+            (run(0..half, rng.clone()), run(half..b, rng.clone()))
         };
-        let ((l0, mut g0, w0), (l1, g1, w1)) = (r0?, r1?);
+        let ((l0, mut g0, w0, end), (l1, g1, w1, _)) = (r0?, r1?);
+        // El RNG sigue tras las máscaras del lote entero, como en el libro.
+        if end != start {
+            rng.set_word_pos(end);
+        }
         let vars = model.params.vars();
         let combined = parallel::map_in_two(
             &vars,
@@ -171,9 +177,7 @@ impl Fast {
         targets: &Tensor,
         mode: &mut Mode,
     ) -> Result<Tensor> {
-        let logits = self.forward(model, idx, mode)?;
-        let (b, t, c) = logits.dims3()?;
-        fused::cross_entropy(&logits.reshape((b * t, c))?, &targets.reshape(b * t)?)
+        cross_entropy(&self.forward(model, idx, mode)?, targets)
     }
 
     /// Un lote que no se puede partir en dos (de una sola secuencia).
@@ -190,10 +194,91 @@ impl Fast {
     }
 }
 
+/// [`Gpt::forward`] con las piezas fusionadas y las máscaras del dropout de `masks`.
+fn forward(model: &Gpt, idx: &Tensor, masks: &mut Option<Masks<'_>>) -> Result<Tensor> {
+    let (_b, t) = idx.dims2()?;
+    let tok_emb = model.token_embedding_table.forward(idx)?; // (B, T, C)
+    let positions = Tensor::arange(0u32, t as u32, idx.device())?;
+    let pos_emb = model.position_embedding_table.forward(&positions)?; // (T, C)
+    let mut x = tok_emb.broadcast_add(&pos_emb)?; // (B, T, C)
+    for block in &model.blocks {
+        x = block_forward(block, &x, masks)?; // (B, T, C)
+    }
+    let x = layer_norm(&model.ln_f, &x)?;
+    linear(&model.lm_head, &x) // (B, T, vocab_size)
+}
+
+/// La entropía cruzada media de `logits (B, T, vocab)` frente a `targets (B, T)`.
+fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let (b, t, c) = logits.dims3()?;
+    fused::cross_entropy(&logits.reshape((b * t, c))?, &targets.reshape(b * t)?)
+}
+
+/// De dónde salen las máscaras del dropout de un forward: `None` al evaluar (sin dropout) y,
+/// al entrenar, del RNG del paso, **con los mismos números que el libro** aunque el lote se
+/// calcule por partes.
+///
+/// El libro ([`Mode::dropout`]) saca, en cada sitio del dropout y por este orden (los pesos
+/// de cada cabeza, la proyección y la red de avance de cada bloque), una tirada de `f32` del
+/// RNG por valor del tensor del lote entero, en orden de filas: las máscaras de un sitio son
+/// palabras de 32 bits seguidas del flujo del RNG. Una parte del lote (las filas `rows` de
+/// `batch`) necesita solo sus filas de cada máscara: ChaCha8 puede saltar a cualquier
+/// posición de su flujo (`set_word_pos`), así que cada parte salta a donde empiezan sus
+/// filas y las saca sin sacar las de la otra. Para el lote entero no salta nada: las
+/// tiradas son las de siempre, una detrás de otra.
+struct Masks<'a> {
+    rng: &'a mut Rng,
+    /// El tamaño del lote entero y las filas que calcula esta parte.
+    batch: usize,
+    rows: Range<usize>,
+    /// Dónde empieza (en palabras del flujo del RNG) la máscara del lote entero en el
+    /// siguiente sitio del dropout.
+    next: u128,
+}
+
+impl<'a> Masks<'a> {
+    /// Las máscaras de `mode` para un lote entero de `batch` filas: las del libro.
+    fn whole_batch(mode: &'a mut Mode<'_>, batch: usize) -> Option<Self> {
+        match mode {
+            Mode::Train(rng) => Some(Masks::rows_of(rng, batch, 0..batch)),
+            Mode::Eval => None,
+        }
+    }
+
+    /// Las filas `rows` de las máscaras de un lote de `batch` filas que el libro sacaría de
+    /// `rng` a partir de donde está ahora.
+    fn rows_of(rng: &'a mut Rng, batch: usize, rows: Range<usize>) -> Self {
+        let next = rng.get_word_pos();
+        Masks {
+            rng,
+            batch,
+            rows,
+            next,
+        }
+    }
+
+    /// La máscara (1 = se queda) de un sitio con el tensor del lote entero de forma
+    /// `(groups, batch, inner)`: `groups` cabezas (o 1) y `inner` valores por fila del lote.
+    /// Devuelve las filas de esta parte, en el orden `(grupo, fila, valor)`.
+    fn keep(&mut self, groups: usize, inner: usize, p: f32) -> Vec<u8> {
+        let width = (self.rows.len() * inner) as u128;
+        let mut keep = Vec::with_capacity(groups * width as usize);
+        for g in 0..groups {
+            let at = self.next + ((g * self.batch + self.rows.start) * inner) as u128;
+            if self.rng.get_word_pos() != at {
+                self.rng.set_word_pos(at);
+            }
+            keep.extend(keep_mask(width as usize, p, self.rng));
+        }
+        self.next += (groups * self.batch * inner) as u128;
+        keep
+    }
+}
+
 /// [`Block::forward`] con las piezas fusionadas.
-fn block_forward(block: &Block, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-    let x = (x + multi_head_attention(&block.sa, &layer_norm(&block.ln1, x)?, mode)?)?;
-    &x + feed_forward(&block.ffwd, &layer_norm(&block.ln2, &x)?, mode)?
+fn block_forward(block: &Block, x: &Tensor, masks: &mut Option<Masks<'_>>) -> Result<Tensor> {
+    let x = (x + multi_head_attention(&block.sa, &layer_norm(&block.ln1, x)?, masks)?)?;
+    &x + ffwd_masked(&block.ffwd, &layer_norm(&block.ln2, &x)?, masks)?
 }
 
 /// [`Linear`] como una sola operación fusionada: `x Wᵀ + b`.
@@ -208,8 +293,13 @@ pub fn layer_norm(ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
 
 /// [`FeedForward::forward`]: la primera capa y la ReLU van en una sola operación.
 pub fn feed_forward(ffwd: &FeedForward, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+    ffwd_masked(ffwd, x, &mut Masks::whole_batch(mode, x.dim(0)?))
+}
+
+/// [`feed_forward`] con las máscaras del dropout de `masks`.
+fn ffwd_masked(ffwd: &FeedForward, x: &Tensor, masks: &mut Option<Masks<'_>>) -> Result<Tensor> {
     let h = fused_linear::linear(x, &ffwd.up.weight, ffwd.up.bias.as_ref(), Activation::Relu)?;
-    dropout(&linear(&ffwd.down, &h)?, ffwd.dropout, mode) // (B, T, C)
+    dropout_masked(&linear(&ffwd.down, &h)?, ffwd.dropout, masks) // (B, T, C)
 }
 
 /// Las filas de los pesos de consulta, clave y valor de todas las cabezas, una matriz tras
@@ -227,33 +317,39 @@ pub fn stacked_qkv(heads: &[Head]) -> Result<Tensor> {
 /// [`MultiHeadAttention::forward`] con la máscara causal. Las consultas, claves y valores de
 /// todas las cabezas salen de un solo producto con los pesos apilados `(3·C, C)`; la
 /// atención de todas las cabezas es una sola operación.
-pub fn multi_head_attention(
+fn multi_head_attention(
     sa: &MultiHeadAttention,
     x: &Tensor,
-    mode: &mut Mode,
+    masks: &mut Option<Masks<'_>>,
 ) -> Result<Tensor> {
-    let (b, t, _) = x.dims3()?;
+    let (_b, t, _) = x.dims3()?;
     let w_qkv = Linear::new(stacked_qkv(&sa.heads)?, None); // (3·C, C)
     let qkv = linear(&w_qkv, x)?; // (B, T, 3·C)
     let n_head = sa.heads.len();
     // Las máscaras del dropout de los pesos, cabeza a cabeza, como en la versión del libro.
-    let drop = match mode {
-        Mode::Train(rng) if sa.dropout > 0.0 => Some(AttentionDropout {
-            keep: keep_mask(n_head * b * t * t, sa.dropout, rng).into(),
+    let drop = match masks {
+        Some(m) if sa.dropout > 0.0 => Some(AttentionDropout {
+            keep: m.keep(n_head, t * t, sa.dropout).into(),
             scale: f64::from(1.0 / (1.0 - sa.dropout)),
         }),
         _ => None,
     };
     let out = fused_attention::causal_attention(&qkv, n_head, drop)?;
-    dropout(&linear(&sa.proj, &out)?, sa.dropout, mode) // (B, T, C)
+    dropout_masked(&linear(&sa.proj, &out)?, sa.dropout, masks) // (B, T, C)
 }
 // ANCHOR_END: multi_head_fused
 
 /// [`Mode::dropout`] con la máscara en bytes: las mismas tiradas que la del libro.
 pub fn dropout(x: &Tensor, p: f32, mode: &mut Mode) -> Result<Tensor> {
-    match mode {
-        Mode::Train(rng) if p > 0.0 => {
-            let keep = Tensor::from_vec(keep_mask(x.elem_count(), p, rng), x.shape(), x.device())?;
+    dropout_masked(x, p, &mut Masks::whole_batch(mode, 1))
+}
+
+/// [`dropout`] con la máscara de `masks`: las filas de esta parte del lote.
+fn dropout_masked(x: &Tensor, p: f32, masks: &mut Option<Masks<'_>>) -> Result<Tensor> {
+    match masks {
+        Some(m) if p > 0.0 => {
+            let per_row = x.elem_count() / m.rows.len().max(1);
+            let keep = Tensor::from_vec(m.keep(1, per_row, p), x.shape(), x.device())?;
             fused::dropout_with_mask(x, &keep, f64::from(1.0 / (1.0 - p)))
         }
         _ => Ok(x.clone()),
@@ -282,6 +378,7 @@ pub fn keep_mask(n: usize, p: f32, rng: &mut Rng) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::rng;
     use rand::Rng as _;
 
     /// Pedir las palabras de golpe da las mismas tiradas que `random::<f32>()` una a una, y
@@ -298,6 +395,32 @@ mod tests {
                 b.random::<u64>(),
                 "n = {n}: el RNG sigue igual"
             );
+        }
+    }
+
+    /// Las filas de una parte del lote son las de las máscaras del lote entero, y las dos
+    /// partes acaban en el punto del flujo donde acaba el lote entero.
+    #[test]
+    fn each_part_takes_its_rows_of_the_whole_batch_masks() {
+        let (batch, sites) = (7, [(4, 9), (1, 5), (3, 2)]); // (grupos, valores por fila)
+        let mut r = rng::seeded(3);
+        let _ = r.random::<u64>(); // algo sacado antes, como el lote
+        let mut whole_rng = r.clone();
+        let mut whole = Masks::rows_of(&mut whole_rng, batch, 0..batch);
+        let full: Vec<Vec<u8>> = sites.iter().map(|&(g, n)| whole.keep(g, n, 0.5)).collect();
+        let end = whole.next;
+        assert_eq!(whole_rng.get_word_pos(), end);
+        for rows in [0..3, 3..7, 2..3] {
+            let mut part_rng = r.clone();
+            let mut part = Masks::rows_of(&mut part_rng, batch, rows.clone());
+            for (&(groups, n), full) in sites.iter().zip(&full) {
+                let want: Vec<u8> = (0..groups)
+                    .flat_map(|g| &full[(g * batch + rows.start) * n..(g * batch + rows.end) * n])
+                    .copied()
+                    .collect();
+                assert_eq!(part.keep(groups, n, 0.5), want, "filas {rows:?}");
+            }
+            assert_eq!(part.next, end);
         }
     }
 }

@@ -6,7 +6,8 @@
 //! fusionadas escritas a mano. Se elige **una vez**, al construir el modelo
 //! ([`Gpt::with_kernels`]), y el modelo la lleva consigo: el entrenamiento, la estimación de
 //! la pérdida y la generación la usan sin preguntar nada más. Las pruebas
-//! (`tests/rendimiento.rs`) comprueban que las dos dan los mismos valores y derivadas.
+//! (`tests/rendimiento.rs`) comprueban que las dos dan los mismos valores y derivadas, y
+//! `tests/ejecutores.rs`, que entrenan igual con dropout, con uno o con dos núcleos.
 
 use std::fmt;
 
@@ -17,8 +18,9 @@ use crate::model::adamw::AdamW;
 use crate::model::gpt::{Gpt, Mode};
 use crate::tools::rng::Rng;
 
-/// De qué paso de entrenamiento se trata: la semilla y el número de paso, para las
-/// implementaciones que necesitan flujos del RNG propios (ver `model::train`).
+/// De qué paso de entrenamiento se trata: la semilla y el número de paso (ver
+/// `model::train`). Ninguna de las dos implementaciones lo necesita: todo lo aleatorio del
+/// paso sale del RNG que reciben.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StepId {
     pub seed: u64,
@@ -26,7 +28,8 @@ pub struct StepId {
 }
 
 /// Las cuentas del GPT que cada implementación hace a su manera. Todas calculan la misma
-/// función (salvo el redondeo) con las mismas tiradas del RNG.
+/// función (salvo el redondeo) con las mismas tiradas del RNG: las mismas máscaras de
+/// dropout, número a número, aunque una implementación reparta el lote entre núcleos.
 pub trait Kernels: fmt::Debug + Send + Sync {
     /// Un nombre corto para mostrarlo.
     fn name(&self) -> &'static str;
@@ -35,7 +38,9 @@ pub trait Kernels: fmt::Debug + Send + Sync {
     fn forward(&self, model: &Gpt, idx: &Tensor, mode: &mut Mode) -> Result<Tensor>;
 
     /// La pérdida del lote `(x, y)` con dropout y sus derivadas. `rng` es el RNG del paso,
-    /// ya usado para sortear el lote; de él salen las máscaras del dropout.
+    /// ya usado para sortear el lote; de él salen las máscaras del dropout, en el orden de
+    /// [`Gpt::forward`] con [`Mode::Train`], y queda justo después de la última, como lo deja
+    /// la versión del libro.
     fn loss_and_grads(
         &self,
         model: &Gpt,
