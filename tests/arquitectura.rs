@@ -161,3 +161,26 @@ fn el_detector_ve_los_usos() {
     assert!(uses(&code_only("// use crate::tools::cli;"), &known).is_empty());
     assert!(uses("use crate::tools::rngs::X;", &known).is_empty());
 }
+
+/// Los programas narran y llaman a la biblioteca: el del capítulo 7 cabe en 250 líneas. Y el
+/// bucle de entrenamiento de la lección, el de `gpt.py`, en 30.
+#[test]
+fn el_programa_del_capitulo_7_y_el_bucle_son_cortos() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let program = std::fs::read_to_string(root.join("chapters/07_gpt.rs")).unwrap();
+    let lines = program.lines().count();
+    assert!(
+        lines <= 250,
+        "chapters/07_gpt.rs tiene {lines} líneas (como mucho 250)"
+    );
+    let train = std::fs::read_to_string(root.join("src/model/train.rs")).unwrap();
+    let start = train
+        .find("pub fn train(")
+        .expect("model::train::train existe");
+    let body: Vec<&str> = train[start..].lines().take_while(|l| *l != "}").collect();
+    let lines = body.len() + 1;
+    assert!(
+        (5..=30).contains(&lines),
+        "model::train::train tiene {lines} líneas (como mucho 30)"
+    );
+}

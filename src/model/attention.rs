@@ -15,7 +15,7 @@ use crate::model::adamw::{AdamW, AdamWConfig};
 use crate::model::estimate::{self, estimate_loss};
 use crate::model::layers::{self, Params};
 use crate::model::sampling;
-use crate::text::batches::get_batch;
+use crate::text::batches::{get_batch, to_tensor};
 use crate::text::dataset::{Dataset, Split};
 use crate::tools::rng::{self, Rng};
 
@@ -486,18 +486,6 @@ pub fn attention_profile(w: ArrayView2<f32>) -> AttentionProfile {
 }
 // ANCHOR_END: profile
 
-/// Un lote de `ndarray` como tensores de candle `(B, T)`.
-pub fn batch_tensors(
-    x: &Array2<u32>,
-    y: &Array2<u32>,
-    device: &Device,
-) -> Result<(Tensor, Tensor)> {
-    let tensor = |a: &Array2<u32>| {
-        Tensor::from_vec(a.iter().copied().collect::<Vec<u32>>(), a.dim(), device)
-    };
-    Ok((tensor(x)?, tensor(y)?))
-}
-
 pub use crate::model::estimate::Losses;
 
 /// Lo que ocupa entrenar el modelo de una cabeza con `train`, por arriba: parámetros (con
@@ -560,7 +548,8 @@ pub fn train(
                 batches
                     .iter()
                     .map(|(x, y)| {
-                        let (x, y) = batch_tensors(x, y, model.params().device())?;
+                        let dev = model.params().device();
+                        let (x, y) = (to_tensor(x, dev)?, to_tensor(y, dev)?);
                         model.loss(&x, &y)?.to_scalar::<f32>()
                     })
                     .collect()
@@ -572,7 +561,8 @@ pub fn train(
             break;
         }
         let (x, y) = get_batch(ds, Split::Train, cfg.batch_size, block_size, rng);
-        let (x, y) = batch_tensors(&x, &y, model.params().device())?;
+        let dev = model.params().device();
+        let (x, y) = (to_tensor(&x, dev)?, to_tensor(&y, dev)?);
         let loss = model.loss(&x, &y)?;
         optimizer.step(&loss.backward()?)?;
         on_event(TrainEvent::Step(step + 1));

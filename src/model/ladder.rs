@@ -17,8 +17,8 @@ use candle_nn::Embedding;
 use crate::model::adamw::{AdamW, AdamWConfig};
 use crate::model::gpt::{FeedForward, Gpt, GptConfig, Head, INIT_STD, Mode, MultiHeadAttention};
 use crate::model::layers::{self, Linear, Params};
-use crate::model::train::{eval_rng, init_rng, step_rng, to_tensor};
-use crate::text::batches::get_batch;
+use crate::model::train::{eval_rng, init_rng, step_rng};
+use crate::text::batches::{get_batch, to_tensor};
 use crate::text::dataset::{Dataset, Split};
 use crate::tools::rng::Rng;
 

@@ -14,14 +14,13 @@
 
 use std::sync::Arc;
 
-use candle_core::{Device, Tensor};
-use ndarray::Array2;
+use candle_core::Device;
 
 use crate::model::adamw::{AdamW, AdamWConfig};
 use crate::model::estimate::{self, LossPoint};
 use crate::model::gpt::{Gpt, GptConfig};
 use crate::model::kernels::{Kernels, StepId};
-use crate::text::batches::get_batch;
+use crate::text::batches::{get_batch, to_tensor};
 use crate::text::dataset::{Dataset, Split};
 use crate::tools::rng::{self, Rng};
 
@@ -45,11 +44,6 @@ pub fn eval_rng(seed: u64, step: usize) -> Rng {
     r
 }
 // ANCHOR_END: streams
-
-/// Un lote de `ndarray` como tensor de candle `(B, T)` en `device`.
-pub fn to_tensor(a: &Array2<u32>, device: &Device) -> candle_core::Result<Tensor> {
-    Tensor::from_vec(a.iter().copied().collect::<Vec<u32>>(), a.dim(), device)
-}
 
 /// El progreso del entrenamiento: lo que hay que guardar, además de los pesos y del
 /// optimizador, para seguir exactamente donde se dejó.

@@ -53,6 +53,15 @@ pub fn get_batch(
 }
 // ANCHOR_END: get_batch
 
+/// Un lote de `ndarray` como tensor de candle `(B, T)` en `device`: el único paso de
+/// `ndarray` a candle de los lotes, para todos los modelos que entrenan con candle.
+pub fn to_tensor(
+    a: &Array2<u32>,
+    device: &candle_core::Device,
+) -> candle_core::Result<candle_core::Tensor> {
+    candle_core::Tensor::from_vec(a.iter().copied().collect::<Vec<u32>>(), a.dim(), device)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -402,8 +402,8 @@ pub fn exercises() -> Vec<Exercise> {
                             bs.iter()
                                 .map(|(x, y)| {
                                     let (x, y) = (
-                                        train::to_tensor(x, &Device::Cpu)?,
-                                        train::to_tensor(y, &Device::Cpu)?,
+                                        batches::to_tensor(x, &Device::Cpu)?,
+                                        batches::to_tensor(y, &Device::Cpu)?,
                                     );
                                     model.loss(&x, &y, &mut Mode::Eval)?.to_scalar::<f32>()
                                 })
