@@ -13,7 +13,7 @@ use gpt_desde_cero::fast::kernels::Fast;
 use gpt_desde_cero::model::estimate::LossPoint;
 use gpt_desde_cero::model::gpt::{Gpt, GptConfig, Preset};
 use gpt_desde_cero::model::kernels::{Kernels, Reference, StepId};
-use gpt_desde_cero::model::train::Trainer;
+use gpt_desde_cero::model::train::{self, Flow, Hooks, Trainer};
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::tools::rng;
@@ -37,19 +37,30 @@ fn config() -> GptConfig {
     }
 }
 
-/// Entrena `config()` con `kernels` desde la semilla 7 y devuelve cada estimación de la
-/// pérdida: cada `eval_interval` pasos y en el último, como el bucle de `model::train`.
-fn curve(kernels: Arc<dyn Kernels>) -> Vec<LossPoint> {
-    let (cfg, ds) = (config(), &corpus().1);
-    let mut trainer = Trainer::new(&cfg, &Device::Cpu, 7, kernels).unwrap();
-    let mut points = Vec::new();
-    for iter in 0..cfg.max_iters {
-        if iter.is_multiple_of(cfg.eval_interval) || iter == cfg.max_iters - 1 {
-            points.push(trainer.estimate_loss(ds).unwrap());
-        }
-        trainer.train_step(ds).unwrap();
+/// Ganchos que no hacen nada: el bucle de la lección tal cual.
+struct Quiet;
+
+impl Hooks for Quiet {
+    fn after_eval(&mut self, _: &Trainer, _: LossPoint, _: bool) -> anyhow::Result<()> {
+        Ok(())
     }
-    points
+
+    fn after_step(&mut self, _: &Trainer, _: usize, _: f32) -> anyhow::Result<Flow> {
+        Ok(Flow::Continue)
+    }
+}
+
+/// Entrena `cfg` con `kernels` desde la semilla 7 con el bucle de la lección
+/// (`model::train::train`) y devuelve cada estimación de la pérdida.
+fn train_curve(cfg: &GptConfig, kernels: Arc<dyn Kernels>) -> Vec<LossPoint> {
+    let mut trainer = Trainer::new(cfg, &Device::Cpu, 7, kernels).unwrap();
+    train::train(&mut trainer, &corpus().1, &mut Quiet).unwrap();
+    trainer.progress.history
+}
+
+/// La curva de `config()` (con dropout) con `kernels`.
+fn curve(kernels: Arc<dyn Kernels>) -> Vec<LossPoint> {
+    train_curve(&config(), kernels)
 }
 
 /// Ejecuta `f` en un hilo nuevo que, si `one_core`, solo puede usar un núcleo (el primero de
@@ -148,16 +159,8 @@ fn fast_and_book_train_the_same_with_dropout_on_one_and_two_cores() {
 fn reference_without_dropout() -> &'static [LossPoint] {
     static CURVE: OnceLock<Vec<LossPoint>> = OnceLock::new();
     CURVE.get_or_init(|| {
-        let (cfg, ds) = (GptConfig::preset(Preset::Diminuto, corpus().0), &corpus().1);
-        let mut trainer = Trainer::new(&cfg, &Device::Cpu, 7, Arc::new(Reference)).unwrap();
-        let mut points = Vec::new();
-        for iter in 0..cfg.max_iters {
-            if iter.is_multiple_of(cfg.eval_interval) || iter == cfg.max_iters - 1 {
-                points.push(trainer.estimate_loss(ds).unwrap());
-            }
-            trainer.train_step(ds).unwrap();
-        }
-        points
+        let cfg = GptConfig::preset(Preset::Diminuto, corpus().0);
+        train_curve(&cfg, Arc::new(Reference))
     })
 }
 
