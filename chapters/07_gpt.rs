@@ -88,8 +88,7 @@ fn data(corpus: &cli::CorpusArgs) -> anyhow::Result<(Tokenizer, Dataset)> {
 }
 
 fn train_command(a: TrainArgs) -> anyhow::Result<()> {
-    let device = training::select_device(a.run.dispositivo)?;
-    let kernels = training::implementation(&device, a.run.implementacion)?;
+    let (device, kernels) = training::executor(a.run.dispositivo, a.run.implementacion)?;
     let (tokenizer, ds) = data(&a.corpus)?;
     let cfg = training::gpt_config(&a.train, &a.model, tokenizer.vocab_size())?;
     ds.check_block_size(cfg.block_size)?;
@@ -169,8 +168,7 @@ fn start_or_resume(
 
 fn generate_command(a: generation::GenerateArgs) -> anyhow::Result<()> {
     resources::check_memory("generar tantos caracteres", generation::memory(a.tokens))?;
-    let device = training::select_device(a.dispositivo)?;
-    let kernels = training::implementation(&device, a.implementacion)?;
+    let (device, kernels) = training::executor(a.dispositivo, a.implementacion)?;
     let loaded = generation::load(&a.checkpoint, &device)?;
     let tokenizer = Tokenizer::from_chars(loaded.vocabulary.clone())?;
     let (text, prompt) = generation::prompt(&tokenizer, &a.prompt)?;

@@ -896,3 +896,35 @@ fn las_opciones_numericas_con_coma_o_punto() {
     let out = entrenar(dir.path(), &["--max-minutos", "-inf"]);
     assert_falla(&out, 2, &["«-inf» para --max-minutos", "es -inf"]);
 }
+
+#[test]
+fn la_implementacion_rapida_solo_en_la_cpu() {
+    // Con CUDA solo existe la del libro: pedir la rápida es un error de uso, aunque el
+    // programa no tenga CUDA (se dice antes de buscar la GPU).
+    let dir = tempfile::tempdir().unwrap();
+    let out = entrenar(
+        dir.path(),
+        &["--implementacion", "rapida", "--dispositivo", "cuda"],
+    );
+    assert_falla(&out, 2, &["--implementacion rapida solo existe en la CPU"]);
+    let out = run(
+        GPT,
+        &[
+            "generar",
+            "--implementacion",
+            "rapida",
+            "--dispositivo",
+            "cuda",
+        ],
+    );
+    assert_falla(&out, 2, &["--implementacion libro"]);
+    // En la CPU, las dos; el programa dice cuál ejecuta.
+    for (choice, name) in [("libro", "libro"), ("rapida", "rápida")] {
+        let out = entrenar(dir.path(), &["--implementacion", choice, "--sobrescribir"]);
+        let stdout = ok(&out);
+        assert!(
+            stdout.contains(&format!("Implementación: {name}")),
+            "{stdout}"
+        );
+    }
+}

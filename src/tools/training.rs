@@ -248,19 +248,38 @@ pub enum Implementation {
     Rapida,
 }
 
-/// La implementación pedida para `device`; sin pedir ninguna, la rápida en la CPU y la del
-/// libro en la GPU. La rápida solo existe en la CPU: pedirla con CUDA es un error de uso.
+/// El dispositivo y la implementación pedidos (`--dispositivo`, `--implementacion`): sin
+/// pedir implementación, la rápida en la CPU y la del libro en la GPU. La rápida solo existe
+/// en la CPU: pedirla con `--dispositivo cuda` es un error de uso (código 2), que se dice
+/// antes de buscar ninguna GPU.
+pub fn executor(
+    device: Option<DeviceChoice>,
+    choice: Option<Implementation>,
+) -> anyhow::Result<(Device, Arc<dyn Kernels>)> {
+    if device == Some(DeviceChoice::Cuda) && choice == Some(Implementation::Rapida) {
+        return Err(rapid_only_on_cpu());
+    }
+    let device = select_device(device)?;
+    let kernels = implementation(&device, choice)?;
+    Ok((device, kernels))
+}
+
+fn rapid_only_on_cpu() -> anyhow::Error {
+    crate::tools::cli::UsageError(
+        "--implementacion rapida solo existe en la CPU; con --dispositivo cuda se usa la del \
+         libro (--implementacion libro)"
+            .to_string(),
+    )
+    .into()
+}
+
+/// La implementación pedida para `device` (véase [`executor`]).
 pub fn implementation(
     device: &Device,
     choice: Option<Implementation>,
 ) -> anyhow::Result<Arc<dyn Kernels>> {
     match (choice, device.is_cpu()) {
-        (Some(Implementation::Rapida), false) => Err(crate::tools::cli::UsageError(
-            "--implementacion rapida solo existe en la CPU; con --dispositivo cuda se usa la del \
-             libro (--implementacion libro)"
-                .to_string(),
-        )
-        .into()),
+        (Some(Implementation::Rapida), false) => Err(rapid_only_on_cpu()),
         (Some(Implementation::Libro), _) | (None, false) => {
             Ok(Arc::new(crate::model::kernels::Reference))
         }
