@@ -153,7 +153,7 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
     assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
     // La instantánea empieza con la orden, para que el libro muestre las dos cosas juntas.
     let command = format!(
-        "$ cargo run --release --bin 07_gpt -- entrenar \\\n      --preset diminuto {}",
+        "$ cargo run --bin 07_gpt -- entrenar \\\n      --preset diminuto {}",
         extra.join(" ")
     );
     let shown = format!("{command}\n{}", stable(&stdout, dir.path()));
@@ -222,7 +222,7 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
         "{a}"
     );
     // La orden sin --checkpoint: el de mejor validación de `salidas/` es el de por defecto.
-    let command = "$ cargo run --release --bin 07_gpt -- generar \\\n      \
+    let command = "$ cargo run --bin 07_gpt -- generar \\\n      \
                    --prompt \"En un lugar de la Mancha\" --tokens 160 --semilla 7";
     insta::assert_snapshot!("gpt_generar_semilla_7", format!("{command}\n{text}"));
 

@@ -1096,3 +1096,162 @@ fn el_detector_de_fragmentos_pilla_lo_que_debe() {
     assert_eq!(fragment_problem(code, 9, 9, true), None);
     assert!(fragment_problem(code, 3, 4, true).is_some());
 }
+
+// --- Sin `--release` y sin soluciones anidadas ---------------------------------------------
+
+/// Las líneas de `text` con una orden de `cargo` que lleva `--release`, salvo las de CUDA.
+///
+/// El perfil de desarrollo del proyecto ya optimiza, y `--release` compila otra vez todas las
+/// dependencias (unos cinco minutos en una máquina nueva): ninguna orden del libro ni del
+/// README lo lleva. La única excepción posible es una orden de CUDA que de verdad lo
+/// necesitara; se marca con la palabra «cuda» (`--features cuda`) en la misma línea, y el
+/// texto de al lado debe decir por qué. La prosa puede nombrar `--release` para decir que no
+/// hace falta: solo cuenta una orden (`cargo run`, `cargo build`…) que lo lleve.
+fn release_commands(text: &str) -> Vec<(usize, String)> {
+    let command = Regex::new(
+        r"\bcargo\s+(?:\+\S+\s+)?(?:run|build|test|bench|check|install|ejercicios)\b[^`\n]*--release\b",
+    )
+    .unwrap();
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| command.is_match(line) && !line.to_lowercase().contains("cuda"))
+        .map(|(n, line)| (n + 1, line.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn el_detector_de_release_pilla_lo_que_debe() {
+    for bad in [
+        "cargo run --release --bin 07_gpt -- entrenar",
+        "$ cargo run --release --bin 07_gpt -- generar \\",
+        "usa `cargo run -q --release --bin 05_bigram` para ir rápido",
+        "cargo build --release",
+    ] {
+        assert_eq!(release_commands(bad).len(), 1, "no pilla «{bad}»");
+    }
+    for good in [
+        "cargo run --bin 07_gpt -- entrenar",
+        "No hace falta `--release`: el perfil de desarrollo ya optimiza.",
+        "Con `--release`, `cargo` compilaría otra vez todas las dependencias.",
+        "cargo run --release --features cuda --bin 07_gpt -- entrenar",
+    ] {
+        assert!(release_commands(good).is_empty(), "pilla «{good}»");
+    }
+}
+
+#[test]
+fn ninguna_orden_del_libro_ni_del_readme_lleva_release() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = pages();
+    files.push(root.join("README.md"));
+    for dir in [
+        book_dir().join("src").join("tablas"),
+        root.join("tests").join("snapshots"),
+    ] {
+        for entry in fs::read_dir(&dir).expect("carpeta legible") {
+            files.push(entry.expect("entrada").path());
+        }
+    }
+    let mut errors = String::new();
+    for file in files {
+        let Ok(text) = fs::read_to_string(&file) else {
+            continue;
+        };
+        for (n, line) in release_commands(&text) {
+            let shown = file
+                .strip_prefix(root)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            let _ = writeln!(errors, "  {shown}:{n}: {line}");
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "\nÓrdenes con `--release` (el perfil de desarrollo ya optimiza, y `--release` \
+         recompila todas las dependencias; solo una orden de CUDA que lo necesite, con la \
+         razón al lado, puede llevarlo):\n{errors}"
+    );
+}
+
+/// Los problemas de anidamiento de `<details>` de una página: uno abierto dentro de otro, un
+/// cierre sin apertura o uno que no se cierra. No cuenta lo que está en bloques de código.
+fn details_problems(markdown: &str) -> Vec<String> {
+    let open = Regex::new(r"<details[\s>]").unwrap();
+    let mut problems = Vec::new();
+    let mut depth = 0usize;
+    let mut opened_at = 0;
+    let mut fence: Option<&str> = None;
+    for (n, line) in markdown.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(m) = ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m)) {
+            match fence {
+                None => fence = Some(m),
+                Some(f) if f == m => fence = None,
+                _ => {}
+            }
+            continue;
+        }
+        if fence.is_some() {
+            continue;
+        }
+        for _ in open.find_iter(line) {
+            if depth > 0 {
+                problems.push(format!(
+                    "línea {}: un <details> dentro del abierto en la línea {opened_at}",
+                    n + 1
+                ));
+            } else {
+                opened_at = n + 1;
+            }
+            depth += 1;
+        }
+        for _ in line.matches("</details>") {
+            if depth == 0 {
+                problems.push(format!("línea {}: </details> sin <details>", n + 1));
+            } else {
+                depth -= 1;
+            }
+        }
+    }
+    if depth > 0 {
+        problems.push(format!("el <details> de la línea {opened_at} no se cierra"));
+    }
+    problems
+}
+
+#[test]
+fn el_detector_de_details_anidados_pilla_lo_que_debe() {
+    let flat = "<details class=\"solucion\">\n<summary>a</summary>\n\n```rust\n<details>\n```\n\n\
+                </details>\n\ntexto\n\n<details>\nb\n</details>\n";
+    assert!(
+        details_problems(flat).is_empty(),
+        "{:?}",
+        details_problems(flat)
+    );
+    let nested = "<details>\n<summary>a</summary>\n<details class=\"solucion\">\nb\n</details>\n\
+                  </details>\n";
+    assert_eq!(
+        details_problems(nested).len(),
+        1,
+        "{:?}",
+        details_problems(nested)
+    );
+    assert_eq!(details_problems("<details>\na\n").len(), 1);
+    assert_eq!(details_problems("a\n</details>\n").len(), 1);
+}
+
+#[test]
+fn ningun_details_va_dentro_de_otro() {
+    let mut errors = String::new();
+    for page in pages() {
+        let text = fs::read_to_string(&page).expect("página legible");
+        for problem in details_problems(&text) {
+            let _ = writeln!(errors, "  {}: {problem}", relative(&page));
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "\nSoluciones plegadas mal anidadas (cada <details> se cierra antes de abrir otro):\n{errors}"
+    );
+}

@@ -185,14 +185,16 @@ impl GptConfig {
     }
 }
 
-// ANCHOR: mode
+// ANCHOR: mode_enum
 /// ¿Entrenando (con dropout, cuyas máscaras salen de este RNG) o evaluando (sin dropout)?
 /// Es el `model.train()` / `model.eval()` de PyTorch.
 pub enum Mode<'a> {
     Eval,
     Train(&'a mut Rng),
 }
+// ANCHOR_END: mode_enum
 
+// ANCHOR: mode_dropout
 impl Mode<'_> {
     /// `nn.Dropout(p)`: solo actúa al entrenar.
     pub fn dropout(&mut self, x: &Tensor, p: f32) -> Result<Tensor> {
@@ -202,7 +204,7 @@ impl Mode<'_> {
         }
     }
 }
-// ANCHOR_END: mode
+// ANCHOR_END: mode_dropout
 
 /// Cómo se inicializa un parámetro.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -517,6 +519,7 @@ impl Gpt {
     }
     // ANCHOR_END: loss
 
+    // ANCHOR: next_logits
     /// Los logits del siguiente token tras el contexto `ids` (recortado a los últimos
     /// `block_size`), en `f32` y en la CPU, calculados con [`Self::kernels`].
     pub fn next_logits(&self, ids: &[u32]) -> Result<Vec<f32>> {
@@ -529,6 +532,7 @@ impl Gpt {
             .to_dtype(DType::F32)?
             .to_vec1()
     }
+    // ANCHOR_END: next_logits
 }
 
 // El muestreo (temperatura, top-k y el sorteo) es el de `model::sampling`, el mismo de los

@@ -202,6 +202,7 @@ pub fn masked_softmax(scores: &Tensor, mask: &Tensor) -> Result<Tensor> {
 }
 // ANCHOR_END: masked_softmax
 
+// ANCHOR: dropout
 /// Dropout con la máscara sacada del RNG del proyecto: cada valor se anula con
 /// probabilidad `p` y los que quedan se escalan por `1/(1-p)`.
 pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
@@ -215,6 +216,7 @@ pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
     let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
     x.mul(&mask)
 }
+// ANCHOR_END: dropout
 
 /// Entropía cruzada media entre `logits (N, C)` y objetivos `(N,)`, con derivada: la de
 /// candle-nn (`log_softmax` y `gather`).
