@@ -269,3 +269,102 @@ fn dos_entrenamientos_del_alumno_no_comparten_carpeta() {
     );
     drop(held);
 }
+
+/// Los tres huecos del issue 22 (punto 5): 5.4 con `>=` en vez de `>`, 6.3 sin el factor
+/// `1/√hs` y 7.3 con `k·qᵀ` en vez de `q·kᵀ`. Cada uno debe fallar con su diagnóstico.
+const EDGE_SAMPLE: &[Mutation] = &[Mutation {
+    chapter: "cap05",
+    original: "        if u < acc {",
+    replacement: "        if acc >= u {",
+}];
+
+const NO_SCALE: &[Mutation] = &[Mutation {
+    chapter: "cap06",
+    original: "scores[[i, j]] = q.row(i).dot(&k.row(j)) / (hs as f32).sqrt();",
+    replacement: "scores[[i, j]] = q.row(i).dot(&k.row(j));",
+}];
+
+const TRANSPOSED_SCORES: &[Mutation] = &[Mutation {
+    chapter: "cap07",
+    original: "let scores = (q.matmul(&k.t()?)? * scale)?;",
+    replacement: "let scores = (k.matmul(&q.t()?)? * scale)?;",
+}];
+
+/// Califica `exercise` con `mutations`: debe fallar, y su informe contener `diagnosis`.
+fn fails_with(mutations: &[Mutation], exercise: &str, diagnosis: &str) {
+    let g = grade(mutations, &[exercise], &[]);
+    eprintln!(
+        "mutante de {exercise}: compilar {:.1} s, calificar {:.1} s",
+        g.build.as_secs_f64(),
+        g.run.as_secs_f64()
+    );
+    assert_eq!(g.code, Some(1), "{}", show(&g));
+    let lines = report(&g.stdout, exercise);
+    let text = lines.join("\n");
+    assert!(text.contains("no superado"), "{text}");
+    assert!(text.contains(diagnosis), "falta «{diagnosis}»:\n{text}");
+}
+
+#[test]
+fn muestrear_con_mayor_o_igual_falla_en_el_empate() {
+    fails_with(EDGE_SAMPLE, "5.4", "¿>= en vez de >?");
+    // El primer borde que falla es el ejemplo del enunciado, `u = 0.7 → 2`.
+    let g = grade(EDGE_SAMPLE, &["5.4"], &[]);
+    let text = report(&g.stdout, "5.4").join("\n");
+    assert!(
+        text.contains("con (probs = [0.2, 0.5, 0.3], u = 0.7)")
+            && text.contains("se esperaba 2")
+            && text.contains("y se obtuvo 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn muestrear_no_elige_un_token_de_probabilidad_cero() {
+    // Solo el borde de u = 0: `u <= acc` elige el token 0, de probabilidad 0.
+    const ZERO: &[Mutation] = &[Mutation {
+        chapter: "cap05",
+        original: "        if u < acc {",
+        replacement: "        if u < acc || (u == 0.0 && acc == 0.0) {",
+    }];
+    fails_with(ZERO, "5.4", "tiene probabilidad 0: nunca debe salir");
+}
+
+/// Los bordes de 5.4 que califica `calificadores::cap05` son los del enunciado, y la
+/// biblioteca da lo que dice el enunciado.
+#[test]
+fn los_bordes_del_muestreo_son_los_del_enunciado() {
+    use gpt_desde_cero::model::sampling::sample_with;
+    let cases: &[(&[f32], f32, usize)] = &[
+        (&[0.2, 0.5, 0.3], 0.1, 0),
+        (&[0.2, 0.5, 0.3], 0.69, 1),
+        (&[0.2, 0.5, 0.3], 0.7, 2),
+        (&[0.0, 1.0], 0.0, 1),
+        (&[0.0, 0.0, 1.0], 0.0, 2),
+        (&[0.25, 0.0, 0.75], 0.25, 2),
+        (&[0.5, 0.5], 0.5, 1),
+        (&[0.3, 0.3, 0.0, 0.0], 0.9, 1),
+    ];
+    for &(probs, u, want) in cases {
+        assert_eq!(sample_with(probs, u), want, "{probs:?}, u = {u}");
+    }
+    let grader = include_str!("calificadores/cap05.rs");
+    for &(probs, u, _) in cases {
+        let line = format!("(&{probs:?}, {u:?}),");
+        assert!(grader.contains(&line), "cap05.rs no prueba {line}");
+    }
+}
+
+#[test]
+fn una_cabeza_sin_escala_se_reconoce_en_6_3() {
+    fails_with(NO_SCALE, "6.3", "¿olvidaste dividir por √hs?");
+}
+
+#[test]
+fn las_afinidades_traspuestas_se_reconocen_en_7_3() {
+    fails_with(
+        TRANSPOSED_SCORES,
+        "7.3",
+        "¿k·qᵀ en vez de q·kᵀ? la traspuesta",
+    );
+}

@@ -13,6 +13,53 @@ fn random_logits(r: &mut rng::Rng, scale: f32) -> (Array2<f32>, Vec<u32>) {
     (logits, targets)
 }
 
+/// Los bordes del muestreo (5.4): `(probs, u)`. Lo esperado es lo que devuelve la biblioteca
+/// (`bigram::sample_with`, la regla `u < suma acumulada`); `tests/calificador.rs` comprueba que
+/// coincide con el enunciado.
+pub const SAMPLE_EDGES: &[(&[f32], f32)] = &[
+    // Los tres ejemplos del enunciado: 0, 1 y 2. En `f32`, 0.2 + 0.5 es exactamente 0.7.
+    (&[0.2, 0.5, 0.3], 0.1),
+    (&[0.2, 0.5, 0.3], 0.69),
+    (&[0.2, 0.5, 0.3], 0.7),
+    // u = 0 con tokens de probabilidad 0 delante: 1 y 2.
+    (&[0.0, 1.0], 0.0),
+    (&[0.0, 0.0, 1.0], 0.0),
+    // Una suma que vale justo u seguida de un token de probabilidad 0: 2.
+    (&[0.25, 0.0, 0.75], 0.25),
+    (&[0.5, 0.5], 0.5),
+    // Ninguna suma supera u: el último con probabilidad positiva, 1.
+    (&[0.3, 0.3, 0.0, 0.0], 0.9),
+];
+
+/// Califica `sample(probs, u)` contra la biblioteca y, si difiere, dice por qué suele pasar.
+fn check_sample(probs: &[f32], u: f32) -> Grade {
+    let input = format!("(probs = {probs:?}, u = {u})");
+    let got = with_input(&input, || graded::cap05::sample(probs, u));
+    let want = bigram::sample_with(probs, u);
+    if got == want {
+        return Ok(());
+    }
+    let mut why = Vec::new();
+    if let Some(&p) = probs.get(got)
+        && p == 0.0
+    {
+        why.push(format!(
+            "el índice {got} tiene probabilidad 0: nunca debe salir"
+        ));
+    }
+    let sum: f32 = probs.iter().take(got + 1).sum();
+    if got < probs.len() && sum == u {
+        why.push(format!(
+            "la suma acumulada hasta el índice {got} vale justo u y no lo supera: ¿>= en vez \
+             de >?\n      Devuelve el primer índice cuya suma es estrictamente mayor que u"
+        ));
+    }
+    let why: String = why.iter().map(|w| format!("\n      ({w})")).collect();
+    Err(format!(
+        "con {input}\n      se esperaba {want}\n      y se obtuvo {got}{why}"
+    ))
+}
+
 pub fn exercises() -> Vec<Exercise> {
     vec![
         Exercise {
@@ -109,9 +156,12 @@ pub fn exercises() -> Vec<Exercise> {
             hint: "suma las probabilidades en orden y devuelve el primer índice con suma > u.",
             optional: false,
             grade: || {
-                let input = "([0.2, 0.5, 0.3], 0.69)";
-                let got = with_input(input, || graded::cap05::sample(&[0.2, 0.5, 0.3], 0.69));
-                check(input, got, 1)?;
+                // Primero los bordes, sobre los que advierte el enunciado: las sumas que valen
+                // justo u (el ejemplo `u = 0.7 → 2`), los tokens de probabilidad 0 (nunca
+                // salen, tampoco con u = 0) y la suma que por redondeo no llega a u.
+                for (probs, u) in SAMPLE_EDGES {
+                    check_sample(probs, *u)?;
+                }
                 many(500, 54, |r| {
                     let k = r.random_range(1..12);
                     let mut probs: Vec<f32> = (0..k)
@@ -129,10 +179,7 @@ pub fn exercises() -> Vec<Exercise> {
                     } else {
                         probs.iter_mut().for_each(|p| *p /= total);
                     }
-                    let u: f32 = r.random();
-                    let input = format!("(probs = {probs:?}, u = {u})");
-                    let got = with_input(&input, || graded::cap05::sample(&probs, u));
-                    check(&input, got, bigram::sample_with(&probs, u))
+                    check_sample(&probs, r.random())
                 })
             },
         },

@@ -18,6 +18,53 @@ fn random_shape(r: &mut rng::Rng) -> (usize, usize, usize) {
     )
 }
 
+/// 6.3: si la salida `got` es la de una cabeza con una escala equivocada (ninguna, `1/hs`,
+/// `√hs` o `1/√C`) y no la de `1/√hs`, qué escala parece y qué cambiar. Las salidas de esas
+/// escalas se calculan con la cabeza de la biblioteca multiplicando la consulta por un factor:
+/// las afinidades q·kᵀ se multiplican por él. Sin la escala, la softmax no da un múltiplo de
+/// la salida buena, así que [`check_close`] no lo reconoce por sí solo.
+fn wrong_scale(
+    w: &HeadWeights,
+    x: ndarray::ArrayView3<f32>,
+    got: &ndarray::Array3<f32>,
+    want: &ndarray::Array3<f32>,
+) -> Option<String> {
+    let (hs, c) = (w.head_size(), w.n_embd());
+    let (hs_f, c_f) = (hs as f32, c as f32);
+    let scale = format!("\n      (la escala es 1/√hs, con hs = head_size = {hs})");
+    let candidates = [
+        (
+            hs_f.sqrt(),
+            format!("tus valores son los de q·kᵀ sin escalar: ¿olvidaste dividir por √hs?{scale}"),
+        ),
+        (
+            hs_f.sqrt().recip(),
+            format!("tus valores son los de q·kᵀ dividido por hs: ¿hs en vez de √hs?{scale}"),
+        ),
+        (
+            hs_f,
+            format!("tus valores son los de q·kᵀ multiplicado por √hs: ¿en vez de dividir?{scale}"),
+        ),
+        (
+            (hs_f / c_f).sqrt(),
+            format!(
+                "tus valores son los de q·kᵀ dividido por √C (C = n_embd = {c}): ¿√C en vez de \
+                 √hs?{scale}"
+            ),
+        ),
+    ];
+    candidates.into_iter().find_map(|(factor, why)| {
+        let scaled = HeadWeights {
+            query: &w.query * factor,
+            ..w.clone()
+        };
+        let other = attention::head_forward(&scaled, x).out;
+        // Solo si esa escala da otra salida y la tuya coincide con ella.
+        let differs = check_array("", &other, want, 1e-4).is_err();
+        (differs && check_array("", got, &other, 1e-4).is_ok()).then_some(why)
+    })
+}
+
 pub fn exercises() -> Vec<Exercise> {
     vec![
         Exercise {
@@ -93,7 +140,14 @@ pub fn exercises() -> Vec<Exercise> {
                             w.value.view(),
                         )
                     });
-                    close(&input, got, attention::head_forward(&w, x.view()).out, 1e-4)
+                    let want = attention::head_forward(&w, x.view()).out;
+                    let result = close(&input, got.clone(), want.clone(), 1e-4);
+                    if result.is_err()
+                        && let Some(why) = wrong_scale(&w, x.view(), &got, &want)
+                    {
+                        return Err(format!("con {input}\n      {why}"));
+                    }
+                    result
                 })
             },
         },

@@ -7,7 +7,7 @@ use super::*;
 use candle_core::{Device, Tensor, Var};
 use gpt_desde_cero::model::adamw::{AdamW, AdamWConfig};
 use gpt_desde_cero::model::estimate::{self, Losses};
-use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Mode, Preset};
+use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Head, Mode, Preset};
 use gpt_desde_cero::model::kernels::Reference;
 use gpt_desde_cero::model::layers::causal_mask;
 use gpt_desde_cero::model::sampling::Sampling;
@@ -67,6 +67,16 @@ fn check_tensor(input: &str, got: candle_core::Result<Tensor>, want: &Tensor) ->
     let g: Vec<f32> = got.flatten_all().unwrap().to_vec1().unwrap();
     let w: Vec<f32> = want.flatten_all().unwrap().to_vec1().unwrap();
     check_close(input, &g, &w, 1e-4)
+}
+
+/// La mayor diferencia, en valor absoluto, entre dos tensores de la misma forma.
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    let a: Vec<f32> = a.flatten_all().unwrap().to_vec1().unwrap();
+    let b: Vec<f32> = b.flatten_all().unwrap().to_vec1().unwrap();
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// `Mode::Train` con un RNG nuevo de semilla `seed`, o `Mode::Eval`.
@@ -238,28 +248,52 @@ pub fn exercises() -> Vec<Exercise> {
             hint: "q·kᵀ de forma (B, T, T), por 1/√hs; la máscara y la softmax; tu dropout sobre esos pesos (no sobre la salida); y pesos·v.",
             optional: false,
             grade: || {
-                // Sin máscara (todo a la vista), el error más común: se reconoce aparte.
-                many(10, 730, |r| {
+                // Dos errores comunes se reconocen aparte: sin máscara (todo a la vista) y las
+                // afinidades traspuestas (k·qᵀ). Los casos son de varias posiciones, donde los
+                // dos se notan de verdad.
+                many(20, 730, |r| {
                     let (m, x, mask, desc) = random_case(r, 0.0);
                     let head = &m.blocks[0].sa.heads[0];
                     let all = mask.ones_like().unwrap();
                     let unmasked = head.forward(&x, &all, &mut Mode::Eval).unwrap();
                     let want = head.forward(&x, &mask, &mut Mode::Eval).unwrap();
-                    if check_tensor(&desc, Ok(unmasked.clone()), &want).is_ok() {
-                        return Ok(()); // con una sola posición no hay futuro que tapar
+                    // k·qᵀ es q·kᵀ con la clave y la consulta cambiadas de papel.
+                    let swapped = Head {
+                        key: head.query.clone(),
+                        query: head.key.clone(),
+                        ..head.clone()
+                    };
+                    let transposed = swapped.forward(&x, &mask, &mut Mode::Eval).unwrap();
+                    // Con una sola posición no hay futuro que tapar ni nada que trasponer; con
+                    // pocas, la diferencia puede ser mínima: solo los casos en que se ve.
+                    let mask_shows = max_abs_diff(&unmasked, &want) > 0.05;
+                    let transpose_shows = max_abs_diff(&transposed, &want) > 0.05;
+                    if !mask_shows && !transpose_shows {
+                        return Ok(());
                     }
                     let got = with_input(&desc, || {
                         graded::cap07::head_forward(head, &x, &mask, &mut Mode::Eval)
                     });
-                    if let Ok(got) = got
-                        && check_tensor(&desc, Ok(got), &unmasked).is_ok()
-                    {
+                    let Ok(got) = got else { return Ok(()) };
+                    if check_tensor(&desc, Ok(got.clone()), &want).is_ok() {
+                        return Ok(());
+                    }
+                    if mask_shows && check_tensor(&desc, Ok(got.clone()), &unmasked).is_ok() {
                         return Err(format!(
                             "con {desc}\n      tu salida es la de una cabeza sin máscara: cada \
                              posición mira también el futuro (¿pasaste `mask` a la softmax?)"
                         ));
                     }
-                    Ok(())
+                    if transpose_shows && check_tensor(&desc, Ok(got.clone()), &transposed).is_ok()
+                    {
+                        return Err(format!(
+                            "con {desc}\n      tus afinidades están traspuestas: ¿k·qᵀ en vez de \
+                             q·kᵀ? la traspuesta\n      (la fila i es la consulta de i contra \
+                             las claves de cada j ≤ i)"
+                        ));
+                    }
+                    // Otro error: lo enseña en un caso en que se nota.
+                    check_tensor(&desc, Ok(got), &want)
                 })?;
                 grade_piece(
                     73,
