@@ -1,6 +1,6 @@
 //! Banco de pruebas de la generación: caracteres por segundo del bucle del cuaderno
 //! ([`gpt::generate`], que recalcula todo el contexto en cada carácter) y de la caché KV
-//! ([`kv_cache::generate`]), con la configuración del preset `cpu` y pesos aleatorios (la
+//! ([`KvCache`]), con la configuración del preset `cpu` y pesos aleatorios (la
 //! velocidad no depende de los valores de los pesos).
 //!
 //! `cargo bench --bench generacion -- [caracteres…] [--repeticiones N]` imprime, para cada
@@ -18,14 +18,15 @@
 
 mod comun;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::Device;
 use comun::{cpu_seconds, median};
 use gpt_desde_cero::fast::kernels::Fast;
+use gpt_desde_cero::fast::kv_cache::KvCache;
 use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Preset, Sampling};
-use gpt_desde_cero::{fast::kv_cache, tools::rng};
+use gpt_desde_cero::model::kernels::Executed;
+use gpt_desde_cero::tools::rng;
 
 /// El vocabulario del Quijote.
 const VOCAB: usize = 89;
@@ -84,9 +85,13 @@ fn main() {
 
     let cfg = GptConfig::preset(Preset::Cpu, VOCAB);
     // La implementación rápida, la que usa `07_gpt generar` en la CPU.
-    let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(rng::DEFAULT_SEED))
-        .unwrap()
-        .with_kernels(Arc::new(Fast));
+    let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(rng::DEFAULT_SEED)).unwrap();
+    // Sin caché: el contexto entero en cada carácter, con el forward de la rápida.
+    let plain_source = || Executed {
+        model: &model,
+        kernels: &Fast,
+    };
+    let cache = || KvCache::new(&model, &Fast).unwrap();
     let prompt = [0u32]; // un salto de línea, como el cuaderno
     let sampling = Sampling::default();
     eprintln!(
@@ -100,8 +105,15 @@ fn main() {
     let gemm_peak = comun::gemm_gflops();
     eprintln!("productos de matrices: {gemm_peak:.1} GFLOP/s");
     // Calentamiento.
-    let _ = kv_cache::generate(&model, &prompt, 8, sampling, &mut rng::seeded(0), |_| {});
-    let _ = gpt::generate(&model, &prompt, 8, sampling, &mut rng::seeded(0), |_| {});
+    let _ = gpt::generate(cache(), &prompt, 8, sampling, &mut rng::seeded(0), |_| {});
+    let _ = gpt::generate(
+        plain_source(),
+        &prompt,
+        8,
+        sampling,
+        &mut rng::seeded(0),
+        |_| {},
+    );
 
     for n in lengths {
         let (mut plain, mut cached) = (Vec::new(), Vec::new());
@@ -110,13 +122,21 @@ fn main() {
         for rep in 0..reps {
             let seed = rep as u64;
             let (r, c, want) = rate(n, || {
-                gpt::generate(&model, &prompt, n, sampling, &mut rng::seeded(seed), |_| {}).unwrap()
+                let source = plain_source();
+                gpt::generate(source, &prompt, n, sampling, &mut rng::seeded(seed), |_| {}).unwrap()
             });
             plain.push(r);
             plain_cpu.push(c);
             let (r, c, got) = rate(n, || {
-                kv_cache::generate(&model, &prompt, n, sampling, &mut rng::seeded(seed), |_| {})
-                    .unwrap()
+                gpt::generate(
+                    cache(),
+                    &prompt,
+                    n,
+                    sampling,
+                    &mut rng::seeded(seed),
+                    |_| {},
+                )
+                .unwrap()
             });
             cached.push(r);
             cached_cpu.push(c);

@@ -16,7 +16,7 @@ use std::time::Instant;
 use candle_core::Device;
 use gpt_desde_cero::fast::kernels::Fast;
 use gpt_desde_cero::model::gpt::{GptConfig, Preset};
-use gpt_desde_cero::model::train::Trainer;
+use gpt_desde_cero::model::train::{Learner as _, Trainer};
 
 /// Las configuraciones de la comparación: (lote, bloque, n_embd, cabezas, capas, dropout).
 fn config(name: &str, vocab_size: usize) -> Option<GptConfig> {

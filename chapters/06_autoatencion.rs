@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use candle_core::Device;
 use clap::Parser;
 use gpt_desde_cero::model::attention::{
-    self, HeadModel, HeadModelConfig, HeadWeights, TrainConfig, TrainEvent,
+    self, HeadModel, HeadModelConfig, HeadWeights, TrainConfig,
 };
 use gpt_desde_cero::model::bigram::{self, HandBigram};
 use gpt_desde_cero::model::layers::Params;
@@ -206,15 +206,21 @@ fn main() -> ExitCode {
         );
         let bar = cli::step_bar(cfg.steps as u64, "Entrenando");
         let started = Instant::now();
-        let history = attention::train(&model, &ds, &cfg, &mut rng, |event| match event {
-            TrainEvent::Step(_) => bar.inc(1),
-            TrainEvent::Eval { step, losses } => bar.suspend(|| {
-                println!(
-                    "paso {step:>6}: pérdida de entrenamiento {:.4}, de validación {:.4}",
-                    losses.train, losses.val
-                )
-            }),
-        })?;
+        let history = attention::train(
+            &model,
+            &ds,
+            &cfg,
+            &mut rng,
+            |_, _| bar.inc(1),
+            |p| {
+                bar.suspend(|| {
+                    println!(
+                        "paso {:>6}: pérdida de entrenamiento {:.4}, de validación {:.4}",
+                        p.step, p.train, p.val
+                    )
+                })
+            },
+        )?;
         bar.finish_and_clear();
         // ANCHOR_END: train
         let seconds = started.elapsed().as_secs_f64();
@@ -222,15 +228,12 @@ fn main() -> ExitCode {
             "Tiempo de entrenamiento (con las estimaciones): {seconds:.1} s, {:.0} pasos/s",
             cfg.steps as f64 / seconds
         );
-        let head_val = history
-            .last()
-            .expect("siempre hay una estimación final")
-            .1
-            .val;
+        let last = *history.last().expect("siempre hay una estimación final");
+        let head_val = last.val;
         anyhow::ensure!(
             history
                 .iter()
-                .all(|(_, l)| l.train.is_finite() && l.val.is_finite()),
+                .all(|l| l.train.is_finite() && l.val.is_finite()),
             "la pérdida dejó de ser un número finito: el entrenamiento se desestabilizó. \
              Prueba con una tasa de aprendizaje menor (--lr)"
         );
@@ -264,7 +267,7 @@ fn main() -> ExitCode {
             .last()
             .expect("siempre hay una estimación final")
             .val;
-        println!("Pérdida de validación tras {} pasos:", cfg.steps);
+        println!("Pérdida de validación en el paso {}:", last.step);
         println!("  bigram (una tabla, sin contexto): {bigram_val:.4}");
         println!("  una cabeza de autoatención:       {head_val:.4}");
         // ANCHOR_END: bigram

@@ -10,9 +10,7 @@ use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::tools::training::{self, DeviceChoice, ModelArgs, Outputs, RunOptions};
 use gpt_desde_cero::{eprintln, println};
-use gpt_desde_cero::{
-    fast::kv_cache, model::ladder, tools::cli, tools::generation, tools::resources, tools::rng,
-};
+use gpt_desde_cero::{model::ladder, tools::cli, tools::generation, tools::resources, tools::rng};
 
 /// Capítulo 7: el GPT completo del cuaderno. Entrena, genera texto y recorre la escalera.
 #[derive(Parser)]
@@ -112,7 +110,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     )?;
 
     println!("Dispositivo: {}", training::device_name(&device));
-    println!("Implementación: {}", trainer.model.kernels().name());
+    println!("Implementación: {}", trainer.kernels.name());
     println!(
         "Configuración (preset {}):\n  {}",
         a.model.preset,
@@ -172,7 +170,7 @@ fn generate_command(a: generation::GenerateArgs) -> anyhow::Result<()> {
     let loaded = generation::load(&a.checkpoint, &device)?;
     let tokenizer = Tokenizer::from_chars(loaded.vocabulary.clone())?;
     let (text, prompt) = generation::prompt(&tokenizer, &a.prompt)?;
-    let model = loaded.model.with_kernels(kernels);
+    let model = loaded.model;
     let (step, params) = (
         loaded.progress.step,
         gpt::format_param_count(model.params.count()),
@@ -192,12 +190,10 @@ fn generate_command(a: generation::GenerateArgs) -> anyhow::Result<()> {
     out.write(&text);
     let start = Instant::now();
     let on_token = |id: u32| out.write(tokenizer.chars()[id as usize].encode_utf8(&mut [0; 4]));
-    // Por defecto, con caché KV (mismo texto, mucho más rápido); con --sin-cache, el del libro.
-    if a.sin_cache {
-        gpt::generate(&model, &prompt, a.tokens, sampling, &mut rng, on_token)?;
-    } else {
-        kv_cache::generate(&model, &prompt, a.tokens, sampling, &mut rng, on_token)?;
-    }
+    // Por defecto, con caché KV (mismo texto, mucho más rápido); con --sin-cache, el
+    // contexto entero en cada carácter, como el cuaderno.
+    let decoder = generation::decoder(&model, kernels.as_ref(), !a.sin_cache)?;
+    gpt::generate(decoder, &prompt, a.tokens, sampling, &mut rng, on_token)?;
     let seconds = start.elapsed().as_secs_f64();
     out.finish()?;
     // ANCHOR_END: generate
@@ -225,13 +221,8 @@ fn ladder_command(a: LadderArgs) -> anyhow::Result<()> {
     println!("{}\n", setup.describe());
     println!("| peldaño | parámetros | pérdida de validación | tiempo |");
     println!("| --- | ---: | ---: | ---: |");
-    let total = setup.max_iters.saturating_add(setup.eval_iters);
     for rung in ladder::Rung::ALL {
-        let bar = cli::step_bar(total as u64, rung.name());
-        bar.set_prefix(format!(
-            "(los últimos {} son la estimación)",
-            setup.eval_iters
-        ));
+        let bar = cli::step_bar(setup.max_iters as u64, rung.name());
         let result = ladder::train_rung(rung, &setup, &ds, &device, |done| {
             bar.set_position(done as u64)
         })?;

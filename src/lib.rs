@@ -54,6 +54,7 @@ pub mod fast {
     pub mod fused;
     pub mod fused_attention;
     pub mod fused_linear;
+    pub mod host_step;
     pub mod kernels;
     pub mod kv_cache;
     pub(crate) mod matrix;

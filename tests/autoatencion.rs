@@ -8,7 +8,7 @@ mod comun;
 use candle_core::{Device, Tensor};
 use comun::{real_corpus, run_chapter};
 use gpt_desde_cero::model::attention::{
-    self, Head, HeadModel, HeadModelConfig, HeadWeights, TrainConfig, TrainEvent,
+    self, Head, HeadModel, HeadModelConfig, HeadWeights, TrainConfig,
 };
 use gpt_desde_cero::model::layers::Params;
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
@@ -249,16 +249,12 @@ fn a_short_training_run_lowers_the_loss() {
         eval_iters: 8,
     };
     let mut steps = 0;
-    let history = attention::train(&model, &ds, &cfg, &mut r, |e| {
-        if let TrainEvent::Step(s) = e {
-            steps = s;
-        }
-    })
-    .unwrap();
+    let history = attention::train(&model, &ds, &cfg, &mut r, |s, _| steps = s, |_| {}).unwrap();
     assert_eq!(steps, 60);
-    let at: Vec<usize> = history.iter().map(|(s, _)| *s).collect();
-    assert_eq!(at, [0, 30, 60]);
-    let (first, last) = (history[0].1, history[2].1);
+    // Como en gpt.py: cada `eval_interval` pasos y antes del último.
+    let at: Vec<usize> = history.iter().map(|p| p.step).collect();
+    assert_eq!(at, [0, 30, 59]);
+    let (first, last) = (history[0], history[2]);
     // Al empezar, cerca de ln(89) ≈ 4.49 (adivinar al azar); después, bastante menos.
     assert!((first.val - 89f32.ln()).abs() < 0.5, "{first:?}");
     assert!(last.train < first.train - 1.0, "{history:?}");
@@ -360,7 +356,7 @@ fn salida_06_autoatencion() {
     let stdout = stdout.replace(salidas.to_str().unwrap(), "salidas");
     assert!(stdout.contains("Diferencia máxima entre la versión 1 y la 2: 0.000000"));
     assert!(stdout.contains("Diferencia máxima con ndarray: salida 0.000000, pesos 0.000000"));
-    assert!(stdout.contains("paso    200: "));
+    assert!(stdout.contains("paso    199: "));
 
     instantaneas_por_seccion!(
         "06_autoatencion",

@@ -13,7 +13,7 @@ use gpt_desde_cero::fast::kernels::Fast;
 use gpt_desde_cero::model::estimate::LossPoint;
 use gpt_desde_cero::model::gpt::{Gpt, GptConfig, Preset};
 use gpt_desde_cero::model::kernels::{Kernels, Reference, StepId};
-use gpt_desde_cero::model::train::{self, Flow, Hooks, Trainer};
+use gpt_desde_cero::model::train::{self, Callbacks, Trainer};
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::tools::rng;
@@ -37,24 +37,16 @@ fn config() -> GptConfig {
     }
 }
 
-/// Ganchos que no hacen nada: el bucle de la lección tal cual.
-struct Quiet;
-
-impl Hooks for Quiet {
-    fn after_eval(&mut self, _: &Trainer, _: LossPoint, _: bool) -> anyhow::Result<()> {
-        Ok(())
-    }
-
-    fn after_step(&mut self, _: &Trainer, _: usize, _: f32) -> anyhow::Result<Flow> {
-        Ok(Flow::Continue)
-    }
-}
-
 /// Entrena `cfg` con `kernels` desde la semilla 7 con el bucle de la lección
 /// (`model::train::train`) y devuelve cada estimación de la pérdida.
 fn train_curve(cfg: &GptConfig, kernels: Arc<dyn Kernels>) -> Vec<LossPoint> {
     let mut trainer = Trainer::new(cfg, &Device::Cpu, 7, kernels).unwrap();
-    train::train(&mut trainer, &corpus().1, &mut Quiet).unwrap();
+    // Ganchos que no hacen nada: el bucle de la lección tal cual.
+    let mut quiet = Callbacks {
+        on_eval: |_: &LossPoint| {},
+        on_step: |_, _| {},
+    };
+    train::train(&mut trainer, &corpus().1, &mut quiet).unwrap();
     trainer.progress.history
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use comun::{real_corpus, run_chapter};
-use gpt_desde_cero::fast::{kernels, kv_cache};
+use gpt_desde_cero::fast::{kernels, kv_cache::KvCache};
 use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Mode, Preset};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::tools::checkpoint;
@@ -257,12 +257,10 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
     let piped = ok(&args);
     let loaded = checkpoint::load(&best, &Device::Cpu).unwrap();
     let tokenizer = Tokenizer::from_chars(loaded.vocabulary.clone()).unwrap();
-    let model = loaded
-        .model
-        .clone()
-        .with_kernels(kernels::for_device(&Device::Cpu));
+    let kernels = kernels::for_device(&Device::Cpu);
+    let cache = KvCache::new(&loaded.model, kernels.as_ref()).unwrap();
     let mut r = rng::seeded(5);
-    let ids = kv_cache::generate(&model, &[0], 400, Default::default(), &mut r, |_| {}).unwrap();
+    let ids = gpt::generate(cache, &[0], 400, Default::default(), &mut r, |_| {}).unwrap();
     // El texto inicial (un salto de línea), lo generado y el salto del final.
     assert_eq!(piped, format!("\n{}\n", tokenizer.decode(&ids).unwrap()));
     assert!(piped.lines().any(|l| l.chars().count() > 80), "{piped}");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use candle_core::{DType, Device};
 use comun::run_chapter;
 use gpt_desde_cero::fast::kernels::Fast;
-use gpt_desde_cero::fast::kv_cache::{self, KvCache};
+use gpt_desde_cero::fast::kv_cache::KvCache;
 use gpt_desde_cero::model::gpt::{self, Gpt, GptConfig, Preset, Sampling};
 use gpt_desde_cero::model::kernels::{Kernels, Reference};
 use gpt_desde_cero::model::train::Progress;
@@ -24,15 +24,9 @@ const VOCAB: usize = 20;
 /// multiplican para que los logits estén lejos de la uniforme (con la inicialización
 /// N(0, 0,02) casi lo están) y el texto tenga estructura: así una diferencia entre los
 /// caminos se notaría en el sorteo.
-/// Con la implementación rápida, la que usa el programa en la CPU.
 fn tiny(seed: u64, sharpen: f64) -> Gpt {
-    tiny_with(seed, sharpen, Arc::new(Fast))
-}
-
-fn tiny_with(seed: u64, sharpen: f64, kernels: Arc<dyn Kernels>) -> Gpt {
     let cfg = GptConfig::preset(Preset::Diminuto, VOCAB);
-    let model =
-        (Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(seed)).unwrap()).with_kernels(kernels);
+    let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(seed)).unwrap();
     for (name, var) in model.params.named() {
         if !name.contains("ln") {
             var.set(&(var.as_tensor() * sharpen).unwrap()).unwrap();
@@ -58,7 +52,7 @@ fn logits_match_the_reference_at_every_step() {
         .flat_map(|s| both.iter().map(move |k| (s, k.clone())))
     {
         let name = kernels.name();
-        let model = tiny_with(seed, sharpen, kernels);
+        let model = tiny(seed, sharpen);
         let bs = model.config.block_size;
         // Un texto que pasa de largo la ventana: 3 de prompt y 3·block_size más.
         let ids = gpt::generate(
@@ -71,7 +65,7 @@ fn logits_match_the_reference_at_every_step() {
         )
         .unwrap();
         let text: Vec<u32> = [0, 5, 7].into_iter().chain(ids).collect();
-        let mut cache = KvCache::new(&model).unwrap();
+        let mut cache = KvCache::new(&model, kernels.as_ref()).unwrap();
         let mut worst = 0f32;
         let mut spread = 0f32;
         for n in 1..=text.len() {
@@ -140,8 +134,10 @@ fn same_text_for_seeds_temperatures_and_top_k() {
                         gpt::generate(&model, prompt, n, sampling, &mut rng::seeded(seed), |_| {})
                             .unwrap();
                     let mut streamed = Vec::new();
-                    let (got, stats) = kv_cache::generate_with_stats(
-                        &model,
+                    // Con la implementación rápida, la que usa el programa en la CPU.
+                    let mut cache = KvCache::new(&model, &Fast).unwrap();
+                    let got = gpt::generate(
+                        &mut cache,
                         prompt,
                         n,
                         sampling,
@@ -149,6 +145,7 @@ fn same_text_for_seeds_temperatures_and_top_k() {
                         |id| streamed.push(id),
                     )
                     .unwrap();
+                    let stats = cache.stats();
                     let what = format!(
                         "modelo {model_seed}, prompt {prompt:?}, {sampling:?}, semilla {seed}"
                     );
@@ -172,8 +169,8 @@ fn same_text_for_seeds_temperatures_and_top_k() {
 fn the_text_depends_on_the_seed_and_has_structure() {
     let model = tiny(11, 10.0);
     let gen_ = |seed| {
-        kv_cache::generate(
-            &model,
+        gpt::generate(
+            KvCache::new(&model, &Fast).unwrap(),
             &[0],
             40,
             Sampling::default(),
@@ -194,7 +191,7 @@ fn the_text_depends_on_the_seed_and_has_structure() {
 fn works_in_f64_too() {
     let model = tiny(4, 8.0).to_dtype(DType::F64).unwrap();
     let ids: Vec<u32> = (0..30).map(|i| (i * 7 % VOCAB) as u32).collect();
-    let mut cache = KvCache::new(&model).unwrap();
+    let mut cache = KvCache::new(&model, &Fast).unwrap();
     for n in 1..=ids.len() {
         let want = model.next_logits(&ids[..n]).unwrap();
         let got = cache.next_logits(&ids[..n]).unwrap();

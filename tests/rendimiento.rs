@@ -10,6 +10,7 @@ use gpt_desde_cero::model::adamw::{AdamW, AdamWConfig};
 use gpt_desde_cero::model::gpt::{Gpt, GptConfig, Mode, Preset};
 use gpt_desde_cero::model::kernels::{Kernels, Reference, StepId};
 use gpt_desde_cero::model::layers::{self, LayerNorm, Params};
+use gpt_desde_cero::model::train::Trainer;
 use gpt_desde_cero::{fast::fused, tools::rng};
 
 fn random(shape: &[usize], std: f32, seed: u64) -> Tensor {
@@ -287,7 +288,6 @@ fn whole_gpt_fast_path_equals_the_teaching_path() {
 /// núcleos) da la misma pérdida y las mismas derivadas que el lote entero.
 #[test]
 fn two_halves_of_a_batch_give_the_whole_batch_gradient() {
-    use gpt_desde_cero::model::train::Trainer;
     let cfg = GptConfig {
         batch_size: 7, // impar: mitades de 3 y 4, pesadas por su tamaño
         ..GptConfig::preset(Preset::Diminuto, 89)
@@ -306,7 +306,7 @@ fn two_halves_of_a_batch_give_the_whole_batch_gradient() {
     )
     .unwrap();
     let id = StepId { seed: 11, step: 0 };
-    let (half_loss, half_grads) = (trainer.model.kernels())
+    let (half_loss, half_grads) = (trainer.kernels)
         .loss_and_grads(&trainer.model, &x, &y, &mut rng::seeded(1), id)
         .unwrap();
     let whole = Fast.loss(&trainer.model, &x, &y, &mut Mode::Eval).unwrap();
@@ -497,13 +497,13 @@ fn in_place_adamw_equals_the_book_version() {
 }
 
 /// El programa elige la implementación por el dispositivo, una vez: la rápida en la CPU.
+/// El entrenamiento la guarda; el modelo no sabe quién lo ejecuta.
 #[test]
-fn the_cpu_gets_the_fast_kernels_and_models_keep_theirs() {
+fn the_cpu_gets_the_fast_kernels_and_the_trainer_keeps_them() {
     assert_eq!(kernels::for_device(&Device::Cpu).name(), "rápida");
     let cfg = GptConfig::preset(Preset::Diminuto, 11);
-    let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(1)).unwrap();
-    assert_eq!(model.kernels().name(), "libro");
-    let model = model.with_kernels(Arc::new(Fast));
-    let wide = model.to_dtype(DType::F64).unwrap();
-    assert_eq!(wide.kernels().name(), "rápida");
+    let trainer = Trainer::new(&cfg, &Device::Cpu, 1, Arc::new(Fast)).unwrap();
+    assert_eq!(trainer.kernels.name(), "rápida");
+    let trainer = Trainer::new(&cfg, &Device::Cpu, 1, Arc::new(Reference)).unwrap();
+    assert_eq!(trainer.kernels.name(), "libro");
 }

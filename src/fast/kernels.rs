@@ -20,10 +20,11 @@ use rand::RngCore as _;
 use crate::fast::fused::{self, AdamWStep};
 use crate::fast::fused_attention::{self, AttentionDropout};
 use crate::fast::fused_linear::{self, Activation};
+use crate::fast::host_step::HostModel;
 use crate::fast::parallel;
 use crate::model::adamw::AdamW;
 use crate::model::gpt::{Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention};
-use crate::model::kernels::{Kernels, Reference, StepId};
+use crate::model::kernels::{Kernels, PositionStep, Reference, StepId};
 use crate::model::layers::{LayerNorm, Linear};
 use crate::tools::rng::Rng;
 
@@ -163,8 +164,29 @@ impl Kernels for Fast {
         Ok(())
     }
 
-    fn host_steps(&self) -> bool {
-        true
+    fn linear(&self, l: &Linear, x: &Tensor) -> Result<Tensor> {
+        linear(l, x)
+    }
+
+    fn layer_norm(&self, ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
+        layer_norm(ln, x)
+    }
+
+    fn feed_forward(&self, f: &FeedForward, x: &Tensor) -> Result<Tensor> {
+        feed_forward(f, x, &mut Mode::Eval)
+    }
+
+    fn causal_softmax(&self, scores: &Tensor) -> Result<Tensor> {
+        fused::causal_softmax(scores)
+    }
+
+    /// En `f32`, el paso de una posición con bucles sobre los pesos copiados
+    /// ([`crate::fast::kv_cache::HostModel`]); en `f64`, el de candle.
+    fn position_step(&self, model: &Gpt, qkv: &[Linear]) -> Result<Option<Box<dyn PositionStep>>> {
+        if model.token_embedding_table.embeddings().dtype() != candle_core::DType::F32 {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(HostModel::new(model, qkv)?)))
     }
 }
 

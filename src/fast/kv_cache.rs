@@ -40,20 +40,16 @@
 //!
 //! Para ir más deprisa aún, las proyecciones de consulta, clave y valor de todas las cabezas
 //! de un bloque se juntan en una sola matriz `(3·C, C)`: un producto en vez de `3·n_head`.
-//! Y en la CPU con `f32`, el paso de una posición no usa candle: son productos
-//! matriz-vector pequeños (una fila), y en ellos el coste fijo de cada operación de candle
-//! (reservar memoria, despertar hilos) pesa más que las cuentas. Ahí el paso está escrito
-//! con bucles sobre los pesos copiados a vectores (`HostModel`). Es la misma función, con
-//! las sumas en otro orden: los logits difieren en el redondeo (~1e-6), no más. Si la CPU
-//! tiene AVX2, esos bucles se usan compilados también para AVX2 (unas 1,4 veces más
-//! caracteres por segundo), con idéntico resultado bit a bit.
+//! Las cuentas las hace la implementación elegida ([`Kernels`]): la del libro o la rápida.
+//! La rápida, en `f32`, da además el paso de una posición sin candle
+//! (`crate::fast::host_step`, compilado también para AVX2 si la CPU lo tiene).
 
 use candle_core::{DType, IndexOp, Module, Result, Tensor};
 
-use crate::fast::kernels as fast;
-use crate::model::gpt::{self, Gpt, Mode, Sampling};
-use crate::model::layers::{self, LayerNorm, Linear};
-use crate::tools::rng::Rng;
+use crate::fast::kernels::stacked_qkv;
+use crate::model::gpt::{Gpt, NextLogits};
+use crate::model::kernels::{Executed, Kernels, PositionStep};
+use crate::model::layers::{LayerNorm, Linear};
 
 /// Cuánto trabajo ha hecho una caché.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,19 +66,18 @@ pub struct CacheStats {
 /// modelo concreto.
 pub struct KvCache<'a> {
     model: &'a Gpt,
+    /// La implementación que hace las cuentas (la del libro o la rápida).
+    kernels: &'a dyn Kernels,
     /// Por capa: consulta, clave y valor de todas las cabezas en una capa lineal `(3·C, C)`.
     qkv: Vec<Linear>,
-    /// ¿Usa el modelo la implementación rápida en `f32`? Entonces los pasos de una posición
-    /// son los de `host`, y los forwards completos usan las operaciones fusionadas, como el
-    /// modelo; si no, todo es la versión del libro.
-    fast: bool,
     /// Por capa: claves `(n_head, T, head_size)` (camino de candle).
     keys: Vec<Tensor>,
     /// Por capa: valores `(n_head, T, head_size)` (camino de candle).
     values: Vec<Tensor>,
-    /// En la CPU con `f32`: los pesos como vectores y, por capa, las claves y los valores
-    /// como filas `(T, C)` (la fila `t` tiene las cabezas una tras otra).
-    host: Option<HostModel>,
+    /// Si la implementación da los pasos de una posición fuera de candle: ese paso y, por
+    /// capa, las claves y los valores como filas `(T, C)` (la fila `t` tiene las cabezas una
+    /// tras otra).
+    host: Option<Box<dyn PositionStep>>,
     host_keys: Vec<Vec<f32>>,
     host_values: Vec<Vec<f32>>,
     /// Los tokens cuyas claves y valores están guardados (la posición `i` es `tokens[i]`).
@@ -91,24 +86,19 @@ pub struct KvCache<'a> {
 }
 
 impl<'a> KvCache<'a> {
-    /// Una caché vacía para `model`. Junta una vez las proyecciones de las cabezas y, si el
-    /// modelo usa la implementación rápida y es de `f32`, copia los pesos: si el modelo se
-    /// sigue entrenando, hay que crear otra.
-    pub fn new(model: &'a Gpt) -> Result<Self> {
+    /// Una caché vacía para `model`, con las cuentas de `kernels`. Junta una vez las
+    /// proyecciones de las cabezas y, si la implementación tiene su propio paso de una
+    /// posición, le deja copiar los pesos: si el modelo se sigue entrenando, hay que crear otra.
+    pub fn new(model: &'a Gpt, kernels: &'a dyn Kernels) -> Result<Self> {
         let qkv = (model.blocks.iter())
             // Primero las consultas de todas las cabezas, luego las claves y luego los valores.
-            .map(|block| Ok(Linear::new(fast::stacked_qkv(&block.sa.heads)?, None)))
+            .map(|block| Ok(Linear::new(stacked_qkv(&block.sa.heads)?, None)))
             .collect::<Result<Vec<_>>>()?;
-        let fast = model.kernels().host_steps() && model.params.named()[0].1.dtype() == DType::F32;
-        let host = if fast {
-            Some(HostModel::new(model, &qkv)?)
-        } else {
-            None
-        };
+        let host = kernels.position_step(model, &qkv)?;
         Ok(Self {
             model,
+            kernels,
             qkv,
-            fast,
             keys: Vec::new(),
             values: Vec::new(),
             host,
@@ -166,14 +156,18 @@ impl<'a> KvCache<'a> {
             self.clear();
             self.stats.rebuilds += 1;
             self.stats.rebuilt_positions += context.len();
-            return self.model.next_logits(context);
+            let mut whole = Executed {
+                model: self.model,
+                kernels: self.kernels,
+            };
+            return whole.next_logits(context);
         }
         self.rebuild(context)?.to_dtype(DType::F32)?.to_vec1()
     }
     // ANCHOR_END: next_logits
 
-    /// El paso de una posición: [`Self::step`] o, con la implementación rápida en `f32`, el
-    /// mismo paso sin candle ([`HostModel::step`]).
+    /// El paso de una posición: [`Self::step`] o, si la implementación lo tiene, el mismo
+    /// paso sin candle ([`PositionStep`]).
     fn step_logits(&mut self, token: u32) -> Result<Vec<f32>> {
         let Some(host) = &self.host else {
             return self.step(token)?.to_dtype(DType::F32)?.to_vec1();
@@ -185,22 +179,14 @@ impl<'a> KvCache<'a> {
         Ok(logits)
     }
 
-    /// La capa lineal `l`, con la implementación del modelo.
+    /// La capa lineal `l`, con la implementación elegida.
     fn linear(&self, l: &Linear, x: &Tensor) -> Result<Tensor> {
-        if self.fast {
-            fast::linear(l, x)
-        } else {
-            l.forward(x)
-        }
+        self.kernels.linear(l, x)
     }
 
-    /// La LayerNorm `ln`, con la implementación del modelo.
+    /// La LayerNorm `ln`, con la implementación elegida.
     fn layer_norm(&self, ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
-        if self.fast {
-            fast::layer_norm(ln, x)
-        } else {
-            ln.forward(x)
-        }
+        self.kernels.layer_norm(ln, x)
     }
 
     fn check_ids(&self, ids: &[u32]) -> Result<()> {
@@ -260,11 +246,7 @@ impl<'a> KvCache<'a> {
         let att = att.transpose(0, 1)?.reshape((t, c))?; // (T, n_head · hs)
         let x = (x + self.linear(&block.sa.proj, &att)?)?;
         let h = self.layer_norm(&block.ln2, &x)?;
-        if self.fast {
-            &x + fast::feed_forward(&block.ffwd, &h, &mut Mode::Eval)?
-        } else {
-            &x + block.ffwd.forward(&h, &mut Mode::Eval)?
-        }
+        &x + self.kernels.feed_forward(&block.ffwd, &h)?
     }
 
     /// Los logits de una fila `x (1, C)`: `(vocab_size,)`.
@@ -288,12 +270,7 @@ impl<'a> KvCache<'a> {
             let (q, k, v) = self.project(layer, &h)?;
             let att = if layer + 1 < n_layer {
                 // Todas las posiciones, con la máscara causal.
-                let scores = self.scores(&q, &k)?;
-                let wei = if self.fast {
-                    crate::fast::fused::causal_softmax(&scores)?
-                } else {
-                    layers::causal_softmax(&scores)?
-                };
+                let wei = self.kernels.causal_softmax(&self.scores(&q, &k)?)?;
                 wei.matmul(&v)?
             } else {
                 // Última capa: solo la última posición llega a los logits. Mira a todas las
@@ -330,7 +307,7 @@ impl<'a> KvCache<'a> {
     fn step(&mut self, token: u32) -> Result<Tensor> {
         let mut x = self.embed(&[token], self.tokens.len())?; // (1, C)
         for layer in 0..self.model.blocks.len() {
-            let h = self.model.blocks[layer].ln1.forward(&x)?;
+            let h = self.layer_norm(&self.model.blocks[layer].ln1, &x)?;
             let (q, k, v) = self.project(layer, &h)?; // (n_head, 1, hs)
             let keys = Tensor::cat(&[&self.keys[layer], &k], 1)?; // (n_head, T + 1, hs)
             let values = Tensor::cat(&[&self.values[layer], &v], 1)?;
@@ -347,298 +324,34 @@ impl<'a> KvCache<'a> {
     // ANCHOR_END: step
 }
 
-// ---------------------------------------------------------------------------------------
-// El paso de una posición en la CPU, sin candle.
-// ---------------------------------------------------------------------------------------
-
-/// Los valores de un tensor como vector `f32`, por filas.
-fn host_vec(t: &Tensor) -> Result<Vec<f32>> {
-    t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()
-}
-
-/// Una LayerNorm con sus parámetros en vectores.
-struct HostLayerNorm {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-    eps: f32,
-}
-
-impl HostLayerNorm {
-    fn new(ln: &LayerNorm) -> Result<Self> {
-        Ok(Self {
-            weight: host_vec(&ln.weight)?,
-            bias: host_vec(&ln.bias)?,
-            eps: ln.eps as f32,
-        })
-    }
-
-    /// `out = (x − media) / √(varianza + ε) ⊙ w + b`, como [`crate::fast::fused::layer_norm`].
-    #[inline(always)]
-    fn apply(&self, x: &[f32], out: &mut [f32]) {
-        let n = x.len() as f32;
-        let mean = x.iter().sum::<f32>() / n;
-        let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
-        let rstd = 1.0 / (var + self.eps).sqrt();
-        for (((o, &v), &w), &b) in out.iter_mut().zip(x).zip(&self.weight).zip(&self.bias) {
-            *o = (v - mean) * rstd * w + b;
-        }
-    }
-}
-
-/// Los pesos de un bloque en vectores; las matrices, por filas `(salida, entrada)`.
-struct HostBlock {
-    ln1: HostLayerNorm,
-    qkv: Vec<f32>,
-    proj_w: Vec<f32>,
-    proj_b: Vec<f32>,
-    ln2: HostLayerNorm,
-    up_w: Vec<f32>,
-    up_b: Vec<f32>,
-    down_w: Vec<f32>,
-    down_b: Vec<f32>,
-}
-
-/// Una copia de los pesos del modelo en vectores `f32`, para el paso de una posición.
-struct HostModel {
-    vocab_size: usize,
-    n_embd: usize,
-    n_head: usize,
-    head_size: usize,
-    tok_emb: Vec<f32>,
-    pos_emb: Vec<f32>,
-    blocks: Vec<HostBlock>,
-    ln_f: HostLayerNorm,
-    lm_w: Vec<f32>,
-    lm_b: Vec<f32>,
-}
-
-impl HostModel {
-    fn new(model: &Gpt, qkv: &[Linear]) -> Result<Self> {
-        let bias = |l: &Linear| -> Result<Vec<f32>> {
-            match &l.bias {
-                Some(b) => host_vec(b),
-                None => Ok(vec![0.0; l.weight.dim(0)?]),
-            }
-        };
-        let blocks = model
-            .blocks
-            .iter()
-            .zip(qkv)
-            .map(|(b, qkv)| {
-                Ok(HostBlock {
-                    ln1: HostLayerNorm::new(&b.ln1)?,
-                    qkv: host_vec(&qkv.weight)?,
-                    proj_w: host_vec(&b.sa.proj.weight)?,
-                    proj_b: bias(&b.sa.proj)?,
-                    ln2: HostLayerNorm::new(&b.ln2)?,
-                    up_w: host_vec(&b.ffwd.up.weight)?,
-                    up_b: bias(&b.ffwd.up)?,
-                    down_w: host_vec(&b.ffwd.down.weight)?,
-                    down_b: bias(&b.ffwd.down)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let cfg = &model.config;
-        Ok(Self {
-            vocab_size: cfg.vocab_size,
-            n_embd: cfg.n_embd,
-            n_head: cfg.n_head,
-            head_size: cfg.head_size(),
-            tok_emb: host_vec(model.token_embedding_table.embeddings())?,
-            pos_emb: host_vec(model.position_embedding_table.embeddings())?,
-            blocks,
-            ln_f: HostLayerNorm::new(&model.ln_f)?,
-            lm_w: host_vec(&model.lm_head.weight)?,
-            lm_b: bias(&model.lm_head)?,
-        })
-    }
-
-    /// El mismo paso que [`KvCache::step`] para `token` en la posición `pos`, en la CPU y
-    /// sin candle: productos matriz-vector sobre los pesos copiados. Añade su clave y su
-    /// valor a `keys` y `values` (por capa, filas `(T, C)`) y devuelve los logits.
-    ///
-    /// Si la CPU tiene AVX2, el mismo código se compila también con esas instrucciones (ocho
-    /// `f32` por operación en vez de cuatro) y se usa esa versión. Las sumas se hacen en el
-    /// mismo orden, así que el resultado es idéntico bit a bit.
-    fn step(
-        &self,
-        keys: &mut [Vec<f32>],
-        values: &mut [Vec<f32>],
-        token: u32,
-        pos: usize,
-    ) -> Vec<f32> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: la CPU tiene AVX2 (comprobado en la línea anterior).
-            return unsafe { self.step_avx2(keys, values, token, pos) };
-        }
-        self.step_portable(keys, values, token, pos)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn step_avx2(
-        &self,
-        keys: &mut [Vec<f32>],
-        values: &mut [Vec<f32>],
-        token: u32,
-        pos: usize,
-    ) -> Vec<f32> {
-        self.step_portable(keys, values, token, pos)
-    }
-
-    #[inline(always)]
-    fn step_portable(
-        &self,
-        keys: &mut [Vec<f32>],
-        values: &mut [Vec<f32>],
-        token: u32,
-        pos: usize,
-    ) -> Vec<f32> {
-        let m = self;
-        let (c, hs) = (m.n_embd, m.head_size);
-        let t = pos + 1; // posiciones a las que se atiende, la nueva incluida
-        let scale = (hs as f64).powf(-0.5) as f32;
-        let mut x: Vec<f32> = m.tok_emb[token as usize * c..][..c]
-            .iter()
-            .zip(&m.pos_emb[pos * c..][..c])
-            .map(|(a, b)| a + b)
-            .collect();
-        let mut h = vec![0f32; c];
-        let mut qkv = vec![0f32; 3 * c];
-        let mut att = vec![0f32; c];
-        let mut tmp = vec![0f32; c];
-        let mut wide = vec![0f32; 4 * c];
-        let mut wei = vec![0f32; t];
-        for (layer, b) in m.blocks.iter().enumerate() {
-            b.ln1.apply(&x, &mut h);
-            matvec(&b.qkv, None, &h, &mut qkv);
-            let (keys, values) = (&mut keys[layer], &mut values[layer]);
-            keys.extend_from_slice(&qkv[c..2 * c]);
-            values.extend_from_slice(&qkv[2 * c..]);
-            for head in 0..m.n_head {
-                let q = &qkv[head * hs..][..hs];
-                for (j, w) in wei.iter_mut().enumerate() {
-                    *w = dot(q, &keys[j * c + head * hs..][..hs]) * scale;
-                }
-                softmax_in_place(&mut wei);
-                let out = &mut att[head * hs..][..hs];
-                out.fill(0.0);
-                for (j, &w) in wei.iter().enumerate() {
-                    for (o, &v) in out.iter_mut().zip(&values[j * c + head * hs..][..hs]) {
-                        *o += w * v;
-                    }
-                }
-            }
-            matvec(&b.proj_w, Some(&b.proj_b), &att, &mut tmp);
-            x.iter_mut().zip(&tmp).for_each(|(a, d)| *a += d);
-            b.ln2.apply(&x, &mut h);
-            matvec(&b.up_w, Some(&b.up_b), &h, &mut wide);
-            wide.iter_mut().for_each(|v| *v = v.max(0.0));
-            matvec(&b.down_w, Some(&b.down_b), &wide, &mut tmp);
-            x.iter_mut().zip(&tmp).for_each(|(a, d)| *a += d);
-        }
-        m.ln_f.apply(&x, &mut h);
-        let mut logits = vec![0f32; m.vocab_size];
-        matvec(&m.lm_w, Some(&m.lm_b), &h, &mut logits);
-        logits
-    }
-}
-
-/// Producto escalar con ocho sumas parciales (el compilador lo vectoriza).
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
-/// `out = W x + b`, con `W` por filas `(out.len(), x.len())`.
-#[inline(always)]
-fn matvec(w: &[f32], b: Option<&[f32]>, x: &[f32], out: &mut [f32]) {
-    let n = x.len();
-    for (o, (i, row)) in out.iter_mut().zip(w.chunks_exact(n).enumerate()) {
-        *o = dot(row, x) + b.map_or(0.0, |b| b[i]);
-    }
-}
-
-/// Softmax de un vector, en su sitio.
-#[inline(always)]
-fn softmax_in_place(v: &mut [f32]) {
-    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut total = 0.0;
-    for x in v.iter_mut() {
-        *x = (*x - max).exp();
-        total += *x;
-    }
-    v.iter_mut().for_each(|x| *x /= total);
-}
-
 // ANCHOR: generate
-/// Como [`gpt::generate`] (mismo sorteo, mismo texto para la misma semilla), pero con los
-/// logits de una [`KvCache`]. Devuelve los tokens nuevos y el trabajo hecho por la caché.
-pub fn generate_with_stats(
-    model: &Gpt,
-    prompt: &[u32],
-    max_new_tokens: usize,
-    sampling: Sampling,
-    rng: &mut Rng,
-    mut on_token: impl FnMut(u32),
-) -> Result<(Vec<u32>, CacheStats)> {
-    let mut cache = KvCache::new(model)?;
-    let mut ids = prompt.to_vec();
-    for _ in 0..max_new_tokens {
-        let logits = cache.next_logits(&ids)?;
-        // El mismo sorteo, en el mismo orden, que `gpt::generate`.
-        let next = gpt::choose_next(&logits, sampling, rng);
-        on_token(next);
-        ids.push(next);
+/// La caché es una fuente de logits más para [`crate::model::gpt::generate`]: el mismo sorteo
+/// y el mismo texto que con el modelo solo, más deprisa.
+impl NextLogits for KvCache<'_> {
+    fn next_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
+        KvCache::next_logits(self, ids)
     }
-    Ok((ids[prompt.len()..].to_vec(), cache.stats()))
 }
 // ANCHOR_END: generate
-
-/// [`generate_with_stats`] sin las estadísticas: la firma de [`gpt::generate`].
-pub fn generate(
-    model: &Gpt,
-    prompt: &[u32],
-    max_new_tokens: usize,
-    sampling: Sampling,
-    rng: &mut Rng,
-    on_token: impl FnMut(u32),
-) -> Result<Vec<u32>> {
-    generate_with_stats(model, prompt, max_new_tokens, sampling, rng, on_token).map(|(ids, _)| ids)
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fast::kernels::Fast;
     use crate::model::gpt::{GptConfig, Preset};
     use crate::tools::rng;
     use candle_core::Device;
 
     fn tiny() -> Gpt {
         let cfg = GptConfig::preset(Preset::Diminuto, 13);
-        let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(3)).unwrap();
-        model.with_kernels(std::sync::Arc::new(crate::fast::kernels::Fast))
+        Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(3)).unwrap()
     }
 
     #[test]
     fn steps_within_the_block_and_rebuilds_past_it() {
         let model = tiny();
         let bs = model.config.block_size;
-        let mut cache = KvCache::new(&model).unwrap();
+        let mut cache = KvCache::new(&model, &Fast).unwrap();
         let mut ids = vec![1u32, 2, 3];
         cache.next_logits(&ids).unwrap();
         assert_eq!(cache.len(), 3);
@@ -662,36 +375,10 @@ mod tests {
         assert!(cache.is_empty());
     }
 
-    /// La versión con AVX2 del paso de una posición da exactamente los mismos bits que la
-    /// portátil (mismo orden de las sumas). En una CPU sin AVX2 solo existe la portátil.
-    #[test]
-    fn the_avx2_step_gives_the_same_bits_as_the_portable_one() {
-        let model = tiny();
-        let cache = KvCache::new(&model).unwrap();
-        let host = cache
-            .host
-            .as_ref()
-            .expect("con la implementación rápida en f32 hay camino sin candle");
-        let layers = model.config.n_layer;
-        let (mut k1, mut v1) = (vec![Vec::new(); layers], vec![Vec::new(); layers]);
-        let (mut k2, mut v2) = (k1.clone(), v1.clone());
-        for (pos, token) in [4u32, 7, 1, 12, 0, 3].into_iter().enumerate() {
-            let fast = host.step(&mut k1, &mut v1, token, pos);
-            let portable = host.step_portable(&mut k2, &mut v2, token, pos);
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&fast), bits(&portable), "posición {pos}");
-        }
-        assert_eq!(k1, k2);
-        #[cfg(target_arch = "x86_64")]
-        if !std::arch::is_x86_feature_detected!("avx2") {
-            crate::eprintln!("esta CPU no tiene AVX2: solo se ha comprobado la versión portátil");
-        }
-    }
-
     #[test]
     fn a_different_context_rebuilds_instead_of_reusing() {
         let model = tiny();
-        let mut cache = KvCache::new(&model).unwrap();
+        let mut cache = KvCache::new(&model, &Fast).unwrap();
         cache.next_logits(&[1, 2, 3]).unwrap();
         // No continúa lo guardado: no puede reutilizarlo.
         let got = cache.next_logits(&[1, 9, 3, 4]).unwrap();
@@ -708,7 +395,7 @@ mod tests {
     #[test]
     fn bad_contexts_are_errors_in_spanish() {
         let model = tiny();
-        let mut cache = KvCache::new(&model).unwrap();
+        let mut cache = KvCache::new(&model, &Fast).unwrap();
         let e = cache.next_logits(&[]).unwrap_err().to_string();
         assert!(e.contains("vacío"), "{e}");
         let e = cache.next_logits(&[1, 13]).unwrap_err().to_string();

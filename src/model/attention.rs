@@ -12,9 +12,10 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 
 use crate::model::adamw::{AdamW, AdamWConfig};
-use crate::model::estimate::{self, estimate_loss};
+use crate::model::estimate::{self, LossPoint, estimate_loss};
 use crate::model::layers::{self, Params};
 use crate::model::sampling;
+use crate::model::train::{self, Callbacks, Learner, Progress};
 use crate::text::batches::{get_batch, to_tensor};
 use crate::text::dataset::{Dataset, Split};
 use crate::tools::rng::{self, Rng};
@@ -518,58 +519,85 @@ pub struct TrainConfig {
     pub eval_iters: usize,
 }
 
-/// Lo que va pasando durante el entrenamiento, para quien lo narre.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TrainEvent {
-    /// Se terminó el paso número `.0` (contando desde 1).
-    Step(usize),
-    /// Estimación de la pérdida antes del paso `step` (al final, `step == steps`).
-    Eval { step: usize, losses: Losses },
+// ANCHOR: train
+/// El modelo de una cabeza entrenándose: con AdamW, lotes del RNG `rng` (también los de las
+/// estimaciones, en el orden en que se piden) y el progreso.
+pub struct HeadTrainer<'a> {
+    pub model: &'a HeadModel,
+    pub cfg: &'a TrainConfig,
+    pub optimizer: AdamW,
+    pub rng: &'a mut Rng,
+    pub progress: Progress,
 }
 
-// ANCHOR: train
-/// Entrena con AdamW: en cada paso, un lote al azar, la pérdida, sus derivadas y una
-/// actualización. Estima la pérdida cada `eval_interval` pasos y al final, y la devuelve.
+impl Learner for HeadTrainer<'_> {
+    fn schedule(&self) -> (usize, usize) {
+        (self.cfg.steps, self.cfg.eval_interval.max(1))
+    }
+
+    fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    fn progress_mut(&mut self) -> &mut Progress {
+        &mut self.progress
+    }
+
+    fn estimate_loss(&mut self, ds: &Dataset) -> Result<LossPoint> {
+        let (model, cfg) = (self.model, self.cfg);
+        let batch = (cfg.batch_size, model.config().block_size);
+        let dev = model.params().device();
+        let losses = estimate_loss(ds, batch, cfg.eval_iters, self.rng, |batches| {
+            (batches.iter())
+                .map(|(x, y)| {
+                    model
+                        .loss(&to_tensor(x, dev)?, &to_tensor(y, dev)?)?
+                        .to_scalar()
+                })
+                .collect()
+        })?;
+        let (step, train, val) = (self.progress.step, losses.train, losses.val);
+        Ok(LossPoint { step, train, val })
+    }
+
+    fn train_step(&mut self, ds: &Dataset) -> Result<f32> {
+        let (batch_size, block_size) = (self.cfg.batch_size, self.model.config().block_size);
+        let (x, y) = get_batch(ds, Split::Train, batch_size, block_size, self.rng);
+        let dev = self.model.params().device();
+        let loss = self
+            .model
+            .loss(&to_tensor(&x, dev)?, &to_tensor(&y, dev)?)?;
+        self.optimizer.step(&loss.backward()?)?;
+        self.progress.step += 1;
+        loss.to_scalar()
+    }
+}
+// ANCHOR_END: train
+
+/// Entrena con AdamW y el bucle de [`crate::model::train::train`]: en cada paso, un lote al
+/// azar, la pérdida, sus derivadas y una actualización. `on_step` recibe el número de pasos
+/// dados y la pérdida del lote; `on_eval`, cada estimación. Devuelve las estimaciones.
 pub fn train(
     model: &HeadModel,
     ds: &Dataset,
     cfg: &TrainConfig,
     rng: &mut Rng,
-    mut on_event: impl FnMut(TrainEvent),
-) -> Result<Vec<(usize, Losses)>> {
+    on_step: impl FnMut(usize, f32),
+    on_eval: impl FnMut(&LossPoint),
+) -> anyhow::Result<Vec<LossPoint>> {
     let adamw = AdamWConfig::with_lr(cfg.learning_rate);
-    let mut optimizer = AdamW::new(model.params().vars(), adamw)?;
-    let block_size = model.config().block_size;
-    let mut history = Vec::new();
-    for step in 0..=cfg.steps {
-        if step % cfg.eval_interval.max(1) == 0 || step == cfg.steps {
-            let batch = (cfg.batch_size, block_size);
-            let losses = estimate_loss(ds, batch, cfg.eval_iters, rng, |batches| {
-                batches
-                    .iter()
-                    .map(|(x, y)| {
-                        let dev = model.params().device();
-                        let (x, y) = (to_tensor(x, dev)?, to_tensor(y, dev)?);
-                        model.loss(&x, &y)?.to_scalar::<f32>()
-                    })
-                    .collect()
-            })?;
-            on_event(TrainEvent::Eval { step, losses });
-            history.push((step, losses));
-        }
-        if step == cfg.steps {
-            break;
-        }
-        let (x, y) = get_batch(ds, Split::Train, cfg.batch_size, block_size, rng);
-        let dev = model.params().device();
-        let (x, y) = (to_tensor(&x, dev)?, to_tensor(&y, dev)?);
-        let loss = model.loss(&x, &y)?;
-        optimizer.step(&loss.backward()?)?;
-        on_event(TrainEvent::Step(step + 1));
-    }
-    Ok(history)
+    let optimizer = AdamW::new(model.params().vars(), adamw)?;
+    let progress = Progress::new(0);
+    let mut trainer = HeadTrainer {
+        model,
+        cfg,
+        optimizer,
+        rng,
+        progress,
+    };
+    train::train(&mut trainer, ds, &mut Callbacks { on_eval, on_step })?;
+    Ok(trainer.progress.history)
 }
-// ANCHOR_END: train
 
 /// Un tensor de candle `(B, T, C)` a partir de un arreglo de `ndarray`.
 pub fn to_tensor3(x: ArrayView3<f32>, device: &Device) -> Result<Tensor> {

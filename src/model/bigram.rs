@@ -6,8 +6,8 @@ use candle_core::{Device, Tensor, Var};
 use candle_nn::Optimizer as _;
 use ndarray::{Array2, ArrayView1, ArrayView2, Zip};
 
-use crate::model::estimate::LossPoint;
-use crate::model::estimate::{self, Losses, estimate_loss};
+use crate::model::estimate::{self, LossPoint, Losses, estimate_loss};
+use crate::model::train::{self, Callbacks, Learner, Progress};
 use crate::text::batches::get_batch;
 use crate::text::dataset::{Dataset, Split};
 use crate::tools::rng::{self, Rng};
@@ -328,44 +328,80 @@ impl Default for TrainConfig {
 /// Lo que devuelve un entrenamiento.
 #[derive(Debug, Clone)]
 pub struct TrainReport {
-    /// Las estimaciones al empezar, cada `eval_interval` pasos y al terminar.
+    /// Las estimaciones al empezar, cada `eval_interval` pasos y antes del último paso.
     pub curve: Vec<LossPoint>,
     /// La pérdida del último lote (lo que imprime el cuaderno).
     pub last_loss: f32,
 }
 
 // ANCHOR: train
-/// El bucle de entrenamiento del cuaderno. `on_step` recibe el número de paso y la
-/// pérdida (para la barra de progreso); `on_eval`, cada estimación.
+/// Un bigrama entrenándose: el modelo, su configuración, el RNG del que salen los lotes (de
+/// entrenamiento y de las estimaciones, en el orden en que se piden) y el progreso.
+pub struct BigramTrainer<'a, M: Bigram + ?Sized> {
+    pub model: &'a mut M,
+    pub cfg: &'a TrainConfig,
+    pub rng: &'a mut Rng,
+    pub progress: Progress,
+}
+
+impl<M: Bigram + ?Sized> Learner for BigramTrainer<'_, M> {
+    fn schedule(&self) -> (usize, usize) {
+        (self.cfg.steps, self.cfg.eval_interval)
+    }
+
+    fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    fn progress_mut(&mut self) -> &mut Progress {
+        &mut self.progress
+    }
+
+    fn estimate_loss(&mut self, data: &Dataset) -> candle_core::Result<LossPoint> {
+        let (cfg, model) = (self.cfg, &*self.model);
+        let batch = (cfg.batch_size, cfg.block_size);
+        let Losses { train, val } = estimate_loss(data, batch, cfg.eval_iters, self.rng, |b| {
+            b.iter()
+                .map(|(x, y)| model.loss(x.as_slice().unwrap(), y.as_slice().unwrap()))
+                .collect()
+        })?;
+        let step = self.progress.step;
+        Ok(LossPoint { step, train, val })
+    }
+
+    fn train_step(&mut self, data: &Dataset) -> candle_core::Result<f32> {
+        let cfg = self.cfg;
+        let (x, y) = get_batch(data, Split::Train, cfg.batch_size, cfg.block_size, self.rng);
+        let loss = (self.model).train_step(x.as_slice().unwrap(), y.as_slice().unwrap())?;
+        self.progress.step += 1;
+        Ok(loss)
+    }
+}
+
+/// Entrena `model` con el bucle de [`crate::model::train::train`]. `on_step` recibe el
+/// número de pasos dados y la pérdida del lote (para la barra de progreso); `on_eval`, cada
+/// estimación.
 pub fn train<M: Bigram + ?Sized>(
     model: &mut M,
     data: &Dataset,
     cfg: &TrainConfig,
     rng: &mut Rng,
     mut on_step: impl FnMut(usize, f32),
-    mut on_eval: impl FnMut(&LossPoint),
-) -> candle_core::Result<TrainReport> {
-    let mut curve = Vec::new();
+    on_eval: impl FnMut(&LossPoint),
+) -> anyhow::Result<TrainReport> {
     let mut last_loss = f32::NAN;
-    for step in 0..=cfg.steps {
-        if step % cfg.eval_interval == 0 || step == cfg.steps {
-            let batch = (cfg.batch_size, cfg.block_size);
-            let Losses { train, val } = estimate_loss(data, batch, cfg.eval_iters, rng, |b| {
-                b.iter()
-                    .map(|(x, y)| model.loss(x.as_slice().unwrap(), y.as_slice().unwrap()))
-                    .collect()
-            })?;
-            let point = LossPoint { step, train, val };
-            on_eval(&point);
-            curve.push(point);
-        }
-        if step == cfg.steps {
-            break;
-        }
-        let (x, y) = get_batch(data, Split::Train, cfg.batch_size, cfg.block_size, rng);
-        last_loss = model.train_step(x.as_slice().unwrap(), y.as_slice().unwrap())?;
-        on_step(step + 1, last_loss);
-    }
+    let on_step = |step, loss| {
+        last_loss = loss;
+        on_step(step, loss)
+    };
+    let mut trainer = BigramTrainer {
+        model,
+        cfg,
+        rng,
+        progress: Progress::new(0),
+    };
+    train::train(&mut trainer, data, &mut Callbacks { on_eval, on_step })?;
+    let curve = trainer.progress.history;
     Ok(TrainReport { curve, last_loss })
 }
 // ANCHOR_END: train

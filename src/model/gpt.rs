@@ -9,12 +9,10 @@
 //! solo cambiar de dónde salen los valores.
 
 use std::fmt;
-use std::sync::Arc;
 
 use candle_core::{D, DType, Device, IndexOp, Module, Result, Tensor};
 use candle_nn::Embedding;
 
-use crate::model::kernels::{Kernels, Reference};
 use crate::model::layers::{self, LayerNorm, Linear, Params};
 use crate::tools::rng::Rng;
 
@@ -394,13 +392,12 @@ impl Block {
     // ANCHOR_END: block
 }
 
-/// El modelo completo, con la implementación que lo ejecuta ([`Kernels`]).
+/// El modelo completo: la configuración, los parámetros y las capas montadas con ellos.
+/// Quién hace las cuentas (este código o la implementación rápida) no es cosa del modelo:
+/// se elige al preparar el entrenamiento o la generación (`model::kernels`).
 #[derive(Debug, Clone)]
 pub struct Gpt {
     pub config: GptConfig,
-    /// Quién hace las cuentas al entrenar, evaluar y generar: la versión del libro
-    /// ([`Reference`], la de [`Gpt::forward`]) salvo que se elija otra con [`Gpt::with_kernels`].
-    pub kernels: Arc<dyn Kernels>,
     pub params: Params,
     pub token_embedding_table: Embedding,
     pub position_embedding_table: Embedding,
@@ -410,14 +407,13 @@ pub struct Gpt {
 }
 
 impl Gpt {
-    /// Un modelo nuevo con pesos aleatorios (de `rng`), con la implementación del libro.
+    /// Un modelo nuevo con pesos aleatorios (de `rng`).
     pub fn new(cfg: &GptConfig, device: &Device, rng: &mut Rng) -> Result<Self> {
         let params = init_params(cfg, device, rng)?;
         Self::from_params(cfg, params)
     }
 
-    /// Monta las capas con los parámetros de `params`, buscándolos por nombre, con la
-    /// implementación del libro.
+    /// Monta las capas con los parámetros de `params`, buscándolos por nombre.
     pub fn from_params(cfg: &GptConfig, params: Params) -> Result<Self> {
         let p = &params;
         let embedding = |name: &str| -> Result<Embedding> {
@@ -462,21 +458,8 @@ impl Gpt {
             ln_f: layer_norm(p, "ln_f")?,
             lm_head: linear(p, "lm_head", true)?,
             config: cfg.clone(),
-            kernels: Arc::new(Reference),
             params,
         })
-    }
-
-    /// El mismo modelo (los mismos parámetros) ejecutado por `kernels`. Se elige al
-    /// construirlo: por ejemplo `crate::fast::kernels::for_device`.
-    pub fn with_kernels(mut self, kernels: Arc<dyn Kernels>) -> Self {
-        self.kernels = kernels;
-        self
-    }
-
-    /// La implementación que ejecuta el modelo.
-    pub fn kernels(&self) -> &dyn Kernels {
-        self.kernels.as_ref()
     }
 
     /// El mismo modelo con otra precisión (por ejemplo `F64` para comprobar derivadas).
@@ -485,7 +468,7 @@ impl Gpt {
         for (name, var) in self.params.named() {
             params.add(name, var.as_tensor().to_dtype(dtype)?)?;
         }
-        Ok(Self::from_params(&self.config, params)?.with_kernels(self.kernels.clone()))
+        Self::from_params(&self.config, params)
     }
 
     pub fn device(&self) -> &Device {
@@ -493,8 +476,7 @@ impl Gpt {
     }
 
     // ANCHOR: forward
-    /// `idx (B, T)` de identificadores → logits `(B, T, vocab_size)`. (Es la versión del
-    /// libro; [`Self::kernels`] puede calcular lo mismo de otra manera.)
+    /// `idx (B, T)` de identificadores → logits `(B, T, vocab_size)`.
     pub fn forward(&self, idx: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let (_b, t) = idx.dims2()?;
         let tok_emb = self.token_embedding_table.forward(idx)?; // (B, T, C)
@@ -521,12 +503,12 @@ impl Gpt {
 
     // ANCHOR: next_logits
     /// Los logits del siguiente token tras el contexto `ids` (recortado a los últimos
-    /// `block_size`), en `f32` y en la CPU, calculados con [`Self::kernels`].
+    /// `block_size`), en `f32` y en la CPU.
     pub fn next_logits(&self, ids: &[u32]) -> Result<Vec<f32>> {
         let start = ids.len().saturating_sub(self.config.block_size);
         let context = &ids[start..];
         let idx = Tensor::new(context, self.device())?.unsqueeze(0)?; // (1, T)
-        let logits = self.kernels.forward(self, &idx, &mut Mode::Eval)?; // (1, T, vocab)
+        let logits = self.forward(&idx, &mut Mode::Eval)?; // (1, T, vocab)
         logits
             .i((0, context.len() - 1))?
             .to_dtype(DType::F32)?
@@ -540,10 +522,23 @@ impl Gpt {
 pub use crate::model::sampling::{Sampling, choose_next, sample, softmax, top_k_filter};
 
 // ANCHOR: generate
+/// Lo que necesita [`generate`]: los logits del siguiente token tras un contexto. Lo da el
+/// modelo ([`Gpt::next_logits`], que pasa el contexto entero, como el cuaderno) y lo da
+/// también la caché KV (`crate::fast::kv_cache`), que calcula lo mismo más deprisa.
+pub trait NextLogits {
+    fn next_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>>;
+}
+
+impl NextLogits for &Gpt {
+    fn next_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
+        Gpt::next_logits(self, ids)
+    }
+}
+
 /// Genera `max_new_tokens` tokens a continuación de `prompt` y llama a `on_token` con cada
 /// uno en cuanto sale (para mostrarlo al momento). Devuelve los tokens nuevos.
 pub fn generate(
-    model: &Gpt,
+    mut model: impl NextLogits,
     prompt: &[u32],
     max_new_tokens: usize,
     sampling: Sampling,
@@ -560,6 +555,20 @@ pub fn generate(
     Ok(ids[prompt.len()..].to_vec())
 }
 // ANCHOR_END: generate
+
+/// Una fuente de logits prestada (`&mut cache`) sigue siéndolo: quien la presta la conserva
+/// después, con lo que guardó.
+impl<T: NextLogits + ?Sized> NextLogits for &mut T {
+    fn next_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
+        (**self).next_logits(ids)
+    }
+}
+
+impl<T: NextLogits + ?Sized> NextLogits for Box<T> {
+    fn next_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
+        (**self).next_logits(ids)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -3,19 +3,21 @@
 //! El modelo del capítulo 7 ([`Gpt`]) tiene dos implementaciones de las mismas cuentas: la
 //! del libro ([`Reference`], aquí), hecha con operaciones sueltas de candle y que se lee como
 //! el cuaderno, y una rápida para la CPU (`crate::fast::kernels::Fast`), con operaciones
-//! fusionadas escritas a mano. Se elige **una vez**, al construir el modelo
-//! ([`Gpt::with_kernels`]), y el modelo la lleva consigo: el entrenamiento, la estimación de
-//! la pérdida y la generación la usan sin preguntar nada más. Las pruebas
+//! fusionadas escritas a mano. El modelo no sabe quién lo ejecuta: la implementación se elige
+//! **una vez**, al preparar la ejecución (`tools::training::executor`), y la reciben el
+//! entrenamiento (`model::train::Trainer`) y la generación ([`Executed`] y la caché KV,
+//! `crate::fast::kv_cache`), que la usan sin preguntar nada más. Las pruebas
 //! (`tests/rendimiento.rs`) comprueban que las dos dan los mismos valores y derivadas, y
 //! `tests/ejecutores.rs`, que entrenan igual con dropout, con uno o con dos núcleos.
 
 use std::fmt;
 
 use candle_core::backprop::GradStore;
-use candle_core::{Result, Tensor};
+use candle_core::{IndexOp, Module, Result, Tensor};
 
 use crate::model::adamw::AdamW;
-use crate::model::gpt::{Gpt, Mode};
+use crate::model::gpt::{FeedForward, Gpt, Mode, NextLogits};
+use crate::model::layers::{self, LayerNorm, Linear};
 use crate::tools::rng::Rng;
 
 /// De qué paso de entrenamiento se trata: la semilla y el número de paso (ver
@@ -56,10 +58,72 @@ pub trait Kernels: fmt::Debug + Send + Sync {
     /// Un paso de AdamW con las derivadas `grads`: lo que calcula [`AdamW::step`].
     fn adamw_step(&self, optimizer: &mut AdamW, grads: &GradStore) -> Result<()>;
 
-    /// ¿Es la implementación rápida de la CPU? Entonces la caché KV
-    /// (`crate::fast::kv_cache`) da sus pasos de una posición sin candle.
-    fn host_steps(&self) -> bool {
-        false
+    // Las piezas sueltas que usa la caché KV (`crate::fast::kv_cache`) para pasar por el
+    // modelo una posición o un contexto corto. Por defecto, las del libro.
+
+    /// La capa lineal `l` aplicada a `x`.
+    fn linear(&self, l: &Linear, x: &Tensor) -> Result<Tensor> {
+        l.forward(x)
+    }
+
+    /// La LayerNorm `ln` aplicada a `x`.
+    fn layer_norm(&self, ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
+        ln.forward(x)
+    }
+
+    /// La red de avance `f` aplicada a `x`, sin dropout.
+    fn feed_forward(&self, f: &FeedForward, x: &Tensor) -> Result<Tensor> {
+        f.forward(x, &mut Mode::Eval)
+    }
+
+    /// La softmax de cada fila de `scores (…, T, T)` con la máscara causal.
+    fn causal_softmax(&self, scores: &Tensor) -> Result<Tensor> {
+        layers::causal_softmax(scores)
+    }
+
+    /// El paso de una posición de la caché KV hecho fuera de candle, si esta implementación
+    /// lo tiene para `model` (`qkv`: por capa, consultas, claves y valores de todas las
+    /// cabezas juntos). La del libro no lo tiene: da el paso con las piezas de arriba.
+    fn position_step(
+        &self,
+        _model: &Gpt,
+        _qkv: &[Linear],
+    ) -> Result<Option<Box<dyn PositionStep>>> {
+        Ok(None)
+    }
+}
+
+/// El paso de una posición de la caché KV sin candle: `token` en la posición `pos`. Añade
+/// su clave y su valor a `keys` y `values` (por capa, filas `(T, C)` con las cabezas una
+/// tras otra) y devuelve los logits del siguiente token.
+pub trait PositionStep: Send + Sync {
+    fn step(
+        &self,
+        keys: &mut [Vec<f32>],
+        values: &mut [Vec<f32>],
+        token: u32,
+        pos: usize,
+    ) -> Vec<f32>;
+}
+
+/// El modelo con la implementación que lo ejecuta: genera como el cuaderno (el contexto
+/// entero en cada token), con las cuentas de `kernels`.
+pub struct Executed<'a> {
+    pub model: &'a Gpt,
+    pub kernels: &'a dyn Kernels,
+}
+
+impl NextLogits for Executed<'_> {
+    /// Lo mismo que [`Gpt::next_logits`], con el forward de `kernels`.
+    fn next_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
+        let start = ids.len().saturating_sub(self.model.config.block_size);
+        let context = &ids[start..];
+        let idx = Tensor::new(context, self.model.device())?.unsqueeze(0)?; // (1, T)
+        let logits = (self.kernels).forward(self.model, &idx, &mut Mode::Eval)?; // (1, T, V)
+        logits
+            .i((0, context.len() - 1))?
+            .to_dtype(candle_core::DType::F32)?
+            .to_vec1()
     }
 }
 

@@ -15,9 +15,10 @@ use candle_core::{D, Device, Module, Result, Tensor};
 use candle_nn::Embedding;
 
 use crate::model::adamw::{AdamW, AdamWConfig};
+use crate::model::estimate::{LossPoint, estimate_loss};
 use crate::model::gpt::{FeedForward, Gpt, GptConfig, Head, INIT_STD, Mode, MultiHeadAttention};
 use crate::model::layers::{self, Linear, Params};
-use crate::model::train::{eval_rng, init_rng, step_rng};
+use crate::model::train::{self, Callbacks, Learner, Progress, eval_rng, init_rng, step_rng};
 use crate::text::batches::{get_batch, to_tensor};
 use crate::text::dataset::{Dataset, Split};
 use crate::tools::rng::Rng;
@@ -109,17 +110,13 @@ impl LadderSetup {
         )
     }
 
-    /// La configuración del GPT del capítulo que corresponde a los peldaños 6 y 7.
-    /// Lo que ocupa entrenar el peldaño más grande (el último, con el doble de capas): la
-    /// escalera estima su pérdida lote a lote, así que de la estimación solo cuenta uno.
+    /// Lo que ocupa entrenar el peldaño más grande (el último, con el doble de capas), con los
+    /// lotes de sus estimaciones.
     pub fn training_memory(&self) -> Option<u64> {
-        let largest = GptConfig {
-            eval_iters: 1,
-            ..self.gpt_config(Rung::DropoutAndScale)
-        };
-        crate::model::train::training_memory(&largest)
+        crate::model::train::training_memory(&self.gpt_config(Rung::DropoutAndScale))
     }
 
+    /// La configuración del GPT del capítulo que corresponde a los peldaños 6 y 7.
     pub fn gpt_config(&self, rung: Rung) -> GptConfig {
         let last = rung == Rung::DropoutAndScale;
         GptConfig {
@@ -294,16 +291,73 @@ pub struct RungResult {
     pub seconds: f64,
 }
 
-/// Entrena un peldaño `max_iters` pasos y estima su pérdida de validación con `eval_iters`
-/// lotes. Tras cada paso y cada lote de la estimación llama a `on_progress` con lo hecho
-/// hasta entonces, de `max_iters + eval_iters` en total.
+/// Un peldaño entrenándose, con los flujos del RNG del GPT (`model::train`).
+struct RungTrainer<'a> {
+    model: Model,
+    optimizer: AdamW,
+    setup: &'a LadderSetup,
+    progress: Progress,
+}
+
+impl Learner for RungTrainer<'_> {
+    /// Una sola estimación, antes del último paso (y la del principio).
+    fn schedule(&self) -> (usize, usize) {
+        (self.setup.max_iters, self.setup.max_iters.max(1))
+    }
+
+    fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    fn progress_mut(&mut self) -> &mut Progress {
+        &mut self.progress
+    }
+
+    fn estimate_loss(&mut self, ds: &Dataset) -> Result<LossPoint> {
+        let (s, step) = (self.setup, self.progress.step);
+        let mut rng = eval_rng(s.seed, step);
+        let device = self.model.params().device().clone();
+        let losses = estimate_loss(
+            ds,
+            (s.batch_size, s.block_size),
+            s.eval_iters,
+            &mut rng,
+            |b| {
+                (b.iter())
+                    .map(|(x, y)| {
+                        let (x, y) = (to_tensor(x, &device)?, to_tensor(y, &device)?);
+                        self.model.loss(&x, &y, &mut Mode::Eval)?.to_scalar::<f32>()
+                    })
+                    .collect()
+            },
+        )?;
+        let (train, val) = (losses.train, losses.val);
+        Ok(LossPoint { step, train, val })
+    }
+
+    fn train_step(&mut self, ds: &Dataset) -> Result<f32> {
+        let s = self.setup;
+        let mut rng = step_rng(s.seed, self.progress.step);
+        let (x, y) = get_batch(ds, Split::Train, s.batch_size, s.block_size, &mut rng);
+        let device = self.model.params().device();
+        let (x, y) = (to_tensor(&x, device)?, to_tensor(&y, device)?);
+        let loss = self.model.loss(&x, &y, &mut Mode::Train(&mut rng))?;
+        self.optimizer.step(&loss.backward()?)?;
+        self.progress.step += 1;
+        loss.to_scalar()
+    }
+}
+
+/// Entrena un peldaño `max_iters` pasos con el bucle de [`crate::model::train::train`] y da
+/// su pérdida de validación (la última estimación, con `eval_iters` lotes). Tras cada paso
+/// llama a `on_progress` con los pasos dados.
 pub fn train_rung(
     rung: Rung,
     s: &LadderSetup,
     ds: &Dataset,
     device: &Device,
     mut on_progress: impl FnMut(usize),
-) -> Result<RungResult> {
+) -> anyhow::Result<RungResult> {
     let start = Instant::now();
     let mut rng = init_rng(s.seed);
     let model = match rung {
@@ -316,26 +370,22 @@ pub fn train_rung(
             Model::Partial(Box::new(m), p)
         }
     };
-    let mut opt = AdamW::new(model.params().vars(), AdamWConfig::with_lr(s.learning_rate))?;
-    for step in 0..s.max_iters {
-        let mut rng = step_rng(s.seed, step);
-        let (x, y) = get_batch(ds, Split::Train, s.batch_size, s.block_size, &mut rng);
-        let (x, y) = (to_tensor(&x, device)?, to_tensor(&y, device)?);
-        let loss = model.loss(&x, &y, &mut Mode::Train(&mut rng))?;
-        opt.step(&loss.backward()?)?;
-        on_progress(step + 1);
-    }
-    let mut rng = eval_rng(s.seed, s.max_iters);
-    let mut total = 0.0f64;
-    for i in 0..s.eval_iters {
-        let (x, y) = get_batch(ds, Split::Val, s.batch_size, s.block_size, &mut rng);
-        let (x, y) = (to_tensor(&x, device)?, to_tensor(&y, device)?);
-        total += model.loss(&x, &y, &mut Mode::Eval)?.to_scalar::<f32>()? as f64;
-        on_progress(s.max_iters + i + 1);
-    }
+    let optimizer = AdamW::new(model.params().vars(), AdamWConfig::with_lr(s.learning_rate))?;
+    let mut trainer = RungTrainer {
+        model,
+        optimizer,
+        setup: s,
+        progress: Progress::new(s.seed),
+    };
+    let mut hooks = Callbacks {
+        on_eval: |_: &LossPoint| {},
+        on_step: |done, _| on_progress(done),
+    };
+    train::train(&mut trainer, ds, &mut hooks)?;
+    let last = trainer.progress.history.last();
     Ok(RungResult {
-        params: model.params().count(),
-        val_loss: (total / s.eval_iters.max(1) as f64) as f32,
+        params: trainer.model.params().count(),
+        val_loss: last.map_or(f32::NAN, |p| p.val),
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -365,8 +415,8 @@ mod tests {
         for rung in Rung::ALL {
             let mut calls = Vec::new();
             let r = train_rung(rung, &s, &ds, &Device::Cpu, |done| calls.push(done)).unwrap();
-            // El progreso cuenta los pasos y también los lotes de la estimación final.
-            assert_eq!(calls, (1..=s.max_iters + s.eval_iters).collect::<Vec<_>>());
+            // El progreso cuenta los pasos.
+            assert_eq!(calls, (1..=s.max_iters).collect::<Vec<_>>());
             assert!(
                 r.val_loss < (4f32).ln() - 0.2,
                 "{}: {}",

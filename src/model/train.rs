@@ -59,9 +59,57 @@ pub struct Progress {
     pub history: Vec<LossPoint>,
 }
 
-/// El modelo, su optimizador y el progreso.
+impl Progress {
+    /// Un entrenamiento que empieza, con la semilla `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            step: 0,
+            seed,
+            best_val: None,
+            history: Vec::new(),
+        }
+    }
+
+    /// Apunta una estimación en el historial; devuelve si es la mejor validación hasta ahora.
+    pub fn record(&mut self, point: LossPoint) -> bool {
+        let best = self.best_val.is_none_or(|b| point.val < b);
+        if best {
+            self.best_val = Some(point.val);
+        }
+        self.history.push(point);
+        best
+    }
+
+    /// Si la última estimación del historial es la de este paso (al reanudar justo en un
+    /// punto de evaluación, o al parar justo después de estimar).
+    fn estimated_now(&self) -> bool {
+        self.history.last().map(|p| p.step) == Some(self.step)
+    }
+}
+
+// ANCHOR: learner
+/// Lo que el bucle de entrenamiento ([`train`]) necesita de un modelo con su optimizador. Lo
+/// cumplen el bigrama (capítulo 5), el modelo de una cabeza (capítulo 6), los peldaños de la
+/// escalera y el GPT ([`Trainer`]).
+pub trait Learner {
+    /// `(max_iters, eval_interval)`: cuántos pasos dar, y cada cuántos estimar la pérdida.
+    fn schedule(&self) -> (usize, usize);
+    fn progress(&self) -> &Progress;
+    fn progress_mut(&mut self) -> &mut Progress;
+    /// `estimate_loss()`: la pérdida media en entrenamiento y en validación, sin dropout.
+    fn estimate_loss(&mut self, ds: &Dataset) -> candle_core::Result<LossPoint>;
+    /// Un paso: un lote, la pérdida, sus derivadas y el paso del optimizador. Suma uno a
+    /// `progress().step` y devuelve la pérdida del lote.
+    fn train_step(&mut self, ds: &Dataset) -> candle_core::Result<f32>;
+}
+// ANCHOR_END: learner
+
+/// El GPT, la implementación que hace sus cuentas, su optimizador y el progreso.
 pub struct Trainer {
     pub model: Gpt,
+    /// Quién ejecuta el modelo: la versión del libro o la rápida, elegida una vez al
+    /// preparar el entrenamiento.
+    pub kernels: Arc<dyn Kernels>,
     pub optimizer: AdamW,
     pub progress: Progress,
 }
@@ -75,37 +123,46 @@ impl Trainer {
         seed: u64,
         kernels: Arc<dyn Kernels>,
     ) -> candle_core::Result<Self> {
-        let model = Gpt::new(cfg, device, &mut init_rng(seed))?.with_kernels(kernels);
+        let model = Gpt::new(cfg, device, &mut init_rng(seed))?;
         let optimizer = AdamW::new(model.params.vars(), AdamWConfig::with_lr(cfg.learning_rate))?;
         Ok(Self {
             model,
+            kernels,
             optimizer,
-            progress: Progress {
-                step: 0,
-                seed,
-                best_val: None,
-                history: Vec::new(),
-            },
+            progress: Progress::new(seed),
         })
     }
 
     pub fn config(&self) -> &GptConfig {
         &self.model.config
     }
+}
+
+impl Learner for Trainer {
+    fn schedule(&self) -> (usize, usize) {
+        (self.config().max_iters, self.config().eval_interval)
+    }
+
+    fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    fn progress_mut(&mut self) -> &mut Progress {
+        &mut self.progress
+    }
 
     // ANCHOR: train_step
     /// Un paso de entrenamiento; devuelve la pérdida del lote.
-    pub fn train_step(&mut self, ds: &Dataset) -> candle_core::Result<f32> {
+    fn train_step(&mut self, ds: &Dataset) -> candle_core::Result<f32> {
         let cfg = &self.model.config;
         let (seed, step) = (self.progress.seed, self.progress.step);
         let mut rng = step_rng(seed, step);
         let (x, y) = get_batch(ds, Split::Train, cfg.batch_size, cfg.block_size, &mut rng);
         let dev = self.model.device();
         let (x, y) = (to_tensor(&x, dev)?, to_tensor(&y, dev)?);
-        let kernels = self.model.kernels();
         let id = StepId { seed, step };
-        let (loss, grads) = kernels.loss_and_grads(&self.model, &x, &y, &mut rng, id)?;
-        kernels.adamw_step(&mut self.optimizer, &grads)?;
+        let (loss, grads) = (self.kernels).loss_and_grads(&self.model, &x, &y, &mut rng, id)?;
+        self.kernels.adamw_step(&mut self.optimizer, &grads)?;
         self.progress.step += 1;
         Ok(loss)
     }
@@ -113,7 +170,7 @@ impl Trainer {
 
     // ANCHOR: estimate_loss
     /// `estimate_loss()`: la pérdida media en `eval_iters` lotes de cada parte, sin dropout.
-    pub fn estimate_loss(&self, ds: &Dataset) -> candle_core::Result<LossPoint> {
+    fn estimate_loss(&mut self, ds: &Dataset) -> candle_core::Result<LossPoint> {
         let cfg = &self.model.config;
         let mut rng = eval_rng(self.progress.seed, self.progress.step);
         let batch = (cfg.batch_size, cfg.block_size);
@@ -123,7 +180,7 @@ impl Trainer {
                 .iter()
                 .map(|(x, y)| Ok((to_tensor(x, dev)?, to_tensor(y, dev)?)))
                 .collect::<candle_core::Result<Vec<_>>>()?;
-            self.model.kernels().losses(&self.model, &batches)
+            self.kernels.losses(&self.model, &batches)
         })?;
         Ok(LossPoint {
             step: self.progress.step,
@@ -132,22 +189,6 @@ impl Trainer {
         })
     }
     // ANCHOR_END: estimate_loss
-
-    /// Apunta una estimación en el historial; devuelve si es la mejor validación hasta ahora.
-    pub fn record(&mut self, point: LossPoint) -> bool {
-        let best = self.progress.best_val.is_none_or(|b| point.val < b);
-        if best {
-            self.progress.best_val = Some(point.val);
-        }
-        self.progress.history.push(point);
-        best
-    }
-
-    /// Si la última estimación del historial es la de este paso (al reanudar justo en un
-    /// punto de evaluación, o al parar justo después de estimar).
-    fn estimated_now(&self) -> bool {
-        self.progress.history.last().map(|p| p.step) == Some(self.progress.step)
-    }
 }
 
 /// Qué hacer tras un paso.
@@ -171,35 +212,53 @@ pub enum Finish {
 
 /// Lo que el bucle avisa a quien lo vigila desde fuera (guardar checkpoints, contar el
 /// progreso, parar con Ctrl-C…). Un error en un gancho para el entrenamiento.
-pub trait Hooks {
+pub trait Hooks<L: ?Sized> {
     /// Tras cada estimación de la pérdida, ya apuntada en el historial; `best` si es la mejor
     /// validación hasta ahora.
-    fn after_eval(&mut self, trainer: &Trainer, point: LossPoint, best: bool)
-    -> anyhow::Result<()>;
+    fn after_eval(&mut self, learner: &L, point: LossPoint, best: bool) -> anyhow::Result<()>;
 
     /// Tras el paso `iter`, cuya pérdida de lote fue `loss`.
-    fn after_step(&mut self, trainer: &Trainer, iter: usize, loss: f32) -> anyhow::Result<Flow>;
+    fn after_step(&mut self, learner: &L, iter: usize, loss: f32) -> anyhow::Result<Flow>;
+}
+
+/// Los ganchos más sencillos: una función tras cada estimación y otra tras cada paso (con el
+/// número de pasos dados y la pérdida del lote), para una curva y una barra de progreso.
+pub struct Callbacks<E, S> {
+    pub on_eval: E,
+    pub on_step: S,
+}
+
+impl<L: ?Sized, E: FnMut(&LossPoint), S: FnMut(usize, f32)> Hooks<L> for Callbacks<E, S> {
+    fn after_eval(&mut self, _: &L, point: LossPoint, _best: bool) -> anyhow::Result<()> {
+        (self.on_eval)(&point);
+        Ok(())
+    }
+
+    fn after_step(&mut self, _: &L, iter: usize, loss: f32) -> anyhow::Result<Flow> {
+        (self.on_step)(iter + 1, loss);
+        Ok(Flow::Continue)
+    }
 }
 
 // ANCHOR: train
 /// El bucle de `gpt.py`: `max_iters` pasos, con una estimación cada `eval_interval` pasos y
 /// en el último (y otra al parar antes de tiempo, si los ganchos lo piden).
-pub fn train(
-    trainer: &mut Trainer,
+pub fn train<L: Learner>(
+    learner: &mut L,
     ds: &Dataset,
-    hooks: &mut impl Hooks,
+    hooks: &mut impl Hooks<L>,
 ) -> anyhow::Result<Finish> {
-    let (max_iters, eval_interval) = (trainer.config().max_iters, trainer.config().eval_interval);
-    while trainer.progress.step < max_iters {
-        let iter = trainer.progress.step;
+    let (max_iters, eval_interval) = learner.schedule();
+    while learner.progress().step < max_iters {
+        let iter = learner.progress().step;
         // De vez en cuando, la pérdida en entrenamiento y en validación.
         if iter.is_multiple_of(eval_interval) || iter == max_iters - 1 {
-            evaluate(trainer, ds, hooks)?;
+            evaluate(learner, ds, hooks)?;
         }
-        // Un lote, la pérdida, sus derivadas y un paso de AdamW.
-        let loss = trainer.train_step(ds)?;
-        if let Flow::Stop(finish) = hooks.after_step(trainer, iter, loss)? {
-            evaluate(trainer, ds, hooks)?;
+        // Un lote, la pérdida, sus derivadas y un paso del optimizador.
+        let loss = learner.train_step(ds)?;
+        if let Flow::Stop(finish) = hooks.after_step(learner, iter, loss)? {
+            evaluate(learner, ds, hooks)?;
             return Ok(finish);
         }
     }
@@ -207,13 +266,13 @@ pub fn train(
 }
 
 /// `estimate_loss`, apuntada en el historial y avisada a los ganchos; una sola vez por paso.
-fn evaluate(trainer: &mut Trainer, ds: &Dataset, hooks: &mut impl Hooks) -> anyhow::Result<()> {
-    if trainer.estimated_now() {
+fn evaluate<L: Learner>(l: &mut L, ds: &Dataset, hooks: &mut impl Hooks<L>) -> anyhow::Result<()> {
+    if l.progress().estimated_now() {
         return Ok(());
     }
-    let point = trainer.estimate_loss(ds)?;
-    let best = trainer.record(point);
-    hooks.after_eval(trainer, point, best)
+    let point = l.estimate_loss(ds)?;
+    let best = l.progress_mut().record(point);
+    hooks.after_eval(l, point, best)
 }
 // ANCHOR_END: train
 

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use candle_core::Device;
 
+use crate::fast::kv_cache::KvCache;
+use crate::model::gpt::{Gpt, NextLogits};
+use crate::model::kernels::{Executed, Kernels};
 use crate::text::tokenizer::Tokenizer;
 use crate::tools::checkpoint::{self, Loaded};
 use crate::tools::pretty::Wrapper;
@@ -56,6 +59,21 @@ pub struct GenerateArgs {
     /// (mucho más lento; el texto es el mismo)
     #[arg(long)]
     pub sin_cache: bool,
+}
+
+/// De dónde salen los logits al generar con `model`, ejecutado por `kernels`: la caché KV
+/// (por defecto) o, con `cache == false`, el contexto entero en cada carácter, como el
+/// cuaderno. Los dos dan el mismo texto con la misma semilla (`tests/kv_cache.rs`).
+pub fn decoder<'a>(
+    model: &'a Gpt,
+    kernels: &'a dyn Kernels,
+    cache: bool,
+) -> candle_core::Result<Box<dyn NextLogits + 'a>> {
+    Ok(if cache {
+        Box::new(KvCache::new(model, kernels)?)
+    } else {
+        Box::new(Executed { model, kernels })
+    })
 }
 
 /// Lo que ocupa en memoria generar `tokens` caracteres, por arriba: el texto generado se

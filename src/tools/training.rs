@@ -80,7 +80,8 @@ pub fn resume(
         t,
     )?;
     Ok(Trainer {
-        model: loaded.model.with_kernels(kernels),
+        model: loaded.model,
+        kernels,
         optimizer,
         progress: loaded.progress,
     })
@@ -97,7 +98,7 @@ struct Supervisor<'a, F: FnMut(Event)> {
     on_event: F,
 }
 
-impl<F: FnMut(Event)> Hooks for Supervisor<'_, F> {
+impl<F: FnMut(Event)> Hooks<Trainer> for Supervisor<'_, F> {
     fn after_eval(
         &mut self,
         trainer: &Trainer,
