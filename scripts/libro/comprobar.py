@@ -10,6 +10,7 @@ Por cada página (también print.html):
   las páginas cuyo Markdown tiene fórmulas muestran al menos tantas como su Markdown;
 - no se ve un «\\+» literal;
 - los títulos de los avisos están en español;
+- lo plegado (soluciones y respuestas) se abre antes de mirar, así que también se comprueba;
 - los números de la prosa siguen la norma del libro (coma decimal, miles con espacio fino a
   partir de cinco cifras, nunca coma de miles);
 - con la ventana de 1280 px, ninguna tabla ni bloque de código se sale de su caja (por ahora
@@ -54,6 +55,8 @@ window.addEventListener('error', function (e) { window.__errores.push(String(e.m
 window.print = function () {};
 window.addEventListener('load', function () { setTimeout(function () {
   var r = {errores: window.__errores, katex: 0, katex_error: 0, desbordes: [], titulos: []};
+  // Lo plegado (soluciones, respuestas) también se lee: se abre antes de medir y de leer el texto.
+  document.querySelectorAll('details').forEach(function (d) { d.open = true; });
   r.alto = Math.ceil(Math.max(document.documentElement.scrollHeight, document.body.scrollHeight));
   r.katex = document.querySelectorAll('.katex').length;
   r.katex_error = document.querySelectorAll('.katex-error').length;
