@@ -55,9 +55,10 @@ window.addEventListener('error', function (e) { window.__errores.push(String(e.m
 window.print = function () {};
 window.addEventListener('load', function () { setTimeout(function () {
   var r = {errores: window.__errores, katex: 0, katex_error: 0, desbordes: [], titulos: []};
+  // El alto de la página tal como se ve (lo plegado, cerrado), para la captura.
+  r.alto = Math.ceil(Math.max(document.documentElement.scrollHeight, document.body.scrollHeight));
   // Lo plegado (soluciones, respuestas) también se lee: se abre antes de medir y de leer el texto.
   document.querySelectorAll('details').forEach(function (d) { d.open = true; });
-  r.alto = Math.ceil(Math.max(document.documentElement.scrollHeight, document.body.scrollHeight));
   r.katex = document.querySelectorAll('.katex').length;
   r.katex_error = document.querySelectorAll('.katex-error').length;
   document.querySelectorAll('main table, main pre').forEach(function (el) {
