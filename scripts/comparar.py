@@ -18,6 +18,8 @@ parser.add_argument("--solo-generacion", action="store_true")
 args = parser.parse_args()
 
 PY = os.environ["PYTHON_TORCH"]
+# Cómo se escribe en las tablas el nombre de una configuración (las claves van sin eñe).
+SHOWN = {"pequena": "pequeña"}
 GPT_CONFIGS = [("pequena", 30), ("cpu", 20), ("mediana", 5)] + ([("cuaderno", 2)] if args.cuaderno else [])
 
 
@@ -63,7 +65,7 @@ for threads in (1, 2):
 
 header = f"Máquina: {machine()}.\n"
 t3 = [header,
-      "| caracteres | PyTorch, bucle del cuaderno | este, bucle del cuaderno | este, caché KV | caché / PyTorch | caché / bucle | cota exacta | cota / bucle |",
+      "| caracteres | PyTorch, bucle del cuaderno | este proyecto, bucle del cuaderno | este proyecto, caché KV | caché / PyTorch | caché / bucle | cota exacta | cota / bucle |",
       "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
 cotas = {row[1]: row for row in gen if row[0] == "cota"}
 for row in gen:
@@ -75,7 +77,7 @@ for row in gen:
 tables = {"generacion_velocidad.md": t3}
 
 if not args.solo_generacion:
-    t1 = [header, "", "| motor | ms/paso (mediana) | pasos/s | PyTorch / este |", "| --- | ---: | ---: | ---: |"]
+    t1 = [header, "", "| motor | ms/paso (mediana) | pasos/s | PyTorch / este proyecto |", "| --- | ---: | ---: | ---: |"]
     ref = statistics.median(bigram["pytorch"])
     for engine in ["pytorch", "ndarray", "ndarray-ingenuo", "candle"]:
         if engine in bigram:
@@ -83,7 +85,7 @@ if not args.solo_generacion:
             t1.append(f"| {engine} | {es(ms, 4)} | {es(1000 / ms)} | {es(ref / ms, 2)}× |")
     gemm = run([os.environ["BENCH_GPT"], "gemm"], 1)[0][4]
     t2 = [header, f"Productos de matrices f32 (candle, 1 hilo): {es(float(gemm), 1)} GFLOP/s.", "",
-          "| configuración | PyTorch ms/paso (hilos) | este ms/paso (hilos) | PyTorch / este | memoria PyTorch | memoria este |",
+          "| configuración | ms/paso (hilos), PyTorch | ms/paso (hilos), este proyecto | PyTorch / este proyecto | memoria, PyTorch | memoria, este proyecto |",
           "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, _ in GPT_CONFIGS:
         best = {}
@@ -91,7 +93,7 @@ if not args.solo_generacion:
             cands = [(statistics.median(ms for ms, _ in v), th, max(m for _, m in v)) for (n, i, th), v in gpt.items() if n == name and i == impl]
             best[impl] = min(cands)
         (pm, pt, pmem), (rm, rt, rmem) = best["pytorch"], best["rust"]
-        t2.append(f"| {name} | {es(pm, 1)} ({pt}) | {es(rm, 1)} ({rt}) | {es(pm / rm, 2)}× | {es(pmem)} MiB | {es(rmem)} MiB |")
+        t2.append(f"| {SHOWN.get(name, name)} | {es(pm, 1)} ({pt}) | {es(rm, 1)} ({rt}) | {es(pm / rm, 2)}× | {es(pmem)} MiB | {es(rmem)} MiB |")
     tables = {"bigram_velocidad.md": t1, "gpt_velocidad.md": t2, **tables}
 
 print("\n\n".join("\n".join(t) for t in tables.values()))

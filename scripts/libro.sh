@@ -3,8 +3,9 @@
 #
 #   bash scripts/libro.sh            construye el libro en book/book/ (ábrelo: book/book/index.html)
 #   bash scripts/libro.sh comprobar  además lo abre en Chromium sin cabeza, página a página, sin red
-#   bash scripts/libro.sh capturas   como «comprobar», y deja una captura de cada página en
-#                                    book/capturas/
+#   bash scripts/libro.sh capturas   como «comprobar», y deja una captura de cada página entera,
+#                                    de arriba abajo, en book/capturas/ (las muy largas, como
+#                                    print.html, en tramos: print-1.png, print-2.png…)
 #
 # Necesita Node.js con npm y, para comprobar, Chromium (en Debian: apt-get install chromium).
 # Lo demás lo instala la primera vez desde los registros de paquetes: mdBook 0.5.4 (crates.io)

@@ -1255,3 +1255,493 @@ fn ningun_details_va_dentro_de_otro() {
         "\nSoluciones plegadas mal anidadas (cada <details> se cierra antes de abrir otro):\n{errors}"
     );
 }
+
+// --- El libro como libro de texto (issue 23) ------------------------------------------------
+
+/// Las páginas que el índice numera como capítulos (las de la lista, no las de antes ni las de
+/// después), con su número: `cap01_datos.md` es el 1, `rendimiento.md` el 9…
+fn numbered_chapters() -> Vec<(PathBuf, usize)> {
+    let summary = book_dir().join("src").join("SUMMARY.md");
+    let text = fs::read_to_string(&summary).expect("SUMMARY.md");
+    let item = Regex::new(r"^\s*- \[[^\]]*\]\(([^)]+)\)").unwrap();
+    text.lines()
+        .filter_map(|l| item.captures(l).map(|c| c[1].to_string()))
+        .enumerate()
+        .map(|(i, name)| (book_dir().join("src").join(name), i + 1))
+        .collect()
+}
+
+/// Los capítulos que llevan «Resumen», «Preguntas para pensar» y listados numerados: los del 1
+/// al 8 y Rendimiento (no el cierre, que es un epílogo).
+fn textbook_chapters() -> Vec<(PathBuf, usize)> {
+    numbered_chapters()
+        .into_iter()
+        .filter(|(p, _)| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("cap") || name == "rendimiento.md"
+        })
+        .collect()
+}
+
+/// Palabras que el libro ya no usa en la prosa, con la que las sustituye. La prosa es la de
+/// `prose`: sin código, fórmulas, directivas, etiquetas ni destinos de enlaces (los nombres de
+/// programas y opciones, como `05_bigram` o `--preset`, van entre comillas de código).
+const BANNED: &[(&str, &str)] = &[
+    (
+        r"(?i)\bbigram\b",
+        "en castellano es «bigrama» (el programa `05_bigram`, entre comillas de código)",
+    ),
+    (r"(?i)\bpequena\b", "«pequeña», con eñe"),
+    (r"(?i)\barreglos?\b", "«matriz» o «vector»"),
+    (r"(?i)\bperillas?\b", "«parámetros que se ajustan a mano»"),
+    (
+        r"(?i)\bse fuerza a disco\b",
+        "«se escribe en el disco (fsync)»",
+    ),
+    (
+        r"(?i)\bde la de la\b",
+        "di de qué: «de la pérdida de la biblioteca»",
+    ),
+    (
+        r"(?i)\bpresets?\b",
+        "«configuración» (en inglés, *preset*, solo en cursiva)",
+    ),
+    (
+        r"(?i)\bcheckpoints?\b",
+        "«punto de control» (*checkpoint*, en cursiva, solo la primera vez)",
+    ),
+    (
+        r"\bhs\b|\bh_s\b",
+        "el tamaño de la cabeza es d_k (hs solo en el código)",
+    ),
+    (
+        r"(?i)(?:^|[^*\p{L}])dropout(?:[^*\p{L}]|$)",
+        "*dropout* va siempre en cursiva",
+    ),
+];
+
+/// Los términos prohibidos de `prose`, con la alternativa. No cuentan los nombres en inglés en
+/// cursiva (`*preset*`, `*checkpoint*`, `*bigram*`) ni las rutas de archivos
+/// (`src/model/bigram.rs`, en los pies de los listados).
+fn vocabulary_problems(prose: &str) -> Vec<String> {
+    let italic_english = Regex::new(r"\*(?:presets?|checkpoints?|bigrams?)\*").unwrap();
+    let paths = Regex::new(r"[\w./-]+\.(?:rs|md|svg|snap|py|sh|txt|csv|json)\b").unwrap();
+    let prose = italic_english.replace_all(prose, " ");
+    let prose = paths.replace_all(&prose, " ");
+    let mut found = Vec::new();
+    for (pattern, instead) in BANNED {
+        for m in Regex::new(pattern).unwrap().find_iter(&prose) {
+            found.push(format!("«{}»: {instead}", m.as_str().trim()));
+        }
+    }
+    found
+}
+
+#[test]
+fn el_detector_de_vocabulario_pilla_lo_que_debe() {
+    for bad in [
+        "El modelo bigram es una tabla.",
+        "entrena **tu** bigram",
+        "la configuración pequena",
+        "un arreglo de números",
+        "Dos perillas cambian el sorteo",
+        "se fuerza a disco y se renombra",
+        "a menos de 0,03 de la de la biblioteca",
+        "el preset `cpu`",
+        "guarda el checkpoint",
+        "con hs = 16",
+        "sin dropout.",
+        "## Dropout",
+    ] {
+        assert!(!vocabulary_problems(bad).is_empty(), "no pilla «{bad}»");
+    }
+    for good in [
+        "El modelo bigrama es una tabla, y `05_bigram` lo entrena.",
+        "configuraciones predefinidas (en inglés, *presets*)",
+        "punto de control (*checkpoint*: el archivo…)",
+        "con *dropout* 0,2; ## *Dropout*",
+        "un vector o una matriz",
+        "Listado 5-6: agrupado (src/model/bigram.rs)",
+        "- **bigrama** (*bigram*): el modelo",
+    ] {
+        let p = prose(good);
+        assert!(
+            vocabulary_problems(&p).is_empty(),
+            "pilla «{good}»: {:?}",
+            vocabulary_problems(&p)
+        );
+    }
+}
+
+#[test]
+fn el_libro_usa_un_solo_vocabulario() {
+    let mut errors = String::new();
+    let mut checkpoint_in_italics = Vec::new();
+    for page in pages() {
+        let text = fs::read_to_string(&page).expect("página legible");
+        let prose = prose(&text);
+        for (n, line) in prose.lines().enumerate() {
+            for p in vocabulary_problems(line) {
+                let _ = writeln!(
+                    errors,
+                    "  {} (línea de prosa {}): {p}",
+                    relative(&page),
+                    n + 1
+                );
+            }
+        }
+        let name = page.file_name().unwrap().to_string_lossy().to_string();
+        if name != "glosario.md" {
+            for _ in prose.matches("*checkpoint*") {
+                checkpoint_in_italics.push(relative(&page));
+            }
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "\nPalabras que el libro ya no usa (un término por concepto, en castellano neutro):\n{errors}"
+    );
+    assert!(
+        checkpoint_in_italics.len() <= 1,
+        "*checkpoint* aparece más de una vez fuera del glosario (solo en su primer uso): \
+         {checkpoint_in_italics:?}"
+    );
+    // Las tablas guardadas: las cabeceras dicen «este proyecto» y los nombres llevan eñe.
+    let tables = book_dir().join("src").join("tablas");
+    let stale = Regex::new(r"(?i)\bpequena\b|\beste ms/paso|/ este\s*\||\|\s*este,|memoria este\b")
+        .unwrap();
+    for entry in fs::read_dir(&tables).expect("book/src/tablas") {
+        let path = entry.expect("entrada").path();
+        let text = fs::read_to_string(&path).expect("tabla legible");
+        for m in stale.find_iter(&text) {
+            let _ = writeln!(errors, "  {}: «{}»", relative(&path), m.as_str());
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "\nCabeceras o nombres de las tablas guardadas por corregir («este proyecto», «pequeña»):\n{errors}"
+    );
+}
+
+/// Lo que le falta a la parte final de un capítulo: «## Resumen» con 5 a 8 puntos y, después,
+/// «## Preguntas para pensar» con 3 a 5 preguntas, cada una seguida de su respuesta plegada
+/// (`<details class="respuesta">` con `<summary>Respuesta</summary>`).
+fn closing_sections_problems(markdown: &str) -> Vec<String> {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let heading = |title: &str| lines.iter().position(|l| l.trim_end() == title);
+    let section_end = |from: usize| {
+        lines[from + 1..]
+            .iter()
+            .position(|l| l.starts_with("## "))
+            .map_or(lines.len(), |i| from + 1 + i)
+    };
+    let mut problems = Vec::new();
+    let (Some(summary), Some(questions)) =
+        (heading("## Resumen"), heading("## Preguntas para pensar"))
+    else {
+        if heading("## Resumen").is_none() {
+            problems.push("no tiene «## Resumen»".to_string());
+        }
+        if heading("## Preguntas para pensar").is_none() {
+            problems.push("no tiene «## Preguntas para pensar»".to_string());
+        }
+        return problems;
+    };
+    if questions < summary {
+        problems.push("«Preguntas para pensar» va antes de «Resumen»".to_string());
+    }
+    let bullets = lines[summary + 1..section_end(summary)]
+        .iter()
+        .filter(|l| l.starts_with("- "))
+        .count();
+    if !(5..=8).contains(&bullets) {
+        problems.push(format!(
+            "el resumen tiene {bullets} puntos (se piden de 5 a 8)"
+        ));
+    }
+    let body = &lines[questions + 1..section_end(questions)];
+    let asked = body
+        .iter()
+        .filter(|l| l.starts_with("**") && l.trim_end().ends_with("**") && l.contains('?'))
+        .count();
+    let mut answers = 0;
+    for (i, l) in body.iter().enumerate() {
+        if l.starts_with("<details") {
+            answers += 1;
+            if !l.contains("class=\"respuesta\"")
+                || body.get(i + 1).map(|s| s.trim()) != Some("<summary>Respuesta</summary>")
+            {
+                problems.push(format!(
+                    "la respuesta {answers} no empieza con <details class=\"respuesta\"> y \
+                     <summary>Respuesta</summary>"
+                ));
+            }
+        }
+    }
+    if !(3..=5).contains(&asked) {
+        problems.push(format!("hay {asked} preguntas (se piden de 3 a 5)"));
+    }
+    if answers != asked {
+        problems.push(format!(
+            "hay {asked} preguntas y {answers} respuestas plegadas"
+        ));
+    }
+    problems
+}
+
+#[test]
+fn el_detector_de_resumen_y_preguntas_pilla_lo_que_debe() {
+    let question = "**¿Por qué?**\n\n<details class=\"respuesta\">\n<summary>Respuesta</summary>\n\n\
+                    Porque sí.\n\n</details>\n\n";
+    let good = format!(
+        "# Cap\n\ntexto\n\n## Resumen\n\n- a\n- b\n- c\n- d\n- e\n\n## Preguntas para pensar\n\n{}\
+         ## Ejercicios\n\n- **Ejercicio 1.1**\n",
+        question.repeat(3)
+    );
+    assert!(
+        closing_sections_problems(&good).is_empty(),
+        "{:?}",
+        closing_sections_problems(&good)
+    );
+    let no_summary = good.replace("## Resumen", "## Repaso");
+    assert_eq!(closing_sections_problems(&no_summary).len(), 1);
+    let few_bullets = good.replace("- d\n- e\n", "");
+    assert_eq!(closing_sections_problems(&few_bullets).len(), 1);
+    let two_questions = good.replacen(question, "", 1);
+    assert_eq!(closing_sections_problems(&two_questions).len(), 1);
+    let unfolded = good.replacen("<summary>Respuesta</summary>", "", 1);
+    assert_eq!(closing_sections_problems(&unfolded).len(), 1);
+}
+
+#[test]
+fn cada_capitulo_termina_con_resumen_y_preguntas() {
+    let chapters = textbook_chapters();
+    assert!(chapters.len() >= 9, "solo hay {} capítulos", chapters.len());
+    let mut errors = String::new();
+    for (page, _) in chapters {
+        let text = fs::read_to_string(&page).expect("página legible");
+        for problem in closing_sections_problems(&text) {
+            let _ = writeln!(errors, "  {}: {problem}", relative(&page));
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "\nCapítulos sin su cierre de libro de texto («## Resumen» y «## Preguntas para pensar»):\n{errors}"
+    );
+}
+
+/// Los problemas de los pies de listado y de figura de un capítulo (el número `chapter`):
+///
+/// - cada bloque de código con un `{{#include …}}` va seguido (tras una línea en blanco) de
+///   `<span class="caption">Listado N-k: …</span>`, y cada imagen, de `… Figura N-k: …`;
+/// - `N` es el número del capítulo y `k` cuenta desde 1, en orden, listados y figuras por
+///   separado;
+/// - el pie de un listado plegado como solución dice de qué ejercicio
+///   («Listado 7-25, solución del ejercicio 7.11 (1 de 2): …»), y solo ese;
+/// - ningún pie queda suelto, sin listado ni figura delante.
+fn caption_problems(markdown: &str, chapter: usize) -> Vec<String> {
+    let caption = Regex::new(
+        r#"^<span class="caption">(Listado|Figura) (\d+)-(\d+)(, solución (?:del ejercicio|de los ejercicios) [^:]+)?: (.+)</span>$"#,
+    )
+    .unwrap();
+    let image = Regex::new(r"^\s*!\[[^\]]*\]\([^)]*\)").unwrap();
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut problems = Vec::new();
+    let mut expected: Vec<(usize, &str, bool)> = Vec::new(); // (línea, tipo, en una solución)
+    let mut fence: Option<(&str, bool)> = None; // (marca, incluye algo)
+    let mut in_solution = false;
+    for (n, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(m) = ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m)) {
+            match fence {
+                None => fence = Some((m, false)),
+                Some((f, included)) if f == m && trimmed.trim_end() == f => {
+                    if included {
+                        expected.push((n, "Listado", in_solution));
+                    }
+                    fence = None;
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if let Some((f, _)) = fence {
+            if line.contains("{{#include") || line.contains("{{#rustdoc_include") {
+                fence = Some((f, true));
+            }
+            continue;
+        }
+        if line.contains("<details") {
+            in_solution = line.contains("class=\"solucion\"");
+        }
+        if line.contains("</details>") {
+            in_solution = false;
+        }
+        if image.is_match(line) {
+            expected.push((n, "Figura", false));
+        }
+    }
+    let mut counters = [("Listado", 0usize), ("Figura", 0usize)];
+    let mut used = Vec::new();
+    for (n, kind, solution) in expected {
+        let next = lines[n + 1..]
+            .iter()
+            .position(|l| !l.trim().is_empty())
+            .map(|i| n + 1 + i);
+        let Some(c) = next.and_then(|i| caption.captures(lines[i]).map(|c| (i, c))) else {
+            problems.push(format!(
+                "línea {}: {} sin su pie («<span class=\"caption\">{kind} {chapter}-k: …</span>»)",
+                n + 1,
+                if kind == "Listado" {
+                    "un listado incluido"
+                } else {
+                    "una figura"
+                }
+            ));
+            continue;
+        };
+        let (i, c) = c;
+        used.push(i);
+        let counter = &mut counters.iter_mut().find(|(k, _)| *k == kind).unwrap().1;
+        *counter += 1;
+        let shown = format!("{} {}-{}", &c[1], &c[2], &c[3]);
+        let want = format!("{kind} {chapter}-{counter}");
+        if shown != want {
+            problems.push(format!("línea {}: «{shown}», y tocaba «{want}»", i + 1));
+            // Sigue contando desde el número que lleva, para no repetir el mismo aviso.
+            if let Ok(k) = c[3].parse() {
+                *counter = k;
+            }
+        }
+        if c.get(4).is_some() != solution {
+            problems.push(format!(
+                "línea {}: «{shown}» {} una solución plegada",
+                i + 1,
+                if solution { "es" } else { "no es" }
+            ));
+        }
+        if c[5].chars().count() < 8 {
+            problems.push(format!(
+                "línea {}: el pie «{}» no dice qué es",
+                i + 1,
+                &c[5]
+            ));
+        }
+    }
+    for (i, l) in lines.iter().enumerate() {
+        if l.contains("class=\"caption\"") && !used.contains(&i) {
+            problems.push(format!("línea {}: un pie suelto o mal escrito: {l}", i + 1));
+        }
+    }
+    problems
+}
+
+#[test]
+fn el_detector_de_pies_pilla_lo_que_debe() {
+    let good = "texto\n\n```rust,ignore\n{{#include ../a.rs:x}}\n```\n\n\
+                <span class=\"caption\">Listado 3-1: `x`, la función de a (src/a.rs)</span>\n\n\
+                ```sh\ncargo run\n```\n\n![una figura](figuras/a.svg)\n\n\
+                <span class=\"caption\">Figura 3-1: La figura de todo el capítulo</span>\n\n\
+                <details class=\"solucion\">\n<summary>s</summary>\n\n```rust,ignore\n\
+                {{#include ../a.rs:y}}\n```\n\n\
+                <span class=\"caption\">Listado 3-2, solución del ejercicio 3.1: `y` (src/a.rs)</span>\n\n\
+                </details>\n";
+    assert!(
+        caption_problems(good, 3).is_empty(),
+        "{:?}",
+        caption_problems(good, 3)
+    );
+    // Otro capítulo, un pie que falta, un número salteado, una solución sin decirlo.
+    assert_eq!(caption_problems(good, 4).len(), 3);
+    let missing = good.replacen(
+        "<span class=\"caption\">Listado 3-1: `x`, la función de a (src/a.rs)</span>\n\n",
+        "",
+        1,
+    );
+    assert!(!caption_problems(&missing, 3).is_empty());
+    let skipped = good.replace("Listado 3-2,", "Listado 3-3,");
+    assert_eq!(caption_problems(&skipped, 3).len(), 1);
+    let unsaid = good.replace(", solución del ejercicio 3.1", "");
+    assert_eq!(caption_problems(&unsaid, 3).len(), 1);
+    let no_figure_caption = good.replace("Figura 3-1: La figura de todo el capítulo", "");
+    assert!(!caption_problems(&no_figure_caption, 3).is_empty());
+}
+
+#[test]
+fn cada_listado_y_cada_figura_tiene_su_pie_numerado() {
+    let mut errors = String::new();
+    let mut captions = 0;
+    for (page, chapter) in textbook_chapters() {
+        let text = fs::read_to_string(&page).expect("página legible");
+        captions += text.matches("class=\"caption\"").count();
+        for problem in caption_problems(&text, chapter) {
+            let _ = writeln!(
+                errors,
+                "  {} (capítulo {chapter}): {problem}",
+                relative(&page)
+            );
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "\nListados y figuras sin su pie numerado, como en el libro de Rust:\n{errors}"
+    );
+    assert!(captions >= 100, "solo hay {captions} pies en el libro");
+}
+
+#[test]
+fn la_notacion_esta_tras_la_introduccion_y_tiene_los_simbolos() {
+    let summary = summary_links();
+    let intro = summary.iter().position(|l| l == "intro.md");
+    let notation = summary.iter().position(|l| l == "notacion.md");
+    assert!(
+        intro.is_some() && notation == intro.map(|i| i + 1),
+        "notacion.md debe ir justo después de intro.md en SUMMARY.md: {summary:?}"
+    );
+    let text = fs::read_to_string(book_dir().join("src").join("notacion.md")).expect("notacion.md");
+    for symbol in [
+        r"\\( B \\)",
+        r"\\( T \\)",
+        r"\\( C \\)",
+        r"\\( V \\)",
+        r"\\( d_k \\)",
+        r"\\( n_{head} \\)",
+        r"\\( n_{layer} \\)",
+        r"\\( \\tau \\)",
+        r"\\( \\eta \\)",
+        r"\\( p \\)",
+    ] {
+        let row = format!("| {symbol} |");
+        assert!(
+            text.contains(&row),
+            "la tabla de notacion.md no tiene la fila de {symbol}"
+        );
+    }
+}
+
+#[test]
+fn el_glosario_tiene_los_terminos_del_libro() {
+    let text = fs::read_to_string(book_dir().join("src").join("glosario.md")).expect("glosario.md");
+    for (term, english) in [
+        ("bigrama", "bigram"),
+        ("red de avance", "feed-forward"),
+        ("punto de control", "checkpoint"),
+        ("caché KV", "KV cache"),
+        ("temperatura", "temperature"),
+        ("top-k", "top-k"),
+        ("top-p", "top-p"),
+        ("perplejidad", "perplexity"),
+        ("sesgo", "bias"),
+        ("instantánea", "snapshot"),
+        ("configuración predefinida", "preset"),
+    ] {
+        let entry = text
+            .lines()
+            .find(|l| l.starts_with(&format!("- **{term}** (*")))
+            .unwrap_or_else(|| panic!("el glosario no tiene la entrada «{term}»"));
+        assert!(
+            entry.contains(english),
+            "la entrada «{term}» del glosario no da el nombre en inglés («{english}»): {entry}"
+        );
+    }
+}

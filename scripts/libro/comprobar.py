@@ -10,12 +10,15 @@ Por cada página (también print.html):
   las páginas cuyo Markdown tiene fórmulas muestran al menos tantas como su Markdown;
 - no se ve un «\\+» literal;
 - los títulos de los avisos están en español;
+- lo plegado (soluciones y respuestas) se abre antes de mirar, así que también se comprueba;
 - los números de la prosa siguen la norma del libro (coma decimal, miles con espacio fino a
   partir de cinco cifras, nunca coma de miles);
 - con la ventana de 1280 px, ninguna tabla ni bloque de código se sale de su caja (por ahora
   solo un aviso, que no hace fallar: las salidas largas de los programas aún no se parten).
 
-Con CARPETA_CAPTURAS deja además una captura PNG de cada página (1280 × 2000) para mirarla.
+Con CARPETA_CAPTURAS deja además una captura PNG de cada página entera, de arriba abajo, con la
+ventana de 1280 px de ancho: PAGINA.png si la página mide hasta TRAMO px de alto y, si mide más,
+PAGINA-1.png, PAGINA-2.png… con un tramo de TRAMO px cada una (print.html, por ejemplo).
 Escribe una línea por problema y un resumen; sale con 1 si hay problemas.
 """
 
@@ -37,6 +40,13 @@ FLAGS = [
     '--proxy-server=127.0.0.1:9', '--proxy-bypass-list=<-loopback>',
 ]
 ENGLISH_TITLES = ('Note', 'Tip', 'Important', 'Warning', 'Caution')
+# Alto máximo de una captura: Chromium sin cabeza las hace bien hasta unos 30 000 px; una página
+# más alta se captura en tramos de este alto.
+TRAMO = 30000
+# Lo que se inyecta para capturar un tramo: sube todo el documento hasta el tramo pedido (sin
+# desplazar la ventana, que Chromium sin cabeza no pinta en una captura).
+SCROLL = ("<script>window.print = function () {{}};</script>"
+          "<style>html {{ position: relative; top: -{y}px; }}</style>")
 
 # Se inyecta al principio de <head>: apunta los errores y, al terminar de cargar, mide.
 PROBE = r"""<script>
@@ -45,6 +55,10 @@ window.addEventListener('error', function (e) { window.__errores.push(String(e.m
 window.print = function () {};
 window.addEventListener('load', function () { setTimeout(function () {
   var r = {errores: window.__errores, katex: 0, katex_error: 0, desbordes: [], titulos: []};
+  // El alto de la página tal como se ve (lo plegado, cerrado), para la captura.
+  r.alto = Math.ceil(Math.max(document.documentElement.scrollHeight, document.body.scrollHeight));
+  // Lo plegado (soluciones, respuestas) también se lee: se abre antes de medir y de leer el texto.
+  document.querySelectorAll('details').forEach(function (d) { d.open = true; });
   r.katex = document.querySelectorAll('.katex').length;
   r.katex_error = document.querySelectorAll('.katex-error').length;
   document.querySelectorAll('main table, main pre').forEach(function (el) {
@@ -99,6 +113,33 @@ def formulas_in_markdown(md):
     md = re.sub(r'^(```|~~~).*?^\1[^\n]*$', ' ', md, flags=re.S | re.M)
     md = re.sub(r'`[^`\n]*`', ' ', md)
     return len(re.findall(r'\\\\\(', md)) + len(re.findall(r'\\\\\[', md))
+
+
+def screenshots(path, height, shots, work):
+    """Captura la página `path` entera (mide `height` px de alto) y devuelve los PNG que escribe."""
+    name = os.path.basename(path)[:-5]
+    for old in os.listdir(shots):
+        if re.fullmatch(re.escape(name) + r'(-\d+)?\.png', old):
+            os.remove(os.path.join(shots, old))
+    height = max(int(height), 600)
+    flags = [f for f in FLAGS if not f.startswith('--window-size=')] + ['--hide-scrollbars']
+    if height <= TRAMO:
+        plan = [(os.path.join(shots, name + '.png'), 'file://' + path, height)]
+    else:
+        raw = open(path, encoding='utf-8').read()
+        plan = []
+        for k in range((height + TRAMO - 1) // TRAMO):
+            y = k * TRAMO
+            tile = path[:-5] + f'.tramo{k + 1}.html'
+            with open(tile, 'w', encoding='utf-8') as out:
+                out.write(raw.replace('<head>', '<head>' + SCROLL.format(y=y), 1))
+            plan.append((os.path.join(shots, f'{name}-{k + 1}.png'), 'file://' + tile,
+                         min(TRAMO, height - y)))
+    for png, url, h in plan:
+        subprocess.run([CHROMIUM, *flags, f'--window-size=1280,{h}',
+                        f'--user-data-dir={tempfile.mkdtemp(dir=work)}', f'--screenshot={png}', url],
+                       capture_output=True, timeout=300)
+    return [png for png, _, _ in plan]
 
 
 def main():
@@ -177,10 +218,9 @@ def main():
         if numbers:
             problems.append(f'{page}: números fuera de la norma: {numbers[:6]}')
         if shots:
-            png = os.path.join(shots, page[:-5] + '.png')
-            subprocess.run([CHROMIUM, *FLAGS, f'--user-data-dir={tempfile.mkdtemp(dir=work)}',
-                            '--hide-scrollbars', f'--screenshot={png}', 'file://' + path],
-                           capture_output=True, timeout=180)
+            for png in screenshots(path, probe.get('alto', 2000), shots, work):
+                if not os.path.isfile(png) or os.path.getsize(png) == 0:
+                    problems.append(f'{page}: Chromium no hizo la captura {os.path.basename(png)}')
     shutil.rmtree(work, ignore_errors=True)
     for p in warnings + problems:
         print(p)
