@@ -10,6 +10,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap01_datos.rs",
             hint: "`text.len()` cuenta bytes; `text.chars()` recorre caracteres.",
             optional: false,
+            needs: &[],
             grade: || {
                 let input = "\"año\"";
                 let got = with_input(input, || graded::cap01::count_chars("año"));
@@ -29,6 +30,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap01_datos.rs",
             hint: "cortar un `&str` pide posiciones en bytes: busca en qué byte empieza el carácter número n (y qué pasa si el texto tiene menos). Hay un iterador que da cada carácter junto con su byte de inicio.",
             optional: false,
+            needs: &[],
             grade: || {
                 let input = "(\"año nuevo\", 3)";
                 let got = with_input(input, || graded::cap01::first_chars("año nuevo", 3));

@@ -10,6 +10,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap02_codificacion.rs",
             hint: "reúne los caracteres, ordénalos y quita los repetidos: una vez ordenados, los repetidos quedan juntos.",
             optional: false,
+            needs: &[],
             grade: || {
                 shrinking(21, 300, text_strategy(80), |t| {
                     check(
@@ -26,6 +27,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap02_codificacion.rs",
             hint: "el identificador de un carácter es su posición en el vocabulario ordenado.",
             optional: false,
+            needs: &[],
             grade: || {
                 shrinking(22, 300, text_strategy(80), |t| {
                     let tok = Tokenizer::from_text(&t);
@@ -44,6 +46,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap02_codificacion.rs",
             hint: "cada identificador es una posición en el vocabulario: el carácter de esa posición, uno tras otro, forma el texto.",
             optional: false,
+            needs: &[],
             grade: || {
                 let vocab = Tokenizer::from_text(&ALPHABET.iter().collect::<String>());
                 let n = vocab.vocab_size() as u32;

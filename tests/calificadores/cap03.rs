@@ -10,6 +10,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap03_tensores.rs",
             hint: "multiplica en `f64` y trunca al final: pasar a entero antes (o multiplicar en `f32`) cambia el resultado con textos largos.",
             optional: false,
+            needs: &[],
             grade: || {
                 let input = "(1038397, 0.9)";
                 let got = with_input(input, || graded::cap03::split_point(1038397, 0.9));
@@ -29,6 +30,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap03_tensores.rs",
             hint: "un contador por identificador del vocabulario, todos a cero al principio (también los que no aparecen); cada identificador suma uno al suyo.",
             optional: false,
+            needs: &[],
             grade: || {
                 many(200, 32, |r| {
                     let vocab_size = r.random_range(1..100);

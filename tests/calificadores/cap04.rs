@@ -10,6 +10,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap04_lotes.rs",
             hint: "un trozo de k + 1 tokens da k ejemplos: el contexto crece de uno en uno y el objetivo es siempre el token que viene justo después.",
             optional: false,
+            needs: &[],
             grade: || {
                 shrinking(
                     41,
@@ -31,6 +32,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap04_lotes.rs",
             hint: "la fila de `y` es la de `x` corrida un lugar: empieza en `i + 1`.",
             optional: false,
+            needs: &[],
             grade: || {
                 many(200, 42, |r| {
                     let len = r.random_range(20..200);
@@ -53,6 +55,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap04_lotes.rs",
             hint: "un número por fila, en orden, con `random_range` sobre `0..len - block_size`; luego tu `batch_at`. El RNG debe quedar como el de la biblioteca: ni un número de más ni de menos.",
             optional: false,
+            needs: &["cap04::batch_at"],
             grade: || {
                 many(200, 43, |r| {
                     let len = r.random_range(20..200);

@@ -68,6 +68,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap05_bigram.rs",
             hint: "resta el máximo de cada fila antes de `exp()`; súmalo de vuelta tras `ln()`.",
             optional: false,
+            needs: &[],
             grade: || {
                 many(200, 51, |r| {
                     // Una de cada cuatro pruebas con logits enormes: ahí falla la versión ingenua.
@@ -96,10 +97,18 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap05_bigram.rs",
             hint: "cada fila es softmax(fila)/N, con 1/N restado en la columna del objetivo.",
             optional: false,
+            needs: &[],
             grade: || {
                 many(200, 52, |r| {
-                    let (logits, targets) = random_logits(r, 3.0);
-                    let input = format!("logits de forma {:?}", logits.dim());
+                    // Como en 5.1, una de cada cuatro con logits enormes: la softmax de cada
+                    // fila también debe restar el máximo.
+                    let scale = if r.random_range(0..4) == 0 {
+                        1000.0
+                    } else {
+                        3.0
+                    };
+                    let (logits, targets) = random_logits(r, scale);
+                    let input = format!("logits de forma {:?} (escala {scale})", logits.dim());
                     let got = with_input(&input, || {
                         graded::cap05::cross_entropy_grad(logits.view(), &targets)
                     });
@@ -127,6 +136,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap05_bigram.rs",
             hint: "actualiza m y v, corrige el sesgo con 1 − βᵗ y aplica el decaimiento a w.",
             optional: false,
+            needs: &[],
             grade: || {
                 many(50, 53, |r| {
                     let n = r.random_range(1..40);
@@ -155,6 +165,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap05_bigram.rs",
             hint: "suma las probabilidades en orden y devuelve el primer índice con suma > u.",
             optional: false,
+            needs: &[],
             grade: || {
                 // Primero los bordes, sobre los que advierte el enunciado: las sumas que valen
                 // justo u (el ejemplo `u = 0.7 → 2`), los tokens de probabilidad 0 (nunca
@@ -189,6 +200,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap05_bigram.rs",
             hint: "los logits son (N, V) y el gradiente de la tabla es (V, V): la fila i de la derivada de los logits se suma a la fila del token x[i] (puede repetirse).",
             optional: false,
+            needs: &["cap05::cross_entropy", "cap05::cross_entropy_grad"],
             grade: || {
                 many(150, 55, |r| {
                     let v = r.random_range(2..12);
@@ -225,10 +237,17 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap05_bigram.rs",
             hint: "primero divide cada logit por T; después la softmax (restando el máximo) y tu `sample`.",
             optional: false,
+            needs: &["cap05::sample"],
             grade: || {
                 many(500, 56, |r| {
                     let k = r.random_range(1..12);
-                    let logits = rng::normal_vec(r, k, 0.0, 3.0);
+                    // A veces logits enormes: la softmax debe restar el máximo.
+                    let scale = if r.random_range(0..5) == 0 {
+                        300.0
+                    } else {
+                        3.0
+                    };
+                    let logits = rng::normal_vec(r, k, 0.0, scale);
                     let t = [0.25f32, 0.5, 1.0, 2.0, 5.0][r.random_range(0..5)];
                     let u: f32 = r.random();
                     let scaled: Vec<f32> = logits.iter().map(|l| l / t).collect();
@@ -249,6 +268,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap05_bigram.rs",
             hint: "tres tramos: recta hasta `warmup`, medio coseno hasta `max_steps` y `min_lr` después. En `step = warmup` el coseno vale 1 y la tasa es `max_lr`.",
             optional: true,
+            needs: &[],
             grade: || {
                 // La fórmula de nanoGPT (`get_lr`), escrita aquí para comparar.
                 fn want(step: usize, warmup: usize, max: usize, hi: f64, lo: f64) -> f64 {

@@ -74,6 +74,7 @@ pub fn exercises() -> Vec<Exercise> {
             hint: "la fila i de `wei` vale 1/(i+1) en las columnas 0..=i; multiplica `wei` por \
                    cada secuencia `(T, C)` del lote.",
             optional: false,
+            needs: &[],
             grade: || {
                 many(100, 61, |r| {
                     let (b, t, c) = random_shape(r);
@@ -91,6 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
             hint: "encima de la diagonal, peso 0; en el resto, exp / suma de la fila. Resta el \
                    máximo de la fila antes de `exp` para no desbordar.",
             optional: false,
+            needs: &[],
             grade: || {
                 many(150, 62, |r| {
                     let t = r.random_range(1..13);
@@ -125,6 +127,7 @@ pub fn exercises() -> Vec<Exercise> {
             hint: "k, q y v son x·Wᵀ; las afinidades q·kᵀ se multiplican por 1/√head_size antes \
                    de la máscara y la softmax; la salida es pesos·v.",
             optional: false,
+            needs: &["cap06::causal_softmax"],
             grade: || {
                 many(60, 63, |r| {
                     let (b, t, c) = random_shape(r);
@@ -157,6 +160,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap06_autoatencion.rs",
             hint: "elemento a elemento: ½·x·(1 + tanh(√(2/π)·(x + 0,044715·x³))). Ojo con el cubo y con la raíz de 2/π (no de 2π).",
             optional: true,
+            needs: &[],
             grade: || {
                 many(100, 64, |r| {
                     let (n, c) = (r.random_range(1..6), r.random_range(1..9));

@@ -154,7 +154,24 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "un número del RNG por elemento, en orden; se apaga si es menor que p y el resto se multiplica por 1/(1−p). Al evaluar, o con p = 0, ni un número del RNG.",
             optional: false,
+            needs: &[],
             grade: || {
+                // El borde: el número del RNG vale justo p. Con la semilla s, p es el primer
+                // número que saca el RNG: ese elemento se queda (se apaga si es *menor* que p).
+                for s in [7u64, 8, 9] {
+                    let p: f32 = rng::seeded(s).random();
+                    let x = Tensor::new(&[1.5f32, -2.0, 0.25], &Device::Cpu).unwrap();
+                    let input = format!(
+                        "x = [1.5, -2.0, 0.25], p = {p}, entrenando, y el primer número del RNG vale justo p"
+                    );
+                    let (want, _) = run_mode(Some(s), |mode| mode.dropout(&x, p).unwrap());
+                    let (got, _) = run_mode(Some(s), |mode| {
+                        with_input(&input, || graded::cap07::dropout(&x, p, mode))
+                    });
+                    check_tensor(&input, got, &want).map_err(|e| {
+                        format!("{e}\n      (un número igual a p no apaga: ¿<= en vez de <?)")
+                    })?;
+                }
                 many(80, 70, |r| {
                     let shape: Vec<usize> = (0..r.random_range(1..4))
                         .map(|_| r.random_range(1..6))
@@ -194,6 +211,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "media y varianza de la última dimensión (con keepdim), la varianza es la media de los cuadrados de lo centrado (dividir por C, no por C−1), y eps va dentro de la raíz. Solo operaciones sueltas: la derivada debe llegar a x, weight y bias.",
             optional: false,
+            needs: &[],
             grade: || {
                 many(40, 72, |r| {
                     let (m, x, _, desc) = random_case(r, 0.0);
@@ -247,6 +265,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "q·kᵀ de forma (B, T, T), por 1/√hs; la máscara y la softmax; tu dropout sobre esos pesos (no sobre la salida); y pesos·v.",
             optional: false,
+            needs: &["cap07::dropout"],
             grade: || {
                 // Dos errores comunes se reconocen aparte: sin máscara (todo a la vista) y las
                 // afinidades traspuestas (k·qᵀ). Los casos son de varias posiciones, donde los
@@ -311,6 +330,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "tus cabezas en orden sobre la misma x, concatenadas en la última dimensión (n_head·hs canales), la proyección `proj` y, al final, tu dropout.",
             optional: false,
+            needs: &["cap07::head_forward", "cap07::dropout"],
             grade: || {
                 grade_piece(
                     74,
@@ -328,6 +348,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "C → 4·C → ReLU → C, y tu dropout al final.",
             optional: false,
+            needs: &["cap07::dropout"],
             grade: || {
                 grade_piece(
                     75,
@@ -343,6 +364,11 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "dos sumas: la entrada más la atención de (la entrada normalizada con ln1); después eso más la red de avance de (eso normalizado con ln2).",
             optional: false,
+            needs: &[
+                "cap07::layer_norm",
+                "cap07::multi_head_attention",
+                "cap07::feed_forward",
+            ],
             grade: || {
                 grade_piece(
                     76,
@@ -358,6 +384,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "tokens (B, T, C) más posiciones (T, C) (con broadcast), la máscara de tamaño T, todos los bloques en orden, ln_f y lm_head: (B, T, V).",
             optional: false,
+            needs: &["cap07::block_forward", "cap07::layer_norm"],
             grade: || {
                 many(40, 77, |r| {
                     let training = r.random_bool(0.5);
@@ -395,6 +422,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "logits (B, T, V) → (B·T, V) y objetivos (B, T) → (B·T); luego la entropía cruzada. Debe ser un escalar.",
             optional: false,
+            needs: &["cap07::gpt_forward"],
             grade: || {
                 many(40, 78, |r| {
                     let (m, _, _, desc) = random_case(r, 0.0);
@@ -413,7 +441,31 @@ pub fn exercises() -> Vec<Exercise> {
                     let got = with_input(&input, || {
                         graded::cap07::gpt_loss(&m, &x, &y, &mut Mode::Eval)
                     });
-                    check_tensor(&input, got, &want)
+                    check_tensor(&input, got, &want)?;
+                    // Entrenando, con dropout: el modo debe llegar a tu gpt_forward.
+                    let m = Gpt::new(
+                        &GptConfig {
+                            dropout: 0.3,
+                            ..m.config.clone()
+                        },
+                        &Device::Cpu,
+                        r,
+                    )
+                    .unwrap();
+                    let s = r.random::<u64>();
+                    let input = format!("{input}, entrenando con dropout 0.3");
+                    let (want, want_next) = run_mode(Some(s), |mode| m.loss(&x, &y, mode).unwrap());
+                    let (got, got_next) = run_mode(Some(s), |mode| {
+                        with_input(&input, || graded::cap07::gpt_loss(&m, &x, &y, mode))
+                    });
+                    check_tensor(&input, got, &want)?;
+                    check(
+                        &format!(
+                            "{input}: el RNG tras la llamada (¿pasas `mode` a tu gpt_forward?)"
+                        ),
+                        got_next,
+                        want_next,
+                    )
                 })
             },
         },
@@ -423,6 +475,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "primero los eval_iters lotes de entrenamiento y después los de validación, todos del mismo rng y con tu get_batch; sin dropout; la media de cada parte.",
             optional: false,
+            needs: &["cap04::get_batch", "cap07::gpt_loss"],
             grade: || {
                 many(12, 79, |r| {
                     let cfg = tiny_config(r);
@@ -463,6 +516,11 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "en cada paso: ¿toca estimar? (múltiplo de eval_interval o el último) con eval_rng(seed, iter); luego step_rng(seed, iter) para el lote y para el dropout de la pérdida; backward y optimizer.step.",
             optional: false,
+            needs: &[
+                "cap04::get_batch",
+                "cap07::gpt_loss",
+                "cap07::estimate_loss",
+            ],
             grade: || {
                 many(4, 80, |r| {
                     let cfg = tiny_config(r);
@@ -547,6 +605,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "en cada paso, solo los últimos block_size tokens (si el texto es más corto, todos), forma (1, T); los logits de la última posición; choose_next; y devuelve solo lo nuevo.",
             optional: false,
+            needs: &["cap07::gpt_forward"],
             grade: || {
                 many(20, 81, |r| {
                     let (m, _, _, desc) = random_case(r, 0.0);
@@ -582,6 +641,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "el umbral es el k-ésimo valor más alto (contando repetidos); lo que queda por debajo pasa a -inf.",
             optional: false,
+            needs: &[],
             grade: || {
                 // Valores pequeños y enteros a menudo, para que haya empates.
                 let value = proptest::prop_oneof![(-3..4i32).prop_map(|v| v as f32), -5.0..5.0f32];
@@ -605,6 +665,7 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap07_gpt.rs",
             hint: "ordena de mayor a menor, acumula las probabilidades (softmax) y para en cuanto la suma llegue a p: el logit del último que entró es el umbral.",
             optional: true,
+            needs: &[],
             grade: || {
                 many(300, 713, |r| {
                     let n = r.random_range(1..10);

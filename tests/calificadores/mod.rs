@@ -52,7 +52,95 @@ pub struct Exercise {
     pub hint: &'static str,
     /// Un ejercicio «más allá» del cuaderno: cuenta aparte y no hace falta para la prueba final.
     pub optional: bool,
+    /// Los ejercicios (por su `id`) cuyas piezas usa tu solución de este: si alguno aún falla,
+    /// este no se califica y se dice cuál arreglar primero.
+    pub needs: &'static [&'static str],
     pub grade: fn() -> Grade,
+}
+
+impl Exercise {
+    /// Su número: `5.4`.
+    pub fn number(&self) -> &'static str {
+        self.title.split_whitespace().nth(1).unwrap_or(self.id)
+    }
+}
+
+/// Lo que se sabe de un ejercicio en esta ejecución.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Passed,
+    /// Su calificador lo rechaza, con este diagnóstico.
+    Failed(String),
+    /// No se calificó: usa la pieza `via`, que no está superada porque falla `root` (la
+    /// misma `via` o una de la que esta depende).
+    Blocked {
+        via: &'static str,
+        root: &'static str,
+    },
+}
+
+/// Califica ejercicios teniendo en cuenta de qué piezas dependen: antes de calificar uno,
+/// califica (una sola vez por ejecución) los que usa; si alguno falla, no lo califica.
+#[derive(Default)]
+pub struct Gradebook {
+    outcomes: std::collections::HashMap<&'static str, Outcome>,
+}
+
+impl Gradebook {
+    pub fn outcome(&mut self, ex: &Exercise) -> Outcome {
+        if let Some(o) = self.outcomes.get(ex.id) {
+            return o.clone();
+        }
+        let mut outcome = None;
+        for dep in ex.needs {
+            let dep_ex = all()
+                .into_iter()
+                .find(|e| e.id == *dep)
+                .unwrap_or_else(|| panic!("{} depende de {dep}, que no existe", ex.id));
+            match self.outcome(&dep_ex) {
+                Outcome::Passed => {}
+                Outcome::Failed(_) => {
+                    outcome = Some(Outcome::Blocked {
+                        via: dep_ex.id,
+                        root: dep_ex.id,
+                    });
+                }
+                Outcome::Blocked { root, .. } => {
+                    outcome = Some(Outcome::Blocked {
+                        via: dep_ex.id,
+                        root,
+                    });
+                }
+            }
+            if outcome.is_some() {
+                break;
+            }
+        }
+        let outcome = outcome.unwrap_or_else(|| match grade_with_time_limit(ex) {
+            Ok(()) => Outcome::Passed,
+            Err(why) => Outcome::Failed(why),
+        });
+        self.outcomes.insert(ex.id, outcome.clone());
+        outcome
+    }
+}
+
+/// El número de un ejercicio por su `id`.
+pub fn number_of(id: &str) -> &'static str {
+    all()
+        .into_iter()
+        .find(|e| e.id == id)
+        .map_or("?", |e| e.number())
+}
+
+/// «7.4 usa tu 7.3, que aún falla: arregla primero 7.3».
+pub fn blocked_message(ex: &Exercise, via: &str, root: &str) -> String {
+    let (n, v, r) = (ex.number(), number_of(via), number_of(root));
+    if via == root {
+        format!("{n} usa tu {v}, que aún falla: arregla primero {v}")
+    } else {
+        format!("{n} usa tu {v}, que usa tu {r}, que aún falla: arregla primero {r}")
+    }
 }
 
 /// Caracteres para textos de prueba: ASCII, letras con tilde, marcas combinantes, y alguno
@@ -638,8 +726,17 @@ pub fn run(grading_student: bool) -> ExitCode {
     let mut wrongly_passed = Vec::new();
     // Por capítulo: superados y total, de los obligatorios y de los opcionales.
     let mut by_chapter: Vec<(&str, [usize; 4])> = Vec::new();
+    let mut book = Gradebook::default();
     for ex in &chosen {
-        let result = grade_with_time_limit(ex);
+        // `--deben-fallar` prueba cada calificador por sí solo, sin mirar sus dependencias.
+        let outcome = if must_fail {
+            match grade_with_time_limit(ex) {
+                Ok(()) => Outcome::Passed,
+                Err(why) => Outcome::Failed(why),
+            }
+        } else {
+            book.outcome(ex)
+        };
         let chapter = ex.id.split("::").next().unwrap_or(ex.id);
         if by_chapter.last().is_none_or(|c| c.0 != chapter) {
             by_chapter.push((chapter, [0; 4]));
@@ -647,17 +744,21 @@ pub fn run(grading_student: bool) -> ExitCode {
         let counts = &mut by_chapter.last_mut().expect("recién añadido").1;
         let slot = if ex.optional { 2 } else { 0 };
         counts[slot + 1] += 1;
-        match result {
-            Ok(()) => {
+        match outcome {
+            Outcome::Passed => {
                 counts[slot] += 1;
                 println!("  ✔ {} ({}): superado", ex.title, ex.id);
                 wrongly_passed.push(ex.id);
             }
-            Err(why) => {
+            Outcome::Failed(why) => {
                 println!("  ✘ {} ({}): no superado", ex.title, ex.id);
                 println!("      {}", without_backtrace(&why));
                 println!("      archivo: {}", ex.file);
                 println!("{}", wrap_hint(ex.hint));
+            }
+            Outcome::Blocked { via, root } => {
+                println!("  ✘ {} ({}): sin calificar", ex.title, ex.id);
+                println!("      {}", blocked_message(ex, via, root));
             }
         }
     }
