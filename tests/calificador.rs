@@ -245,7 +245,10 @@ fn un_nombre_exacto_elige_solo_esa_funcion() {
     assert!(g.stdout.contains("Ejercicio 5.1 "), "{}", show(&g));
     assert!(!g.stdout.contains("Ejercicio 5.2 "), "{}", show(&g));
     // Un trozo de nombre sigue eligiendo todos los que lo contienen.
-    let g = grade(VARIOUS, &["--pista", "cross_entr"], &[]);
+    let hints = mutantes::target_dir().join("mutantes/pistas-nombre");
+    let _ = std::fs::remove_file(&hints);
+    let env = [("CALIFICAR_PISTAS", hints.to_str().unwrap())];
+    let g = grade(VARIOUS, &["--pista", "cross_entr"], &env);
     assert_eq!(g.code, Some(0), "{}", show(&g));
     assert!(g.stdout.contains("Ejercicio 5.1 "), "{}", show(&g));
     assert!(g.stdout.contains("Ejercicio 5.2 "), "{}", show(&g));
@@ -627,4 +630,60 @@ fn la_prueba_final_nombra_solo_la_primera_pieza_que_falta() {
     assert_eq!(named.len(), 1, "{}", show(&g));
     assert!(named[0].contains("Ejercicio 7.5 "), "{}", show(&g));
     assert!(!g.stdout.contains("Entrenando"), "{}", show(&g));
+}
+
+/// `--pista` da cada vez el siguiente nivel, y cada ejercicio tiene al menos dos; un fallo ya
+/// no da la pista, solo cómo pedirla.
+#[test]
+fn las_pistas_van_por_niveles() {
+    let hints = mutantes::target_dir().join("mutantes/pistas-niveles");
+    let _ = std::fs::remove_file(&hints);
+    let env = [("CALIFICAR_PISTAS", hints.to_str().unwrap())];
+    let chapters = ["1", "2", "3", "4", "5", "6", "7"];
+    let args: Vec<&str> = std::iter::once("--pista").chain(chapters).collect();
+    let first = grade(&[], &args, &env);
+    assert_eq!(first.code, Some(0), "{}", show(&first));
+    let second = grade(&[], &args, &env);
+    let count = |g: &Graded, what: &str| g.stdout.matches(what).count();
+    let exercises = count(&first, "Ejercicio ");
+    assert!(exercises >= 34, "{}", show(&first));
+    // La primera vez, solo la idea de cada uno; la segunda, además el segundo nivel.
+    assert_eq!(count(&first, "pista 1 de "), exercises, "{}", show(&first));
+    assert_eq!(count(&first, "pista 2 de "), 0, "{}", show(&first));
+    assert_eq!(
+        count(&second, "pista 2 de "),
+        exercises,
+        "{}",
+        show(&second)
+    );
+    for line in second.stdout.lines() {
+        assert!(line.chars().count() <= 80, "más de 80 columnas: {line}");
+    }
+    // Un ejercicio, hasta agotar sus pistas.
+    let third = grade(&[], &["--pista", "5.4"], &env);
+    assert!(
+        third.stdout.contains("pista 3 de 3, los pasos (nueva)"),
+        "{}",
+        show(&third)
+    );
+    let fourth = grade(&[], &["--pista", "5.4"], &env);
+    assert!(
+        fourth.stdout.contains("Ya tienes todas sus pistas"),
+        "{}",
+        show(&fourth)
+    );
+    // Sin decir de qué ejercicio, no da ninguna.
+    let none = grade(&[], &["--pista"], &env);
+    assert_eq!(none.code, Some(1), "{}", show(&none));
+}
+
+#[test]
+fn un_fallo_no_da_la_pista_sino_como_pedirla() {
+    let g = grade(&batch_of("5.4 <="), &["5.4"], &[]);
+    let text = report(&g.stdout, "5.4").join("\n");
+    assert!(
+        text.contains("Pide una pista con: cargo ejercicios --pista 5.4"),
+        "{text}"
+    );
+    assert!(!text.contains("pista:"), "{text}");
 }
