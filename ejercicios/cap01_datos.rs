@@ -11,8 +11,6 @@
 ///
 /// Devuelve cuántos *caracteres* tiene `text`. Cuidado: en UTF-8 «ñ» ocupa dos bytes, así
 /// que `text.len()` (bytes) no es la respuesta. `count_chars("año")` es 3.
-///
-/// Pista: un `&str` sabe recorrerse carácter a carácter.
 pub fn count_chars(text: &str) -> usize {
     todo!("cuenta los caracteres, no los bytes")
 }
@@ -24,8 +22,8 @@ pub fn count_chars(text: &str) -> usize {
 /// para mostrar los 3000 primeros caracteres del Quijote. `first_chars("año nuevo", 3)` es
 /// `"año"`.
 ///
-/// Pista: cortar con `&text[..n]` usa posiciones en *bytes* y entra en pánico si cae en
-/// medio de un carácter; busca en qué byte empieza el carácter número `n`.
+/// Ojo: cortar un `&str` usa posiciones en *bytes*, y entra en pánico si cae en medio de un
+/// carácter.
 pub fn first_chars(text: &str, n: usize) -> &str {
     todo!("devuelve un trozo con los primeros n caracteres")
 }

@@ -12,8 +12,6 @@
 /// Devuelve los caracteres distintos de `text`, ordenados de menor a mayor (el orden de
 /// `char`, es decir, por punto de código Unicode). `vocabulary("hola")` es
 /// `['a', 'h', 'l', 'o']`.
-///
-/// Pista: reúne los caracteres, ordénalos y quita los repetidos (o usa un `BTreeSet`).
 pub fn vocabulary(text: &str) -> Vec<char> {
     todo!("los caracteres distintos, ordenados")
 }
@@ -23,9 +21,7 @@ pub fn vocabulary(text: &str) -> Vec<char> {
 /// Convierte `text` en la lista de posiciones de cada carácter dentro de `vocab` (que está
 /// ordenado y contiene todos los caracteres de `text`). Con `vocab = ['a', 'h', 'l', 'o']`,
 /// `encode(vocab, "hola")` es `[1, 3, 2, 0]`.
-///
-/// Pista: como `vocab` está ordenado, `vocab.binary_search(&c)` encuentra cada carácter sin
-/// recorrer toda la lista; también sirve un `HashMap<char, u32>` construido una vez.
+/// Como `vocab` está ordenado, no hace falta recorrerlo entero para cada carácter.
 pub fn encode(vocab: &[char], text: &str) -> Vec<u32> {
     todo!("la posición de cada carácter en el vocabulario")
 }
@@ -34,8 +30,6 @@ pub fn encode(vocab: &[char], text: &str) -> Vec<u32> {
 ///
 /// La operación inversa: cada identificador es una posición en `vocab` (todas válidas).
 /// `decode(['a', 'h', 'l', 'o'], [1, 3, 2, 0])` es `"hola"`.
-///
-/// Pista: `collect()` puede construir un `String` a partir de un iterador de `char`.
 pub fn decode(vocab: &[char], ids: &[u32]) -> String {
     todo!("el carácter de cada identificador")
 }

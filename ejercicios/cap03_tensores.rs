@@ -15,8 +15,8 @@ use ndarray::ArrayView1;
 /// `len` se usa para entrenar, igual que `n = int(0.9 * len(data))` en Python.
 /// `split_point(1038397, 0.9)` es `934557`.
 ///
-/// Pista: `int()` de Python trunca hacia cero; en Rust, la conversión `as usize` de un
-/// `f64` positivo hace lo mismo. Haz la multiplicación en `f64`.
+/// `int()` de Python trunca hacia cero. Haz la cuenta en `f64`: en `f32`, con textos largos,
+/// el resultado cambia.
 pub fn split_point(len: usize, train_fraction: f64) -> usize {
     todo!("la posición del corte")
 }
@@ -25,8 +25,6 @@ pub fn split_point(len: usize, train_fraction: f64) -> usize {
 ///
 /// Devuelve un vector de longitud `vocab_size` cuyo elemento `i` es cuántas veces aparece el
 /// identificador `i` en `ids`. Con `ids = [0, 2, 2]` y `vocab_size = 4`, es `[1, 0, 2, 0]`.
-///
-/// Pista: empieza con `vec![0; vocab_size]` y suma uno en la posición de cada identificador.
 pub fn token_counts(ids: ArrayView1<u32>, vocab_size: usize) -> Vec<usize> {
     todo!("el histograma de los identificadores")
 }

@@ -16,8 +16,6 @@ use rand::Rng as _;
 /// Un trozo de `k + 1` tokens contiene `k` ejemplos: para `t` de 1 a `k`, el contexto son los
 /// primeros `t` tokens y el objetivo es el token siguiente. Con `chunk = [27, 38, 37]`:
 /// `[([27], 38), ([27, 38], 37)]`. Un trozo de 0 o 1 tokens no tiene ejemplos.
-///
-/// Pista: `chunk[..t].to_vec()` copia los primeros `t` tokens.
 pub fn context_target_pairs(chunk: &[u32]) -> Vec<(Vec<u32>, u32)> {
     todo!("los pares (contexto, objetivo)")
 }
@@ -28,9 +26,6 @@ pub fn context_target_pairs(chunk: &[u32]) -> Vec<(Vec<u32>, u32)> {
 /// `data[i..i + block_size]` y la de `y` es `data[i + 1..i + block_size + 1]`: los mismos
 /// tokens desplazados una posición. Devuelve `(x, y)`, ambos de forma
 /// `(starts.len(), block_size)`. Todos los inicios son válidos.
-///
-/// Pista: `Array2::zeros((filas, columnas))` y luego `x[[fila, t]] = data[i + t]`; o
-/// `Array2::from_shape_fn`.
 pub fn batch_at(
     data: ArrayView1<u32>,
     starts: &[usize],
@@ -47,8 +42,6 @@ pub fn batch_at(
 /// Devuelve `(x, y)`, de forma `(batch_size, block_size)`. Sortea exactamente así (un número
 /// por fila, en orden, con `random_range`): el GPT de tu prueba final usará esta función y
 /// sus lotes deben ser los mismos que los de la biblioteca con la misma semilla.
-///
-/// Pista: `rng.random_range(a..b)` da un entero uniforme en `[a, b)`.
 pub fn get_batch(
     data: ArrayView1<u32>,
     batch_size: usize,

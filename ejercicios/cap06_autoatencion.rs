@@ -16,9 +16,9 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 /// **Ejercicio 6.1 — El promedio del pasado con una matriz triangular (versión 2).**
 ///
 /// Para cada secuencia `b` y posición `t`, la salida `out[b, t, :]` es la media de
-/// `x[b, 0, :]`, …, `x[b, t, :]`. Hazlo sin bucles sobre el pasado: construye la matriz
-/// `wei` de forma `(T, T)` con `wei[i, j] = 1/(i+1)` si `j ≤ i` y `0` si no (triangular
-/// inferior, cada fila suma 1), y multiplica `wei` por la matriz `(T, C)` de cada secuencia.
+/// `x[b, 0, :]`, …, `x[b, t, :]`. Sin bucles sobre el pasado: con la matriz `wei` de forma
+/// `(T, T)`, `wei[i, j] = 1/(i+1)` si `j ≤ i` y `0` si no (triangular inferior, cada fila
+/// suma 1), la salida de cada secuencia es `wei · x_b`, de forma `(T, C)`.
 ///
 /// Con `T = 3`, `wei` es:
 ///
@@ -27,11 +27,6 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 ///  [1/2, 1/2, 0  ],
 ///  [1/3, 1/3, 1/3]]
 /// ```
-///
-/// Pistas: `Array2::from_shape_fn((t, t), |(i, j)| ...)` construye `wei`;
-/// `x.outer_iter()` recorre las secuencias (cada una una `ArrayView2` de forma `(T, C)`), y
-/// `wei.dot(&x_b)` las multiplica. `out.index_axis_mut(Axis(0), b).assign(...)` guarda cada
-/// resultado.
 pub fn average_tril(x: ArrayView3<f32>) -> Array3<f32> {
     todo!("el promedio con la matriz triangular")
 }
@@ -43,11 +38,8 @@ pub fn average_tril(x: ArrayView3<f32>) -> Array3<f32> {
 /// columnas `j > i` (el futuro) valen exactamente `0`, y las columnas `j ≤ i` valen
 /// `exp(scores[i, j]) / Σₖ≤ᵢ exp(scores[i, k])`. Cada fila suma 1.
 ///
-/// Es lo que hace `masked_fill(tril == 0, -inf)` seguido de `softmax`: `exp(−∞) = 0`.
-///
-/// Pistas: puedes poner `f32::NEG_INFINITY` encima de la diagonal y aplicar softmax a cada
-/// fila. Las afinidades pueden ser grandes (hasta cientos): `exp(100.0)` ya desborda un
-/// `f32`. Resta el máximo de cada fila antes de la exponencial; el resultado no cambia.
+/// Es lo que hace `masked_fill(tril == 0, -inf)` seguido de `softmax`: `exp(−∞) = 0`. Las
+/// afinidades pueden ser grandes (hasta cientos), y `exp(100.0)` ya desborda un `f32`.
 pub fn causal_softmax(scores: ArrayView2<f32>) -> Array2<f32> {
     todo!("la softmax con máscara")
 }
@@ -55,18 +47,17 @@ pub fn causal_softmax(scores: ArrayView2<f32>) -> Array2<f32> {
 /// **Ejercicio 6.3 — Una cabeza de autoatención.**
 ///
 /// `key`, `query` y `value` tienen forma `(head_size, C)`, como los pesos de
-/// `nn.Linear(C, head_size, bias=False)`. Para cada secuencia `b` de `x`:
+/// `nn.Linear(C, head_size, bias=False)`. Para cada secuencia `b` de `x`, con las claves
+/// `k = x_b · keyᵀ`, las consultas `q = x_b · queryᵀ` y los valores `v = x_b · valueᵀ`
+/// (cada uno `(T, head_size)`), la salida es
 ///
-/// 1. `k = x_b · keyᵀ`, `q = x_b · queryᵀ` y `v = x_b · valueᵀ`, cada una `(T, head_size)`;
-/// 2. las afinidades `q · kᵀ`, de forma `(T, T)`, multiplicadas por `1/√head_size`;
-/// 3. la softmax con máscara causal del ejercicio 6.2;
-/// 4. la salida `out[b] = pesos · v`, de forma `(T, head_size)`.
+/// ```text
+/// out[b] = softmax_causal(q · kᵀ / √head_size) · v        de forma (T, head_size)
+/// ```
 ///
+/// con la softmax con máscara de tu ejercicio 6.2 (sin el factor `1/√head_size`, las
+/// afinidades crecen con el tamaño de la cabeza y la softmax se vuelve casi un máximo).
 /// Devuelve la salida `(B, T, head_size)`.
-///
-/// Pistas: `key.t()` es la traspuesta (una vista, sin copiar); `x_b.dot(&key.t())` proyecta
-/// todas las posiciones a la vez. `(head_size as f32).sqrt()` es la raíz. Puedes llamar a tu
-/// `causal_softmax`.
 pub fn head_forward(
     x: ArrayView3<f32>,
     key: ArrayView2<f32>,
@@ -86,9 +77,7 @@ pub fn head_forward(
 /// gelu(x) = ½ · x · (1 + tanh(√(2/π) · (x + 0,044715 · x³)))
 /// ```
 ///
-/// Devuelve `gelu` aplicada a cada elemento de `x`, con la misma forma.
-///
-/// Pista: `mapv` aplica una función a cada elemento. Comprueba a mano: `gelu(0) = 0`, y para
+/// Devuelve `gelu` aplicada a cada elemento de `x`, con la misma forma: `gelu(0) = 0`, y para
 /// `x` grande se parece a `x`.
 pub fn gelu(x: ArrayView2<f32>) -> Array2<f32> {
     todo!("la GELU de cada elemento")

@@ -18,12 +18,8 @@
 //! ```
 //!
 //! Las formas: `B` secuencias por lote, `T` posiciones, `C = n_embd` canales, `hs` el tamaño de
-//! una cabeza y `V` el vocabulario. Lo que necesitas de candle: `x.matmul(&y)`, `x.t()`
-//! (traspone las dos últimas dimensiones), `(&x + &y)` (misma forma), `x.broadcast_add(&y)`,
-//! `x.broadcast_sub`/`broadcast_mul`/`broadcast_div` (formas compatibles), `x * 0.5`,
-//! `x.relu()`, `x.sqr()`, `x.sqrt()`, `x.mean_keepdim(D::Minus1)`, `x.reshape((a, b))`,
-//! `x.dims3()`, `Tensor::cat(&lista, D::Minus1)`, `lineal.forward(&x)` (con `Module`) y
-//! `x.i((.., ultima))` para indexar. Todas devuelven `Result`: encadénalas con `?`.
+//! una cabeza y `V` el vocabulario. Las operaciones de candle devuelven `Result`: encadénalas
+//! con `?`. Qué operaciones necesita cada pieza te lo dice `cargo ejercicios --pista 7.N`.
 #![allow(unused_variables, unused_imports)]
 
 use candle_core::{D, DType, IndexOp, Module, Result, Tensor};
@@ -47,10 +43,6 @@ use rand::Rng as _;
 /// Saca un número `rng.random::<f32>()` por elemento de `x`, en el orden en que están
 /// guardados (el de `x.flatten_all()`): el elemento se apaga si su número es menor que `p`.
 /// Así tus máscaras serán las mismas que las de la biblioteca con la misma semilla.
-///
-/// Pistas: `match mode { Mode::Train(rng) if p > 0.0 => …, _ => … }`. Construye la máscara
-/// como un `Vec<f32>` de `x.elem_count()` valores y conviértela en tensor con la forma de `x`
-/// (`Tensor::from_vec(v, x.shape(), x.device())`); luego multiplica.
 pub fn dropout(x: &Tensor, p: f32, mode: &mut Mode) -> Result<Tensor> {
     todo!("apaga con probabilidad p y escala los demás, solo al entrenar")
 }
@@ -63,9 +55,6 @@ pub fn dropout(x: &Tensor, p: f32, mode: &mut Mode) -> Result<Tensor> {
 ///
 /// Usa operaciones sueltas de candle: la LayerNorm fusionada de `candle_nn` no tiene derivada,
 /// y el calificador comprueba que las derivadas lleguen a `x`, a `weight` y a `bias`.
-///
-/// Pista: las cuentas por vector piden `…_keepdim(D::Minus1)`, que deja una dimensión de
-/// tamaño 1; para operar con formas distintas, las variantes `broadcast_…`.
 pub fn layer_norm(ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
     todo!("centra, divide por la desviación y aplica weight y bias")
 }
@@ -74,12 +63,9 @@ pub fn layer_norm(ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
 ///
 /// La del capítulo 6, ahora con candle, con lotes y con dropout: de `x (B, T, C)` salen
 /// `k`, `q` y `v` (`head.key`, `head.query`, `head.value`, capas lineales sin sesgo, cada una
-/// `(B, T, hs)`). Las afinidades `q · kᵀ (B, T, T)` se escalan por `1/√hs`, se enmascaran y
-/// pasan por la softmax (`layers::masked_softmax(&afinidades, mask)`, la versión en candle de
-/// tu ejercicio 6.2); después, tu `dropout` con `head.dropout` sobre esos pesos, y la salida
-/// es `pesos · v (B, T, hs)`.
-///
-/// Pista: `k.t()` traspone las dos últimas dimensiones, `(B, T, hs) → (B, hs, T)`.
+/// `(B, T, hs)`). Los pesos son la softmax con máscara (la de tu ejercicio 6.2, que aquí ya
+/// tienes en candle) de las afinidades `q · kᵀ / √hs (B, T, T)`, con tu `dropout`
+/// (`head.dropout`) sobre ellos; la salida es `pesos · v (B, T, hs)`.
 pub fn head_forward(head: &Head, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
     todo!("afinidades escaladas, máscara, softmax, dropout y suma ponderada")
 }
@@ -88,9 +74,8 @@ pub fn head_forward(head: &Head, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> 
 ///
 /// Aplica tu `head_forward` con cada cabeza de `sa.heads`, **en orden**, a la misma `x`;
 /// concatena sus salidas en la última dimensión (`(B, T, n_head · hs)`), pásalas por la
-/// proyección `sa.proj` y termina con tu `dropout` (probabilidad `sa.dropout`).
-///
-/// Pista: el orden importa al entrenar: cada dropout saca sus números del mismo RNG.
+/// proyección `sa.proj` y termina con tu `dropout` (probabilidad `sa.dropout`). El orden
+/// importa al entrenar: cada dropout saca sus números del mismo RNG.
 pub fn multi_head_attention(
     sa: &MultiHeadAttention,
     x: &Tensor,
@@ -104,8 +89,6 @@ pub fn multi_head_attention(
 ///
 /// `x (B, T, C)` → `ffwd.up` (ensancha a `4·C`) → ReLU → `ffwd.down` (vuelve a `C`) → tu
 /// `dropout` con `ffwd.dropout`.
-///
-/// Pista: cuatro pasos, uno por línea.
 pub fn feed_forward(ffwd: &FeedForward, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
     todo!("lineal, ReLU, lineal y dropout")
 }
@@ -115,38 +98,30 @@ pub fn feed_forward(ffwd: &FeedForward, x: &Tensor, mode: &mut Mode) -> Result<T
 /// Un bloque hace dos cosas, cada una precedida de una LayerNorm y **sumada** a su entrada
 /// (la conexión residual): primero la comunicación (tu atención de varias cabezas, con
 /// `block.ln1` y `block.sa`) y después el cómputo (tu red de avance, con `block.ln2` y
-/// `block.ffwd`). Devuelve `(B, T, C)`.
-///
-/// Pista: la LayerNorm se aplica a lo que entra en cada subcapa, no a la suma.
+/// `block.ffwd`). Devuelve `(B, T, C)`. Las sumas dejan un camino directo de la salida a la
+/// entrada, por el que las derivadas llegan sin debilitarse a los primeros bloques.
 pub fn block_forward(block: &Block, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
     todo!("dos subcapas, cada una con su LayerNorm y su suma residual")
 }
 
 /// **Ejercicio 7.7 — El modelo entero.**
 ///
-/// De `idx (B, T)` (identificadores) a logits `(B, T, V)`:
-///
-/// 1. la incrustación de cada token (`model.token_embedding_table`, `(B, T, C)`) más la de
-///    cada posición `0, 1, …, T−1` (`model.position_embedding_table`, `(T, C)`, la misma
-///    para todas las secuencias del lote);
-/// 2. la máscara causal `(T, T)` (`layers::causal_mask(t, idx.device())`);
-/// 3. tu bloque con cada elemento de `model.blocks`, en orden;
-/// 4. tu LayerNorm con `model.ln_f` y la capa `model.lm_head`.
-///
-/// Pista: `Tensor::arange(0u32, t as u32, idx.device())` da las posiciones; una tabla de
-/// incrustación es un `Module`: `tabla.forward(&ids)`.
+/// De `idx (B, T)` (identificadores) a logits `(B, T, V)`. La entrada de los bloques es la
+/// incrustación de cada token (`model.token_embedding_table`, `(B, T, C)`) más la de su
+/// posición `0, 1, …, T−1` (`model.position_embedding_table`, `(T, C)`, la misma para todas
+/// las secuencias del lote: sin ella, la atención no sabría qué carácter va antes). Pasa por
+/// tus bloques (`model.blocks`, en orden, con la máscara causal `(T, T)`), por tu LayerNorm
+/// con `model.ln_f` y por la capa `model.lm_head`.
 pub fn gpt_forward(model: &Gpt, idx: &Tensor, mode: &mut Mode) -> Result<Tensor> {
     todo!("incrustaciones de token y de posición, bloques, ln_f y lm_head")
 }
 
 /// **Ejercicio 7.8 — La pérdida.**
 ///
-/// La entropía cruzada media de predecir `targets (B, T)` con tu `gpt_forward`, como
+/// La entropía cruzada media de predecir `targets (B, T)` con tu `gpt_forward` (con el mismo
+/// `mode`: al entrenar, con dropout), como
 /// `F.cross_entropy(logits.view(B*T, C), targets.view(B*T))` del cuaderno. Devuelve un
 /// tensor escalar (para poder llamar a `backward()`).
-///
-/// Pista: `layers::cross_entropy(logits (N, V), targets (N))` hace la cuenta, con derivada;
-/// a ti te toca llegar a esas formas.
 pub fn gpt_loss(model: &Gpt, idx: &Tensor, targets: &Tensor, mode: &mut Mode) -> Result<Tensor> {
     todo!("logits, formas planas y entropía cruzada")
 }
@@ -156,10 +131,8 @@ pub fn gpt_loss(model: &Gpt, idx: &Tensor, targets: &Tensor, mode: &mut Mode) ->
 /// La pérdida media, sin dropout (`Mode::Eval`), de `eval_iters` lotes al azar de
 /// entrenamiento (`ds.train`) y después de `eval_iters` de validación (`ds.val`), sacados con
 /// tu `get_batch` del capítulo 4 (`crate::cap04::get_batch`) y `rng`, con el `batch_size` y
-/// el `block_size` de `model.config`. Devuelve `Losses { train, val }`.
-///
-/// Pistas: `to_tensor(&x, model.device())` convierte un lote de ndarray en tensor;
-/// `perdida.to_scalar::<f32>()` da el número. Suma en `f64` si quieres más precisión.
+/// el `block_size` de `model.config`, y medida con **tu** `gpt_loss`. Devuelve
+/// `Losses { train, val }`.
 pub fn estimate_loss(
     model: &Gpt,
     ds: &Dataset,
@@ -171,23 +144,17 @@ pub fn estimate_loss(
 
 /// **Ejercicio 7.10 — El bucle de entrenamiento.**
 ///
-/// Entrena `model` durante `model.config.max_iters` pasos con `optimizer`. En cada paso
-/// `iter`:
+/// Entrena `model` durante `model.config.max_iters` pasos con `optimizer`, como el bucle del
+/// cuaderno, con tus piezas: cada paso `iter` es un paso de AdamW con las derivadas de tu
+/// `gpt_loss` **entrenando** (con dropout) sobre un lote de tu `get_batch`, y se avisa con
+/// `on_step(iter, pérdida del lote)`. Antes del paso, si `iter` es múltiplo de
+/// `eval_interval` o es el último (`max_iters − 1`), se estima la pérdida con tu
+/// `estimate_loss` (`eval_iters` de la configuración) y se avisa con `on_eval(iter, pérdidas)`.
 ///
-/// 1. si `iter` es múltiplo de `eval_interval`, o es el último paso (`max_iters − 1`),
-///    estima la pérdida con tu `estimate_loss` (con `eval_iters` de la configuración y el
-///    RNG `eval_rng(seed, iter)`) y avisa con `on_eval(iter, pérdidas)`;
-/// 2. crea el RNG del paso, `step_rng(seed, iter)`, y saca de él un lote de entrenamiento
-///    con tu `get_batch`;
-/// 3. calcula tu `gpt_loss` **entrenando** (`Mode::Train(&mut rng)`, el mismo RNG: de ahí
-///    salen las máscaras del dropout), sus derivadas con `backward()`, y da un paso de
-///    `optimizer.step(&derivadas)`;
-/// 4. avisa con `on_step(iter, pérdida del lote)`.
-///
-/// Con estos RNG (uno por paso y otro por estimación) tu entrenamiento da exactamente los
-/// números de la biblioteca, y el calificador lo compara paso a paso.
-///
-/// Pista: el bucle del cuaderno, `for iter in range(max_iters)`, con cuatro cosas dentro.
+/// Los números al azar: la estimación usa el RNG `eval_rng(seed, iter)`; el lote y las
+/// máscaras del dropout del paso salen, en ese orden, de un mismo RNG `step_rng(seed, iter)`.
+/// Así tu entrenamiento da exactamente los números de la biblioteca, y el calificador lo
+/// compara paso a paso.
 pub fn train(
     model: &Gpt,
     optimizer: &mut AdamW,
@@ -207,9 +174,6 @@ pub fn train(
 /// logits de tu `gpt_forward` (sin dropout) toma los de la **última** posición, conviértelos
 /// en un `Vec<f32>` y elige el siguiente token con `choose_next(&logits, sampling, rng)`
 /// (temperatura y top-k, lo de tus ejercicios 5.6 y 7.12). Devuelve solo los tokens nuevos.
-///
-/// Pista: `Tensor::new(trozo, model.device())?.unsqueeze(0)?` da la forma `(1, T)`;
-/// `logits.i((0, t - 1))?` la última fila.
 pub fn generate(
     model: &Gpt,
     prompt: &[u32],
@@ -228,9 +192,6 @@ pub fn generate(
 /// se quedan. Si `k` es 0 o no es menor que `logits.len()`, devuelve los logits sin tocar.
 ///
 /// Ejemplo: `top_k_filter(&[1.0, 3.0, 2.0], 2)` → `[-inf, 3.0, 2.0]`.
-///
-/// Pista: lo difícil es encontrar el umbral, el `k`-ésimo mayor; ordenar una copia es una
-/// forma (`f32` no es `Ord`: mira `total_cmp`).
 pub fn top_k_filter(logits: &[f32], k: usize) -> Vec<f32> {
     todo!("deja los k logits más altos")
 }
@@ -246,9 +207,6 @@ pub fn top_k_filter(logits: &[f32], k: usize) -> Vec<f32> {
 /// entró.
 ///
 /// Ejemplo: con probabilidades `[0,5, 0,3, 0,2]` y `p = 0,7` se quedan los dos primeros.
-///
-/// Pista: primero el orden (índices de mayor a menor), luego la suma acumulada, y por último
-/// el umbral: el logit del último que entró.
 pub fn top_p_filter(logits: &[f32], p: f32) -> Vec<f32> {
     todo!("el núcleo de probabilidad p")
 }

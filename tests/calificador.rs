@@ -245,7 +245,10 @@ fn un_nombre_exacto_elige_solo_esa_funcion() {
     assert!(g.stdout.contains("Ejercicio 5.1 "), "{}", show(&g));
     assert!(!g.stdout.contains("Ejercicio 5.2 "), "{}", show(&g));
     // Un trozo de nombre sigue eligiendo todos los que lo contienen.
-    let g = grade(VARIOUS, &["--pista", "cross_entr"], &[]);
+    let hints = mutantes::target_dir().join("mutantes/pistas-nombre");
+    let _ = std::fs::remove_file(&hints);
+    let env = [("CALIFICAR_PISTAS", hints.to_str().unwrap())];
+    let g = grade(VARIOUS, &["--pista", "cross_entr"], &env);
     assert_eq!(g.code, Some(0), "{}", show(&g));
     assert!(g.stdout.contains("Ejercicio 5.1 "), "{}", show(&g));
     assert!(g.stdout.contains("Ejercicio 5.2 "), "{}", show(&g));
@@ -271,24 +274,15 @@ fn dos_entrenamientos_del_alumno_no_comparten_carpeta() {
 }
 
 /// Los tres huecos del issue 22 (punto 5): 5.4 con `>=` en vez de `>`, 6.3 sin el factor
-/// `1/√hs` y 7.3 con `k·qᵀ` en vez de `q·kᵀ`. Cada uno debe fallar con su diagnóstico.
-const EDGE_SAMPLE: &[Mutation] = &[Mutation {
-    chapter: "cap05",
-    original: "        if u < acc {",
-    replacement: "        if acc >= u {",
-}];
-
-const NO_SCALE: &[Mutation] = &[Mutation {
-    chapter: "cap06",
-    original: "scores[[i, j]] = q.row(i).dot(&k.row(j)) / (hs as f32).sqrt();",
-    replacement: "scores[[i, j]] = q.row(i).dot(&k.row(j));",
-}];
-
-const TRANSPOSED_SCORES: &[Mutation] = &[Mutation {
-    chapter: "cap07",
-    original: "let scores = (q.matmul(&k.t()?)? * scale)?;",
-    replacement: "let scores = (k.matmul(&q.t()?)? * scale)?;",
-}];
+/// `1/√hs` y 7.3 con `k·qᵀ` en vez de `q·kᵀ`. Cada uno debe fallar con su diagnóstico. Son
+/// mutantes de la lista [`MUTANTS`]: se califican con el programa de su tanda, ya compilado.
+fn batch_of(name: &str) -> Vec<Mutation> {
+    let batch = MUTANTS
+        .iter()
+        .find(|b| b.iter().any(|m| m.name == name))
+        .unwrap_or_else(|| panic!("no hay mutante {name}"));
+    batch.iter().map(|m| m.mutation).collect()
+}
 
 /// Califica `exercise` con `mutations`: debe fallar, y su informe contener `diagnosis`.
 fn fails_with(mutations: &[Mutation], exercise: &str, diagnosis: &str) {
@@ -307,9 +301,9 @@ fn fails_with(mutations: &[Mutation], exercise: &str, diagnosis: &str) {
 
 #[test]
 fn muestrear_con_mayor_o_igual_falla_en_el_empate() {
-    fails_with(EDGE_SAMPLE, "5.4", "¿>= en vez de >?");
+    fails_with(&batch_of("5.4 <="), "5.4", "¿>= en vez de >?");
     // El primer borde que falla es el ejemplo del enunciado, `u = 0.7 → 2`.
-    let g = grade(EDGE_SAMPLE, &["5.4"], &[]);
+    let g = grade(&batch_of("5.4 <="), &["5.4"], &[]);
     let text = report(&g.stdout, "5.4").join("\n");
     assert!(
         text.contains("con (probs = [0.2, 0.5, 0.3], u = 0.7)")
@@ -357,14 +351,339 @@ fn los_bordes_del_muestreo_son_los_del_enunciado() {
 
 #[test]
 fn una_cabeza_sin_escala_se_reconoce_en_6_3() {
-    fails_with(NO_SCALE, "6.3", "¿olvidaste dividir por √hs?");
+    fails_with(
+        &batch_of("6.3 sin 1/√hs"),
+        "6.3",
+        "¿olvidaste dividir por √hs?",
+    );
 }
 
 #[test]
 fn las_afinidades_traspuestas_se_reconocen_en_7_3() {
     fails_with(
-        TRANSPOSED_SCORES,
+        &batch_of("7.3 k·qᵀ"),
         "7.3",
         "¿k·qᵀ en vez de q·kᵀ? la traspuesta",
     );
+}
+
+/// Un error puesto a propósito en una solución de referencia, de una línea, que el
+/// calificador de `exercise` debe rechazar.
+#[derive(Clone, Copy)]
+struct Mutant {
+    /// Cómo lo llamamos en la tabla: el ejercicio y el error.
+    name: &'static str,
+    exercise: &'static str,
+    mutation: Mutation,
+}
+
+macro_rules! mutant {
+    ($name:literal, $exercise:literal, $chapter:literal, $original:expr => $replacement:expr) => {
+        Mutant {
+            name: $name,
+            exercise: $exercise,
+            mutation: Mutation {
+                chapter: $chapter,
+                original: $original,
+                replacement: $replacement,
+            },
+        }
+    };
+}
+
+/// Los mutantes del issue 22 (punto 5): al menos uno por ejercicio obligatorio y de todas
+/// estas clases: `<` por `<=`, quitar un factor, trasponer, desplazar un índice, quitar el
+/// máximo de la softmax, quitar un dropout, quitar una conexión residual y quitar las
+/// posiciones.
+///
+/// Van en tandas, una compilación por tanda (compilar es lo que cuesta). En una tanda, a lo
+/// sumo un mutante por ejercicio y ninguno en una pieza que use otro de la misma tanda (la
+/// tabla `needs` de los calificadores): así el veredicto de cada uno es el que tendría solo.
+/// Si no, su ejercicio sale «sin calificar» y la prueba lo dice.
+const MUTANTS: &[&[Mutant]] = &[
+    &[
+        mutant!("1.1 cuenta bytes", "1.1", "cap01", "    text.chars().count()" => "    text.len()"),
+        mutant!("2.1 sin quitar repetidos", "2.1", "cap02",
+            ".collect::<BTreeSet<char>>()" => ".collect::<Vec<char>>()"),
+        mutant!("3.1 redondea", "3.1", "cap03",
+            "(len as f64 * train_fraction).floor() as usize"
+            => "(len as f64 * train_fraction).round() as usize"),
+        mutant!("4.1 índice +1", "4.1", "cap04", "for t in 1..chunk.len() {" => "for t in 2..chunk.len() {"),
+        mutant!("4.2 y sin desplazar", "4.2", "cap04",
+            "data[starts[r] + t + 1]" => "data[starts[r] + t]"),
+        mutant!("5.1 sin el máximo", "5.1", "cap05",
+            "let lse = m + row.iter().map(|z| (z - m).exp()).sum::<f32>().ln();"
+            => "let lse = row.iter().map(|z| z.exp()).sum::<f32>().ln();"),
+        mutant!("5.3 sin corregir el sesgo", "5.3", "cap05",
+            "let m_hat = m[i] / (1.0 - b1.powi(t));" => "let m_hat = m[i];"),
+        mutant!("5.4 <=", "5.4", "cap05", "        if u < acc {" => "        if u <= acc {"),
+        mutant!("6.1 < en vez de <=", "6.1", "cap06",
+            "if j <= i { 1.0 / (i + 1) as f32 } else { 0.0 }"
+            => "if j < i { 1.0 / (i + 1) as f32 } else { 0.0 }"),
+        mutant!("6.2 sin el máximo", "6.2", "cap06",
+            "let max = allowed.iter().copied().fold(f32::MIN, f32::max);" => "let max = 0.0f32;"),
+        mutant!("7.1 <=", "7.1", "cap07",
+            "mask.push(if u < p { 0.0 } else { keep });"
+            => "mask.push(if u <= p { 0.0 } else { keep });"),
+        mutant!("7.2 sin weight", "7.2", "cap07", "        .broadcast_mul(&ln.weight)?\n" => ""),
+        mutant!("7.12 índice +1", "7.12", "cap07",
+            "let threshold = logits[order[k - 1]];" => "let threshold = logits[order[k]];"),
+    ],
+    &[
+        mutant!("1.2 índice +1", "1.2", "cap01", "        .nth(n)" => "        .nth(n + 1)"),
+        mutant!("2.2 índice +1", "2.2", "cap02",
+            ".expect(\"carácter fuera del vocabulario\") as u32"
+            => ".expect(\"carácter fuera del vocabulario\") as u32 + 1"),
+        mutant!("3.2 asigna en vez de sumar", "3.2", "cap03",
+            "counts[id as usize] += 1;" => "counts[id as usize] = 1;"),
+        mutant!("4.3 0..=last", "4.3", "cap04",
+            "rng.random_range(0..last)" => "rng.random_range(0..=last)"),
+        mutant!("5.5 asigna en vez de sumar", "5.5", "cap05",
+            "row += &dlogits.row(i);" => "row.assign(&dlogits.row(i));"),
+        mutant!("5.6 sin el máximo", "5.6", "cap05",
+            "let m = scaled.iter().cloned().fold(f32::NEG_INFINITY, f32::max);"
+            => "let m = 0.0f32;"),
+        mutant!("6.3 traspuesta", "6.3", "cap06",
+            "scores[[i, j]] = q.row(i).dot(&k.row(j)) / (hs as f32).sqrt();"
+            => "scores[[i, j]] = q.row(j).dot(&k.row(i)) / (hs as f32).sqrt();"),
+        mutant!("7.3 k·qᵀ", "7.3", "cap07",
+            "let scores = (q.matmul(&k.t()?)? * scale)?;"
+            => "let scores = (k.matmul(&q.t()?)? * scale)?;"),
+        mutant!("7.5 sin dropout", "7.5", "cap07",
+            "dropout(&ffwd.down.forward(&wide)?, ffwd.dropout, mode)"
+            => "ffwd.down.forward(&wide)"),
+        mutant!("7.12 <=", "7.12", "cap07", "if *v < threshold {" => "if *v <= threshold {"),
+    ],
+    &[
+        mutant!("2.3 al revés", "2.3", "cap02",
+            "ids.iter().map(|&i| vocab[i as usize]).collect()"
+            => "ids.iter().rev().map(|&i| vocab[i as usize]).collect()"),
+        mutant!("5.2 sin 1/N", "5.2", "cap05",
+            "row.mapv_inplace(|e| e / sum / n);" => "row.mapv_inplace(|e| e / sum);"),
+        mutant!("5.3 sin decaimiento", "5.3", "cap05",
+            "w[i] = w[i] * (1.0 - lr * wd) - lr * m_hat / (v_hat.sqrt() + eps);"
+            => "w[i] -= lr * m_hat / (v_hat.sqrt() + eps);"),
+        mutant!("5.6 por T", "5.6", "cap05",
+            "let scaled: Vec<f32> = logits.iter().map(|l| l / temperature).collect();"
+            => "let scaled: Vec<f32> = logits.iter().map(|l| l * temperature).collect();"),
+        mutant!("6.3 sin 1/√hs", "6.3", "cap06",
+            "scores[[i, j]] = q.row(i).dot(&k.row(j)) / (hs as f32).sqrt();"
+            => "scores[[i, j]] = q.row(i).dot(&k.row(j));"),
+        mutant!("7.3 sin dropout", "7.3", "cap07",
+            "let weights = dropout(&layers::masked_softmax(&scores, mask)?, head.dropout, mode)?;"
+            => "let weights = layers::masked_softmax(&scores, mask)?;"),
+        mutant!("7.5 sin ReLU", "7.5", "cap07",
+            "let wide = ffwd.up.forward(x)?.relu()?;" => "let wide = ffwd.up.forward(x)?;"),
+    ],
+    &[
+        mutant!("5.2 sin el máximo", "5.2", "cap05",
+            "row.mapv_inplace(|z| (z - m).exp());" => "row.mapv_inplace(|z| z.exp());"),
+        mutant!("6.2 índice −1", "6.2", "cap06",
+            "row.iter().take(i + 1).copied().collect();" => "row.iter().take(i).copied().collect();"),
+        mutant!("7.4 sin dropout", "7.4", "cap07", "        sa.dropout,\n" => "        0.0,\n"),
+    ],
+    &[mutant!("7.6 sin residual", "7.6", "cap07",
+        "let x = x.add(&attended)?;" => "let x = attended;")],
+    &[mutant!("7.7 sin posiciones", "7.7", "cap07",
+        "let mut x = tokens.broadcast_add(&model.position_embedding_table.forward(&positions)?)?;"
+        => "let mut x = tokens;")],
+    &[
+        mutant!("7.8 sin dropout", "7.8", "cap07",
+            "let logits = gpt_forward(model, idx, mode)?;"
+            => "let logits = gpt_forward(model, idx, &mut Mode::Eval)?;"),
+        mutant!("7.11 índice −1", "7.11", "cap07",
+            "let from = ids.len().saturating_sub(model.config.block_size);"
+            => "let from = ids.len().saturating_sub(model.config.block_size - 1);"),
+    ],
+    &[
+        mutant!("7.9 sin 1/eval_iters", "7.9", "cap07",
+            "*mean = (total / eval_iters as f64) as f32;" => "*mean = total as f32;"),
+        mutant!("7.11 la primera posición", "7.11", "cap07",
+            ".i((0, context.len() - 1))?" => ".i((0, 0))?"),
+    ],
+    &[mutant!("7.10 sin dropout", "7.10", "cap07",
+        "let loss = gpt_loss(model, &x, &y, &mut Mode::Train(&mut rng))?;"
+        => "let loss = gpt_loss(model, &x, &y, &mut Mode::Eval)?;")],
+];
+
+/// Cada mutante hace fallar su ejercicio (por su propio calificador, no por una pieza de la
+/// que depende). Imprime la tabla: mutante, ejercicio, veredicto y la primera línea del
+/// diagnóstico.
+#[test]
+fn todos_los_mutantes_mueren() {
+    let start = std::time::Instant::now();
+    let (mut rows, mut bad) = (Vec::new(), Vec::new());
+    for batch in MUTANTS {
+        let mutations: Vec<Mutation> = batch.iter().map(|m| m.mutation).collect();
+        let args: Vec<&str> = batch.iter().map(|m| m.exercise).collect();
+        let mut distinct = args.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(
+            distinct.len(),
+            args.len(),
+            "dos mutantes del mismo ejercicio en {args:?}"
+        );
+        let g = grade(&mutations, &args, &[]);
+        println!(
+            "tanda {args:?}: compilar {:.1} s, calificar {:.1} s",
+            g.build.as_secs_f64(),
+            g.run.as_secs_f64()
+        );
+        for m in batch.iter() {
+            let lines = report(&g.stdout, m.exercise);
+            let verdict = if lines[0].contains("no superado") {
+                "muere"
+            } else if lines[0].contains("sin calificar") {
+                "TANDA MAL HECHA (usa otro mutante)"
+            } else {
+                "SOBREVIVE"
+            };
+            if verdict != "muere" {
+                bad.push(m.name);
+            }
+            let first = lines.get(1).map_or("", |l| l.trim());
+            rows.push(format!(
+                "{:<28} {:<5} {:<8} {}",
+                m.name,
+                m.exercise,
+                verdict,
+                first.chars().take(70).collect::<String>()
+            ));
+        }
+    }
+    println!(
+        "{:<28} {:<5} {:<8} diagnóstico",
+        "mutante", "ej.", "veredicto"
+    );
+    for r in &rows {
+        println!("{r}");
+    }
+    println!(
+        "{} mutantes en {} tandas, {:.0} s",
+        rows.len(),
+        MUTANTS.len(),
+        start.elapsed().as_secs_f64()
+    );
+    assert!(rows.len() >= 30, "solo {} mutantes", rows.len());
+    assert!(
+        bad.is_empty(),
+        "mutantes que no mueren: {bad:?}\n{}",
+        rows.join("\n")
+    );
+}
+
+/// Con solo 7.5 sin hacer: 7.6 no se califica y dice que arregles 7.5; 7.7, que usa 7.6,
+/// también; y la prueba final nombra solo 7.5.
+const FFWD_UNDONE: &[Mutation] = &[Mutation {
+    chapter: "cap07",
+    original: "    let wide = ffwd.up.forward(x)?.relu()?;\n    dropout(&ffwd.down.forward(&wide)?, ffwd.dropout, mode)",
+    replacement: "    todo!(\"lineal, ReLU, lineal y dropout\")",
+}];
+
+#[test]
+fn un_fallo_dice_por_donde_empezar() {
+    let g = grade(FFWD_UNDONE, &["cap07"], &[]);
+    assert_eq!(g.code, Some(1), "{}", show(&g));
+    let text = report(&g.stdout, "7.6").join("\n");
+    assert!(text.contains("sin calificar"), "{text}");
+    assert!(
+        text.contains("7.6 usa tu 7.5, que aún falla: arregla primero 7.5"),
+        "{text}"
+    );
+    let text = report(&g.stdout, "7.7").join("\n");
+    assert!(
+        text.contains("7.7 usa tu 7.6, que usa tu 7.5, que aún falla: arregla primero 7.5"),
+        "{text}"
+    );
+    let text = report(&g.stdout, "7.5").join("\n");
+    assert!(
+        text.contains("no superado") && text.contains("aún sin hacer"),
+        "{text}"
+    );
+    // Lo que no depende de 7.5 se califica igual.
+    assert!(
+        report(&g.stdout, "7.4")[0].contains(": superado"),
+        "{}",
+        show(&g)
+    );
+    // Pedir solo 7.6 también lo dice (7.5 se califica por detrás).
+    let g = grade(FFWD_UNDONE, &["7.6"], &[]);
+    assert!(g.stdout.contains("arregla primero 7.5"), "{}", show(&g));
+    assert!(!g.stdout.contains("Ejercicio 7.5 "), "{}", show(&g));
+}
+
+#[test]
+fn la_prueba_final_nombra_solo_la_primera_pieza_que_falta() {
+    let g = grade(
+        FFWD_UNDONE,
+        &["--entrenar", "gpt", "--preset", "diminuto"],
+        &[],
+    );
+    assert_eq!(g.code, Some(1), "{}", show(&g));
+    assert!(g.stdout.contains("la primera sin superar"), "{}", show(&g));
+    let named: Vec<&str> = g
+        .stdout
+        .lines()
+        .filter(|l| l.contains("Ejercicio "))
+        .collect();
+    assert_eq!(named.len(), 1, "{}", show(&g));
+    assert!(named[0].contains("Ejercicio 7.5 "), "{}", show(&g));
+    assert!(!g.stdout.contains("Entrenando"), "{}", show(&g));
+}
+
+/// `--pista` da cada vez el siguiente nivel, y cada ejercicio tiene al menos dos; un fallo ya
+/// no da la pista, solo cómo pedirla.
+#[test]
+fn las_pistas_van_por_niveles() {
+    let hints = mutantes::target_dir().join("mutantes/pistas-niveles");
+    let _ = std::fs::remove_file(&hints);
+    let env = [("CALIFICAR_PISTAS", hints.to_str().unwrap())];
+    let chapters = ["1", "2", "3", "4", "5", "6", "7"];
+    let args: Vec<&str> = std::iter::once("--pista").chain(chapters).collect();
+    let first = grade(&[], &args, &env);
+    assert_eq!(first.code, Some(0), "{}", show(&first));
+    let second = grade(&[], &args, &env);
+    let count = |g: &Graded, what: &str| g.stdout.matches(what).count();
+    let exercises = count(&first, "Ejercicio ");
+    assert!(exercises >= 34, "{}", show(&first));
+    // La primera vez, solo la idea de cada uno; la segunda, además el segundo nivel.
+    assert_eq!(count(&first, "pista 1 de "), exercises, "{}", show(&first));
+    assert_eq!(count(&first, "pista 2 de "), 0, "{}", show(&first));
+    assert_eq!(
+        count(&second, "pista 2 de "),
+        exercises,
+        "{}",
+        show(&second)
+    );
+    for line in second.stdout.lines() {
+        assert!(line.chars().count() <= 80, "más de 80 columnas: {line}");
+    }
+    // Un ejercicio, hasta agotar sus pistas.
+    let third = grade(&[], &["--pista", "5.4"], &env);
+    assert!(
+        third.stdout.contains("pista 3 de 3, los pasos (nueva)"),
+        "{}",
+        show(&third)
+    );
+    let fourth = grade(&[], &["--pista", "5.4"], &env);
+    assert!(
+        fourth.stdout.contains("Ya tienes todas sus pistas"),
+        "{}",
+        show(&fourth)
+    );
+    // Sin decir de qué ejercicio, no da ninguna.
+    let none = grade(&[], &["--pista"], &env);
+    assert_eq!(none.code, Some(1), "{}", show(&none));
+}
+
+#[test]
+fn un_fallo_no_da_la_pista_sino_como_pedirla() {
+    let g = grade(&batch_of("5.4 <="), &["5.4"], &[]);
+    let text = report(&g.stdout, "5.4").join("\n");
+    assert!(
+        text.contains("Pide una pista con: cargo ejercicios --pista 5.4"),
+        "{text}"
+    );
+    assert!(!text.contains("pista:"), "{text}");
 }

@@ -9,7 +9,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 3.1 — Dónde cortar",
             file: "ejercicios/cap03_tensores.rs",
             hint: "multiplica en `f64` y trunca al final: pasar a entero antes (o multiplicar en `f32`) cambia el resultado con textos largos.",
+            more_hints: &[
+                "`len as f64` pasa a real; `x as usize` trunca un `f64` positivo hacia cero, como `int()` de Python.",
+                "multiplica `len as f64` por la fracción y convierte el producto con `as usize`.",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
                 let input = "(1038397, 0.9)";
                 let got = with_input(input, || graded::cap03::split_point(1038397, 0.9));
@@ -28,7 +33,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 3.2 — Contar tokens",
             file: "ejercicios/cap03_tensores.rs",
             hint: "un contador por identificador del vocabulario, todos a cero al principio (también los que no aparecen); cada identificador suma uno al suyo.",
+            more_hints: &[
+                "`vec![0; vocab_size]` crea los contadores; `ids.iter()` recorre los identificadores (`id as usize` como índice).",
+                "para cada identificador, `counts[id as usize] += 1`; al final, devuelve `counts`.",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
                 many(200, 32, |r| {
                     let vocab_size = r.random_range(1..100);

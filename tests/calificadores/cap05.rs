@@ -67,7 +67,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.1 — Entropía cruzada estable",
             file: "ejercicios/cap05_bigram.rs",
             hint: "resta el máximo de cada fila antes de `exp()`; súmalo de vuelta tras `ln()`.",
+            more_hints: &[
+                "`logits.rows()` o `index_axis(Axis(0), i)` da cada fila; `fold(f32::NEG_INFINITY, f32::max)` su máximo; `exp()` y `ln()` de `f32`.",
+                "para cada fila i: m = máximo, lse = m + ln Σ exp(z − m), suma lse − fila[targets[i]] (en f64 si quieres) y divide por el número de filas al final.",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
                 many(200, 51, |r| {
                     // Una de cada cuatro pruebas con logits enormes: ahí falla la versión ingenua.
@@ -95,11 +100,23 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.2 — El gradiente a mano",
             file: "ejercicios/cap05_bigram.rs",
             hint: "cada fila es softmax(fila)/N, con 1/N restado en la columna del objetivo.",
+            more_hints: &[
+                "`logits.to_owned()` copia la matriz; `axis_iter_mut(Axis(0))` recorre sus filas para modificarlas; `mapv_inplace` cambia cada valor.",
+                "para cada fila: m = máximo, cada valor pasa a exp(z − m), se divide por la suma de la fila y por N, y en la columna del objetivo se resta 1/N.",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
                 many(200, 52, |r| {
-                    let (logits, targets) = random_logits(r, 3.0);
-                    let input = format!("logits de forma {:?}", logits.dim());
+                    // Como en 5.1, una de cada cuatro con logits enormes: la softmax de cada
+                    // fila también debe restar el máximo.
+                    let scale = if r.random_range(0..4) == 0 {
+                        1000.0
+                    } else {
+                        3.0
+                    };
+                    let (logits, targets) = random_logits(r, scale);
+                    let input = format!("logits de forma {:?} (escala {scale})", logits.dim());
                     let got = with_input(&input, || {
                         graded::cap05::cross_entropy_grad(logits.view(), &targets)
                     });
@@ -126,7 +143,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.3 — Un paso de AdamW",
             file: "ejercicios/cap05_bigram.rs",
             hint: "actualiza m y v, corrige el sesgo con 1 − βᵗ y aplica el decaimiento a w.",
+            more_hints: &[
+                "`b1.powi(t)` eleva un `f32` a un entero; recorre los cuatro slices a la vez con índices `0..w.len()` (o con `zip`).",
+                "para cada i: actualiza `m[i]` y `v[i]`, calcula m̂ y v̂ con 1 − βᵗ, y `w[i] = w[i]·(1 − lr·0,01) − lr·m̂/(√v̂ + ε)`.",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
                 many(50, 53, |r| {
                     let n = r.random_range(1..40);
@@ -154,7 +176,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.4 — Muestrear de una distribución",
             file: "ejercicios/cap05_bigram.rs",
             hint: "suma las probabilidades en orden y devuelve el primer índice con suma > u.",
+            more_hints: &[
+                "un acumulador `f32` y un `for (i, &p) in probs.iter().enumerate()`.",
+                "suma p al acumulador; si `u < acumulado`, devuelve i. Apunta también el último i con `p > 0` para devolverlo si el bucle termina sin devolver nada.",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
                 // Primero los bordes, sobre los que advierte el enunciado: las sumas que valen
                 // justo u (el ejemplo `u = 0.7 → 2`), los tokens de probabilidad 0 (nunca
@@ -188,7 +215,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.5 — La pérdida de la tabla y su gradiente",
             file: "ejercicios/cap05_bigram.rs",
             hint: "los logits son (N, V) y el gradiente de la tabla es (V, V): la fila i de la derivada de los logits se suma a la fila del token x[i] (puede repetirse).",
+            more_hints: &[
+                "`table.select(Axis(0), &filas)` reúne las filas `x[i]` en una matriz `(N, V)`; `Array2::zeros(table.raw_dim())` empieza el gradiente; `grad.row_mut(t)` y `+=` suman una fila.",
+                "logits = las filas de la tabla; pérdida = tu `cross_entropy(logits.view(), y)`; d = tu `cross_entropy_grad`; para cada i, suma la fila i de d en la fila `x[i]` del gradiente.",
+            ],
             optional: false,
+            needs: &["cap05::cross_entropy", "cap05::cross_entropy_grad"],
             grade: || {
                 many(150, 55, |r| {
                     let v = r.random_range(2..12);
@@ -224,11 +256,22 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.6 — Muestrear con temperatura",
             file: "ejercicios/cap05_bigram.rs",
             hint: "primero divide cada logit por T; después la softmax (restando el máximo) y tu `sample`.",
+            more_hints: &[
+                "`iter().map(|l| l / temperature)` escala; el máximo con `fold(f32::NEG_INFINITY, f32::max)`; `exp()`, la suma y tu `sample(&probs, u)`.",
+                "escala los logits, resta el máximo, exp de cada uno, divide por la suma y llama a tu `sample` con esas probabilidades y `u`.",
+            ],
             optional: false,
+            needs: &["cap05::sample"],
             grade: || {
                 many(500, 56, |r| {
                     let k = r.random_range(1..12);
-                    let logits = rng::normal_vec(r, k, 0.0, 3.0);
+                    // A veces logits enormes: la softmax debe restar el máximo.
+                    let scale = if r.random_range(0..5) == 0 {
+                        300.0
+                    } else {
+                        3.0
+                    };
+                    let logits = rng::normal_vec(r, k, 0.0, scale);
                     let t = [0.25f32, 0.5, 1.0, 2.0, 5.0][r.random_range(0..5)];
                     let u: f32 = r.random();
                     let scaled: Vec<f32> = logits.iter().map(|l| l / t).collect();
@@ -248,7 +291,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 5.7 (más allá) — Calentamiento y coseno",
             file: "ejercicios/cap05_bigram.rs",
             hint: "tres tramos: recta hasta `warmup`, medio coseno hasta `max_steps` y `min_lr` después. En `step = warmup` el coseno vale 1 y la tasa es `max_lr`.",
+            more_hints: &[
+                "`std::f64::consts::PI`, `f64::cos`, y `as f64` para pasar los pasos a reales.",
+                "un `if step < warmup` (la recta), un `if step > max_steps` (min_lr) y, si no, r y el coseno de la fórmula; comprueba a mano `step = warmup` y `step = max_steps`.",
+            ],
             optional: true,
+            needs: &[],
             grade: || {
                 // La fórmula de nanoGPT (`get_lr`), escrita aquí para comparar.
                 fn want(step: usize, warmup: usize, max: usize, hi: f64, lo: f64) -> f64 {

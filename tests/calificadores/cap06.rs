@@ -73,7 +73,12 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap06_autoatencion.rs",
             hint: "la fila i de `wei` vale 1/(i+1) en las columnas 0..=i; multiplica `wei` por \
                    cada secuencia `(T, C)` del lote.",
+            more_hints: &[
+                "`Array2::from_shape_fn((t, t), |(i, j)| …)` construye `wei`; `x.outer_iter()` recorre las secuencias `(T, C)`; `wei.dot(&x_b)` multiplica; `out.index_axis_mut(Axis(0), b).assign(…)` guarda.",
+                "t = `x.len_of(Axis(1))`; wei[i, j] = 1/(i+1) si j ≤ i, si no 0; `out = Array3::zeros(x.raw_dim())` y, para cada secuencia b, `out[b] = wei · x_b`.",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
                 many(100, 61, |r| {
                     let (b, t, c) = random_shape(r);
@@ -90,7 +95,12 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap06_autoatencion.rs",
             hint: "encima de la diagonal, peso 0; en el resto, exp / suma de la fila. Resta el \
                    máximo de la fila antes de `exp` para no desbordar.",
+            more_hints: &[
+                "`scores.outer_iter().enumerate()` da cada fila con su índice; `take(i + 1)` se queda con las columnas permitidas; `Array2::zeros(scores.raw_dim())` deja el futuro a 0.",
+                "para cada fila i: el máximo de las columnas 0..=i, exp(s − máximo) de cada una, divide por su suma y escríbelas en `wei[[i, j]]`; las demás siguen a 0.",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
                 many(150, 62, |r| {
                     let t = r.random_range(1..13);
@@ -124,7 +134,12 @@ pub fn exercises() -> Vec<Exercise> {
             file: "ejercicios/cap06_autoatencion.rs",
             hint: "k, q y v son x·Wᵀ; las afinidades q·kᵀ se multiplican por 1/√head_size antes \
                    de la máscara y la softmax; la salida es pesos·v.",
+            more_hints: &[
+                "`x.index_axis(Axis(0), b)` es la secuencia b; `x_b.dot(&key.t())` proyecta todas las posiciones a la vez (`key.t()` traspone sin copiar); `(hs as f32).sqrt()`; tu `causal_softmax`.",
+                "para cada b: k, q y v = x_b·Wᵀ; afinidades = q.dot(&k.t()) / √hs; pesos = causal_softmax(afinidades); out[b] = pesos.dot(&v) (`assign` en `out`, de forma (B, T, hs)).",
+            ],
             optional: false,
+            needs: &["cap06::causal_softmax"],
             grade: || {
                 many(60, 63, |r| {
                     let (b, t, c) = random_shape(r);
@@ -156,7 +171,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 6.4 (más allá) — GELU",
             file: "ejercicios/cap06_autoatencion.rs",
             hint: "elemento a elemento: ½·x·(1 + tanh(√(2/π)·(x + 0,044715·x³))). Ojo con el cubo y con la raíz de 2/π (no de 2π).",
+            more_hints: &[
+                "`x.mapv(|v| …)` aplica una función a cada elemento; `tanh`, `powi(3)` y `(2.0 / PI).sqrt()`.",
+                "calcula c = √(2/π) una vez y devuelve `x.mapv(|v| 0.5 * v * (1.0 + (c * (v + 0.044715 * v³)).tanh()))`; comprueba `gelu(0) = 0`.",
+            ],
             optional: true,
+            needs: &[],
             grade: || {
                 many(100, 64, |r| {
                     let (n, c) = (r.random_range(1..6), r.random_range(1..9));

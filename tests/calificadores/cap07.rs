@@ -153,8 +153,29 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.1 — Dropout",
             file: "ejercicios/cap07_gpt.rs",
             hint: "un número del RNG por elemento, en orden; se apaga si es menor que p y el resto se multiplica por 1/(1−p). Al evaluar, o con p = 0, ni un número del RNG.",
+            more_hints: &[
+                "`match mode { Mode::Train(rng) if p > 0.0 => …, _ => Ok(x.clone()) }`; `rng.random::<f32>()`; `Tensor::from_vec(v, x.shape(), x.device())`; `x * máscara` (o `x.mul(&máscara)`).",
+                "al entrenar con p > 0: un `Vec<f32>` de `x.elem_count()` valores, 0 si el número del RNG es < p y 1/(1−p) si no; conviértelo en tensor con la forma de x y multiplica.",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
+                // El borde: el número del RNG vale justo p. Con la semilla s, p es el primer
+                // número que saca el RNG: ese elemento se queda (se apaga si es *menor* que p).
+                for s in [7u64, 8, 9] {
+                    let p: f32 = rng::seeded(s).random();
+                    let x = Tensor::new(&[1.5f32, -2.0, 0.25], &Device::Cpu).unwrap();
+                    let input = format!(
+                        "x = [1.5, -2.0, 0.25], p = {p}, entrenando, y el primer número del RNG vale justo p"
+                    );
+                    let (want, _) = run_mode(Some(s), |mode| mode.dropout(&x, p).unwrap());
+                    let (got, _) = run_mode(Some(s), |mode| {
+                        with_input(&input, || graded::cap07::dropout(&x, p, mode))
+                    });
+                    check_tensor(&input, got, &want).map_err(|e| {
+                        format!("{e}\n      (un número igual a p no apaga: ¿<= en vez de <?)")
+                    })?;
+                }
                 many(80, 70, |r| {
                     let shape: Vec<usize> = (0..r.random_range(1..4))
                         .map(|_| r.random_range(1..6))
@@ -193,7 +214,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.2 — LayerNorm",
             file: "ejercicios/cap07_gpt.rs",
             hint: "media y varianza de la última dimensión (con keepdim), la varianza es la media de los cuadrados de lo centrado (dividir por C, no por C−1), y eps va dentro de la raíz. Solo operaciones sueltas: la derivada debe llegar a x, weight y bias.",
+            more_hints: &[
+                "`x.mean_keepdim(D::Minus1)`, `sqr()`, `sqrt()`, `broadcast_sub`, `broadcast_div`, `broadcast_mul` y `broadcast_add`; `(t + ln.eps)` suma un número.",
+                "centrado = x − media; var = media de centrado²; std = √(var + eps); centrado / std · weight + bias (todo con `broadcast_…`).",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
                 many(40, 72, |r| {
                     let (m, x, _, desc) = random_case(r, 0.0);
@@ -246,7 +272,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.3 — Una cabeza de autoatención",
             file: "ejercicios/cap07_gpt.rs",
             hint: "q·kᵀ de forma (B, T, T), por 1/√hs; la máscara y la softmax; tu dropout sobre esos pesos (no sobre la salida); y pesos·v.",
+            more_hints: &[
+                "`head.key.forward(x)` (con `Module`), `k.t()` traspone las dos últimas dimensiones, `q.matmul(&…)`, `t * escala`; `layers::masked_softmax(&afinidades, mask)` y tu `dropout(&pesos, head.dropout, mode)`.",
+                "k, q, v; escala = 1/√hs (hs = `k.dim(D::Minus1)?`); afinidades = q·kᵀ·escala; pesos = tu dropout de masked_softmax(afinidades, mask); devuelve pesos.matmul(&v).",
+            ],
             optional: false,
+            needs: &["cap07::dropout"],
             grade: || {
                 // Dos errores comunes se reconocen aparte: sin máscara (todo a la vista) y las
                 // afinidades traspuestas (k·qᵀ). Los casos son de varias posiciones, donde los
@@ -310,7 +341,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.4 — Atención de varias cabezas",
             file: "ejercicios/cap07_gpt.rs",
             hint: "tus cabezas en orden sobre la misma x, concatenadas en la última dimensión (n_head·hs canales), la proyección `proj` y, al final, tu dropout.",
+            more_hints: &[
+                "tu `head_forward(cabeza, x, mask, mode)` para cada `sa.heads`; `Tensor::cat(&salidas, D::Minus1)`; `sa.proj.forward(&…)`; tu `dropout` con `sa.dropout`.",
+                "un `Vec` con la salida de cada cabeza, en orden; concatena en la última dimensión; proyecta; dropout; devuelve.",
+            ],
             optional: false,
+            needs: &["cap07::head_forward", "cap07::dropout"],
             grade: || {
                 grade_piece(
                     74,
@@ -327,7 +363,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.5 — La red de avance",
             file: "ejercicios/cap07_gpt.rs",
             hint: "C → 4·C → ReLU → C, y tu dropout al final.",
+            more_hints: &[
+                "`ffwd.up.forward(x)`, `.relu()`, `ffwd.down.forward(&…)` y tu `dropout(…, ffwd.dropout, mode)`.",
+                "cuatro pasos, uno por línea: ensanchar, ReLU, estrechar y dropout.",
+            ],
             optional: false,
+            needs: &["cap07::dropout"],
             grade: || {
                 grade_piece(
                     75,
@@ -342,7 +383,16 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.6 — El bloque con conexiones residuales",
             file: "ejercicios/cap07_gpt.rs",
             hint: "dos sumas: la entrada más la atención de (la entrada normalizada con ln1); después eso más la red de avance de (eso normalizado con ln2).",
+            more_hints: &[
+                "tu `layer_norm(&block.ln1, x)`, tu `multi_head_attention(&block.sa, …)`, tu `feed_forward(&block.ffwd, …)`, y `x.add(&y)` o `(&x + &y)` para la suma.",
+                "a = x + atención(ln1(x)); devuelve a + red_de_avance(ln2(a)). La LayerNorm va sobre lo que entra en cada subcapa, no sobre la suma.",
+            ],
             optional: false,
+            needs: &[
+                "cap07::layer_norm",
+                "cap07::multi_head_attention",
+                "cap07::feed_forward",
+            ],
             grade: || {
                 grade_piece(
                     76,
@@ -357,7 +407,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.7 — El modelo entero",
             file: "ejercicios/cap07_gpt.rs",
             hint: "tokens (B, T, C) más posiciones (T, C) (con broadcast), la máscara de tamaño T, todos los bloques en orden, ln_f y lm_head: (B, T, V).",
+            more_hints: &[
+                "`idx.dim(1)` es T; `Tensor::arange(0u32, t as u32, idx.device())` da las posiciones; una tabla de incrustación es un `Module` (`tabla.forward(&ids)`); `broadcast_add`; `layers::causal_mask(t, idx.device())`.",
+                "x = tokens (B, T, C) `broadcast_add` posiciones (T, C); la máscara; x = tu bloque con cada `model.blocks`, en orden; devuelve `model.lm_head.forward(&tu layer_norm(&model.ln_f, &x))`.",
+            ],
             optional: false,
+            needs: &["cap07::block_forward", "cap07::layer_norm"],
             grade: || {
                 many(40, 77, |r| {
                     let training = r.random_bool(0.5);
@@ -394,7 +449,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.8 — La pérdida",
             file: "ejercicios/cap07_gpt.rs",
             hint: "logits (B, T, V) → (B·T, V) y objetivos (B, T) → (B·T); luego la entropía cruzada. Debe ser un escalar.",
+            more_hints: &[
+                "tu `gpt_forward(model, idx, mode)` (pásale el mismo `mode`), `logits.dims3()`, `reshape((b * t, v))`, `targets.flatten_all()` y `layers::cross_entropy(&logits, &objetivos)`, que tiene derivada.",
+                "logits; (b, t, v) = dims3; aplana logits a (B·T, V) y los objetivos a (B·T); devuelve la entropía cruzada.",
+            ],
             optional: false,
+            needs: &["cap07::gpt_forward"],
             grade: || {
                 many(40, 78, |r| {
                     let (m, _, _, desc) = random_case(r, 0.0);
@@ -413,7 +473,31 @@ pub fn exercises() -> Vec<Exercise> {
                     let got = with_input(&input, || {
                         graded::cap07::gpt_loss(&m, &x, &y, &mut Mode::Eval)
                     });
-                    check_tensor(&input, got, &want)
+                    check_tensor(&input, got, &want)?;
+                    // Entrenando, con dropout: el modo debe llegar a tu gpt_forward.
+                    let m = Gpt::new(
+                        &GptConfig {
+                            dropout: 0.3,
+                            ..m.config.clone()
+                        },
+                        &Device::Cpu,
+                        r,
+                    )
+                    .unwrap();
+                    let s = r.random::<u64>();
+                    let input = format!("{input}, entrenando con dropout 0.3");
+                    let (want, want_next) = run_mode(Some(s), |mode| m.loss(&x, &y, mode).unwrap());
+                    let (got, got_next) = run_mode(Some(s), |mode| {
+                        with_input(&input, || graded::cap07::gpt_loss(&m, &x, &y, mode))
+                    });
+                    check_tensor(&input, got, &want)?;
+                    check(
+                        &format!(
+                            "{input}: el RNG tras la llamada (¿pasas `mode` a tu gpt_forward?)"
+                        ),
+                        got_next,
+                        want_next,
+                    )
                 })
             },
         },
@@ -422,7 +506,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.9 — estimate_loss",
             file: "ejercicios/cap07_gpt.rs",
             hint: "primero los eval_iters lotes de entrenamiento y después los de validación, todos del mismo rng y con tu get_batch; sin dropout; la media de cada parte.",
+            more_hints: &[
+                "`crate::cap04::get_batch(datos.view(), batch, block, rng)`, `to_tensor(&x, model.device())`, tu `gpt_loss(model, &x, &y, &mut Mode::Eval)` y `perdida.to_scalar::<f32>()`.",
+                "para cada parte, primero `ds.train` y luego `ds.val`: `eval_iters` veces lote, pérdida y suma (en f64); la media de cada parte va en `Losses { train, val }`.",
+            ],
             optional: false,
+            needs: &["cap04::get_batch", "cap07::gpt_loss"],
             grade: || {
                 many(12, 79, |r| {
                     let cfg = tiny_config(r);
@@ -462,7 +551,16 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.10 — El bucle de entrenamiento",
             file: "ejercicios/cap07_gpt.rs",
             hint: "en cada paso: ¿toca estimar? (múltiplo de eval_interval o el último) con eval_rng(seed, iter); luego step_rng(seed, iter) para el lote y para el dropout de la pérdida; backward y optimizer.step.",
+            more_hints: &[
+                "`eval_rng(seed, iter)` y `step_rng(seed, iter)` crean los RNG; tu `estimate_loss`, tu `get_batch`, tu `gpt_loss` con `Mode::Train(&mut rng)`, `loss.backward()`, `optimizer.step(&derivadas)` y `loss.to_scalar::<f32>()`.",
+                "para iter en 0..max_iters: si iter % eval_interval == 0 o iter == max_iters − 1, estima con `eval_rng(seed, iter)` y llama a `on_eval`; luego rng = `step_rng(seed, iter)`, lote, pérdida entrenando con ese rng, backward, step y `on_step(iter, pérdida)`.",
+            ],
             optional: false,
+            needs: &[
+                "cap04::get_batch",
+                "cap07::gpt_loss",
+                "cap07::estimate_loss",
+            ],
             grade: || {
                 many(4, 80, |r| {
                     let cfg = tiny_config(r);
@@ -546,7 +644,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.11 — Generar, con recorte del contexto",
             file: "ejercicios/cap07_gpt.rs",
             hint: "en cada paso, solo los últimos block_size tokens (si el texto es más corto, todos), forma (1, T); los logits de la última posición; choose_next; y devuelve solo lo nuevo.",
+            more_hints: &[
+                "`ids.len().saturating_sub(block_size)` da dónde empieza el trozo; `Tensor::new(trozo, model.device())?.unsqueeze(0)?` la forma (1, T); `logits.i((0, t - 1))?` la última fila; `to_vec1::<f32>()`; `choose_next`.",
+                "copia el prompt en un `Vec`; max_new_tokens veces: trozo = los últimos block_size, tu gpt_forward con `Mode::Eval`, los logits de la última posición, `choose_next(&logits, sampling, rng)` y añádelo; devuelve lo que va detrás del prompt.",
+            ],
             optional: false,
+            needs: &["cap07::gpt_forward"],
             grade: || {
                 many(20, 81, |r| {
                     let (m, _, _, desc) = random_case(r, 0.0);
@@ -581,7 +684,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.12 — Muestreo top-k",
             file: "ejercicios/cap07_gpt.rs",
             hint: "el umbral es el k-ésimo valor más alto (contando repetidos); lo que queda por debajo pasa a -inf.",
+            more_hints: &[
+                "ordena una copia (o sus índices) de mayor a menor con `sort_by(|a, b| b.total_cmp(a))`: `f32` no es `Ord`.",
+                "si k es 0 o ≥ len, devuelve la copia; si no, umbral = el k-ésimo de la copia ordenada (índice k − 1) y cambia a `f32::NEG_INFINITY` cada valor < umbral.",
+            ],
             optional: false,
+            needs: &[],
             grade: || {
                 // Valores pequeños y enteros a menudo, para que haya empates.
                 let value = proptest::prop_oneof![(-3..4i32).prop_map(|v| v as f32), -5.0..5.0f32];
@@ -604,7 +712,12 @@ pub fn exercises() -> Vec<Exercise> {
             title: "Ejercicio 7.13 (más allá) — Muestreo top-p",
             file: "ejercicios/cap07_gpt.rs",
             hint: "ordena de mayor a menor, acumula las probabilidades (softmax) y para en cuanto la suma llegue a p: el logit del último que entró es el umbral.",
+            more_hints: &[
+                "ordena una copia de mayor a menor (`total_cmp`), calcula su softmax (restando el máximo; en f64 si quieres) y acumula.",
+                "umbral = el logit ordenado en el que la suma acumulada llega a p (si ninguno, el último); devuelve los logits con cada valor < umbral cambiado a `f32::NEG_INFINITY`.",
+            ],
             optional: true,
+            needs: &[],
             grade: || {
                 many(300, 713, |r| {
                     let n = r.random_range(1..10);

@@ -85,23 +85,39 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(options)
 }
 
-/// Califica las piezas `ids`; si falta alguna, la lista y devuelve `false`.
+/// Califica las piezas `ids`, en su orden (el de sus dependencias), hasta la primera que falta;
+/// si falta alguna, dice solo esa (las que dependen de ella tampoco valdrían todavía) y
+/// devuelve `false`.
 fn pieces_ready(ids: &[&str], what: &str) -> bool {
-    let exercises: Vec<Exercise> = all().into_iter().filter(|e| ids.contains(&e.id)).collect();
-    let missing: Vec<Exercise> = exercises
-        .into_iter()
-        .filter(|e| grade_with_time_limit(e).is_err())
-        .collect();
-    if missing.is_empty() {
+    let mut book = Gradebook::default();
+    let mut missing = None;
+    for id in ids {
+        let ex = all()
+            .into_iter()
+            .find(|e| e.id == *id)
+            .unwrap_or_else(|| panic!("no hay ejercicio {id}"));
+        match book.outcome(&ex) {
+            Outcome::Passed => {}
+            Outcome::Failed(_) => missing = Some(ex),
+            Outcome::Blocked { root, .. } => {
+                missing = all().into_iter().find(|e| e.id == root);
+            }
+        }
+        if missing.is_some() {
+            break;
+        }
+    }
+    let Some(e) = missing else {
         return true;
-    }
-    println!("Tu {what} aún no puede entrenar: le faltan estas piezas (sin superar):");
-    for e in &missing {
-        let number = e.title.split_whitespace().nth(1).unwrap_or(e.id);
-        println!("  ✘ {} — `cargo ejercicios {number}`", e.title);
-    }
+    };
+    println!("Tu {what} aún no puede entrenar: le falta esta pieza, la primera sin superar:");
+    let number = e.number();
+    println!("  ✘ {} — `cargo ejercicios {number}`", e.title);
     let flag = what.to_lowercase();
-    println!("\nCuando las superes, vuelve a pedir `cargo ejercicios --entrenar {flag}`.");
+    println!(
+        "\nLas piezas que la usan esperan a que la superes. Después vuelve a pedir `cargo \
+         ejercicios --entrenar {flag}`: si falta otra, te diré cuál."
+    );
     false
 }
 

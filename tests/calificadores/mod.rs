@@ -49,10 +49,109 @@ pub struct Exercise {
     pub id: &'static str,
     pub title: &'static str,
     pub file: &'static str,
+    /// La primera pista: la idea.
     pub hint: &'static str,
+    /// Las siguientes, una cada vez que se pide `--pista`: la API que hace falta y, al final,
+    /// los pasos.
+    pub more_hints: &'static [&'static str],
     /// Un ejercicio «más allá» del cuaderno: cuenta aparte y no hace falta para la prueba final.
     pub optional: bool,
+    /// Los ejercicios (por su `id`) cuyas piezas usa tu solución de este: si alguno aún falla,
+    /// este no se califica y se dice cuál arreglar primero.
+    pub needs: &'static [&'static str],
     pub grade: fn() -> Grade,
+}
+
+impl Exercise {
+    /// Todas sus pistas, de la idea a los pasos.
+    pub fn hints(&self) -> Vec<&'static str> {
+        std::iter::once(self.hint)
+            .chain(self.more_hints.iter().copied())
+            .collect()
+    }
+
+    /// Su número: `5.4`.
+    pub fn number(&self) -> &'static str {
+        self.title.split_whitespace().nth(1).unwrap_or(self.id)
+    }
+}
+
+/// Lo que se sabe de un ejercicio en esta ejecución.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Passed,
+    /// Su calificador lo rechaza, con este diagnóstico.
+    Failed(String),
+    /// No se calificó: usa la pieza `via`, que no está superada porque falla `root` (la
+    /// misma `via` o una de la que esta depende).
+    Blocked {
+        via: &'static str,
+        root: &'static str,
+    },
+}
+
+/// Califica ejercicios teniendo en cuenta de qué piezas dependen: antes de calificar uno,
+/// califica (una sola vez por ejecución) los que usa; si alguno falla, no lo califica.
+#[derive(Default)]
+pub struct Gradebook {
+    outcomes: std::collections::HashMap<&'static str, Outcome>,
+}
+
+impl Gradebook {
+    pub fn outcome(&mut self, ex: &Exercise) -> Outcome {
+        if let Some(o) = self.outcomes.get(ex.id) {
+            return o.clone();
+        }
+        let mut outcome = None;
+        for dep in ex.needs {
+            let dep_ex = all()
+                .into_iter()
+                .find(|e| e.id == *dep)
+                .unwrap_or_else(|| panic!("{} depende de {dep}, que no existe", ex.id));
+            match self.outcome(&dep_ex) {
+                Outcome::Passed => {}
+                Outcome::Failed(_) => {
+                    outcome = Some(Outcome::Blocked {
+                        via: dep_ex.id,
+                        root: dep_ex.id,
+                    });
+                }
+                Outcome::Blocked { root, .. } => {
+                    outcome = Some(Outcome::Blocked {
+                        via: dep_ex.id,
+                        root,
+                    });
+                }
+            }
+            if outcome.is_some() {
+                break;
+            }
+        }
+        let outcome = outcome.unwrap_or_else(|| match grade_with_time_limit(ex) {
+            Ok(()) => Outcome::Passed,
+            Err(why) => Outcome::Failed(why),
+        });
+        self.outcomes.insert(ex.id, outcome.clone());
+        outcome
+    }
+}
+
+/// El número de un ejercicio por su `id`.
+pub fn number_of(id: &str) -> &'static str {
+    all()
+        .into_iter()
+        .find(|e| e.id == id)
+        .map_or("?", |e| e.number())
+}
+
+/// «7.4 usa tu 7.3, que aún falla: arregla primero 7.3».
+pub fn blocked_message(ex: &Exercise, via: &str, root: &str) -> String {
+    let (n, v, r) = (ex.number(), number_of(via), number_of(root));
+    if via == root {
+        format!("{n} usa tu {v}, que aún falla: arregla primero {v}")
+    } else {
+        format!("{n} usa tu {v}, que usa tu {r}, que aún falla: arregla primero {r}")
+    }
 }
 
 /// Caracteres para textos de prueba: ASCII, letras con tilde, marcas combinantes, y alguno
@@ -349,7 +448,8 @@ Filtros:
                        llama exactamente así, todas las que lo contienen)
 
 Opciones:
-  --pista FILTRO       la pista de esos ejercicios, sin calificar
+  --pista FILTRO       la siguiente pista de esos ejercicios, sin calificar:
+                       cada vez una más (la idea, la API, los pasos)
   --reiniciar FILTRO   devuelve sus archivos a como venían (con git: el archivo
                        entero del capítulo)
   --entrenar bigram|gpt [--preset diminuto|cpu|cuaderno] [--comprobar]
@@ -388,16 +488,104 @@ fn grade_with_time_limit(ex: &Exercise) -> Grade {
                 TIME_LIMIT.as_secs()
             );
             println!("      archivo: {}", ex.file);
-            println!("{}", wrap_hint(ex.hint));
+            println!("{}", ask_for_hint(ex));
             std::process::exit(1);
         }
     }
 }
 
+/// Cómo pedir una pista de `ex` (un fallo ya no la da entera).
+fn ask_for_hint(ex: &Exercise) -> String {
+    format!(
+        "      Pide una pista con: cargo ejercicios --pista {}",
+        ex.number()
+    )
+}
+
+/// El archivo (en `ejercicios/`, ignorado por git) donde se apunta cuántas pistas de cada
+/// ejercicio has pedido: una línea `id nivel` por ejercicio. Las pruebas lo cambian con la
+/// variable `CALIFICAR_PISTAS`.
+fn hints_file() -> std::path::PathBuf {
+    std::env::var_os("CALIFICAR_PISTAS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/.pistas").into())
+}
+
+/// Los nombres de los niveles de pista.
+const HINT_LEVELS: [&str; 3] = ["la idea", "lo que necesitas", "los pasos"];
+
+/// `--pista`: la siguiente pista de cada ejercicio elegido (con las anteriores encima). Con
+/// las soluciones de referencia, todas y sin apuntar nada.
+fn show_hints(chosen: &[Exercise], grading_student: bool) -> ExitCode {
+    let path = hints_file();
+    let mut reached: Vec<(String, usize)> = std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (id, n) = l.split_once(' ')?;
+            Some((id.to_string(), n.trim().parse().ok()?))
+        })
+        .collect();
+    for ex in chosen {
+        let hints = ex.hints();
+        let before = reached
+            .iter()
+            .find(|(id, _)| id == ex.id)
+            .map_or(0, |r| r.1);
+        let level = if grading_student {
+            (before + 1).min(hints.len())
+        } else {
+            hints.len()
+        };
+        println!("{}", ex.title);
+        println!("      archivo: {} ({})", ex.file, ex.id);
+        for (i, hint) in hints.iter().enumerate().take(level) {
+            let name = HINT_LEVELS.get(i).copied().unwrap_or("más");
+            let new = if grading_student && i + 1 == level && before < level {
+                " (nueva)"
+            } else {
+                ""
+            };
+            println!(
+                "{}",
+                wrap_hint(
+                    &format!("pista {} de {}, {name}{new}:", i + 1, hints.len()),
+                    hint
+                )
+            );
+        }
+        if grading_student && before >= hints.len() {
+            println!("      Ya tienes todas sus pistas; la solución está plegada en el libro.");
+        } else if level < hints.len() {
+            println!(
+                "      La siguiente, con la misma orden: cargo ejercicios --pista {}",
+                ex.number()
+            );
+        }
+        match reached.iter_mut().find(|(id, _)| id == ex.id) {
+            Some(r) => r.1 = level,
+            None => reached.push((ex.id.to_string(), level)),
+        }
+    }
+    if grading_student {
+        let text: String = reached
+            .iter()
+            .map(|(id, n)| format!("{id} {n}\n"))
+            .collect();
+        if let Err(e) = std::fs::write(&path, text) {
+            println!(
+                "(no pude apuntar las pistas que llevas en {}: {e})",
+                path.display()
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 /// `      pista: …`, partida en líneas de 80 columnas como mucho (las de después, con la
 /// misma sangría que el resto del informe).
-fn wrap_hint(hint: &str) -> String {
-    let mut out = String::from("      pista:");
+fn wrap_hint(label: &str, hint: &str) -> String {
+    let mut out = format!("      {label}");
     let mut width = out.chars().count();
     for word in hint.split_whitespace() {
         let len = word.chars().count();
@@ -586,13 +774,14 @@ pub fn run(grading_student: bool) -> ExitCode {
         return reset_files(&chosen, &filters, grading_student);
     }
     if hints_only {
-        for ex in &chosen {
+        if filters.is_empty() {
             println!(
-                "{} ({}):\n  archivo: {}\n  pista: {}",
-                ex.title, ex.id, ex.file, ex.hint
+                "error: --pista necesita de qué ejercicio: `cargo ejercicios --pista 5.4` (o de \
+                 un capítulo: `--pista cap05`)"
             );
+            return ExitCode::FAILURE;
         }
-        return ExitCode::SUCCESS;
+        return show_hints(&chosen, grading_student);
     }
 
     // Los `todo!()` y pánicos del alumno se informan abajo, no como una traza: el gancho solo
@@ -638,8 +827,17 @@ pub fn run(grading_student: bool) -> ExitCode {
     let mut wrongly_passed = Vec::new();
     // Por capítulo: superados y total, de los obligatorios y de los opcionales.
     let mut by_chapter: Vec<(&str, [usize; 4])> = Vec::new();
+    let mut book = Gradebook::default();
     for ex in &chosen {
-        let result = grade_with_time_limit(ex);
+        // `--deben-fallar` prueba cada calificador por sí solo, sin mirar sus dependencias.
+        let outcome = if must_fail {
+            match grade_with_time_limit(ex) {
+                Ok(()) => Outcome::Passed,
+                Err(why) => Outcome::Failed(why),
+            }
+        } else {
+            book.outcome(ex)
+        };
         let chapter = ex.id.split("::").next().unwrap_or(ex.id);
         if by_chapter.last().is_none_or(|c| c.0 != chapter) {
             by_chapter.push((chapter, [0; 4]));
@@ -647,17 +845,21 @@ pub fn run(grading_student: bool) -> ExitCode {
         let counts = &mut by_chapter.last_mut().expect("recién añadido").1;
         let slot = if ex.optional { 2 } else { 0 };
         counts[slot + 1] += 1;
-        match result {
-            Ok(()) => {
+        match outcome {
+            Outcome::Passed => {
                 counts[slot] += 1;
                 println!("  ✔ {} ({}): superado", ex.title, ex.id);
                 wrongly_passed.push(ex.id);
             }
-            Err(why) => {
+            Outcome::Failed(why) => {
                 println!("  ✘ {} ({}): no superado", ex.title, ex.id);
                 println!("      {}", without_backtrace(&why));
                 println!("      archivo: {}", ex.file);
-                println!("{}", wrap_hint(ex.hint));
+                println!("{}", ask_for_hint(ex));
+            }
+            Outcome::Blocked { via, root } => {
+                println!("  ✘ {} ({}): sin calificar", ex.title, ex.id);
+                println!("      {}", blocked_message(ex, via, root));
             }
         }
     }
