@@ -646,78 +646,50 @@ fn el_progreso_que_cuenta_el_libro_es_el_de_los_ejercicios() {
     );
 }
 
-/// Las pistas de los calificadores, leídas de su código (`hint: "…"`).
-fn grader_hints() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/calificadores");
-    let hint = Regex::new(r#"hint:\s*"((?:[^"\\]|\\.)*)""#).unwrap();
-    let continuation = Regex::new(r"\\\n\s*").unwrap();
-    let mut hints = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "rs") {
-            let text = fs::read_to_string(&path).unwrap();
-            for c in hint.captures_iter(&text) {
-                hints.push(continuation.replace_all(&c[1], "").replace("\\\"", "\""));
-            }
-        }
-    }
-    hints
-}
-
-/// Las salidas del calificador que enseña el libro usan las pistas que de verdad da el
-/// calificador, partidas a 80 columnas como él.
+/// Las salidas del calificador que enseña el libro son las de verdad: un fallo no imprime la
+/// pista (eso es de `--pista`, por niveles), sino cómo pedirla para ese mismo ejercicio, con
+/// la frase que escribe el calificador.
 #[test]
-fn las_pistas_que_enseña_el_libro_son_las_del_calificador() {
-    let hints = grader_hints();
-    assert!(hints.len() >= 30, "solo encontré {} pistas", hints.len());
+fn las_salidas_del_calificador_del_libro_dicen_como_pedir_la_pista() {
+    let grader = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/calificadores/mod.rs"),
+    )
+    .unwrap();
+    let phrase = "Pide una pista con: cargo ejercicios --pista ";
+    assert!(
+        grader.contains(phrase),
+        "el calificador ya no dice «{phrase}»"
+    );
+    let failed = Regex::new(r"^  ✘ Ejercicio (\d+\.\d+) ").unwrap();
     let mut seen = 0;
     for page in pages() {
         let text = fs::read_to_string(&page).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
-            let Some(first) = line.strip_prefix("      pista: ") else {
+            assert!(
+                !line.starts_with("      pista: "),
+                "{}: una salida del calificador con la pista entera: {line}",
+                relative(&page)
+            );
+            let Some(c) = failed.captures(line) else {
                 continue;
             };
-            let mut shown = first.to_string();
-            for next in &lines[i + 1..] {
-                let Some(rest) = next.strip_prefix("      ") else {
-                    break;
-                };
-                let starts = [
-                    "con ",
-                    "se esperaba",
-                    "y se obtuvo",
-                    "archivo:",
-                    "aún sin",
-                    "pista:",
-                ];
-                if rest.starts_with(' ') || starts.iter().any(|s| rest.starts_with(s)) {
-                    break;
-                }
-                shown.push(' ');
-                shown.push_str(rest);
-            }
-            for l in &lines[i..] {
-                assert!(
-                    l.chars().count() <= 80,
-                    "{}: línea de más de 80 columnas: {l}",
-                    relative(&page)
-                );
-                if !l.starts_with("      ") {
-                    break;
-                }
-            }
+            let want = format!("      {phrase}{}", &c[1]);
+            let block = lines[i + 1..]
+                .iter()
+                .take_while(|l| l.starts_with("      "));
             assert!(
-                hints.contains(&shown),
-                "{}: la pista «{shown}» no es de ningún calificador",
-                relative(&page)
+                block.clone().any(|l| *l == want),
+                "{}: tras «{line}» falta «{}»",
+                relative(&page),
+                want.trim()
             );
             seen += 1;
         }
     }
     assert!(
         seen >= 3,
-        "el libro enseña al menos tres pistas del calificador"
+        "el libro enseña solo {seen} fallos del calificador"
     );
 }
 
