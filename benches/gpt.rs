@@ -1,8 +1,10 @@
 //! Banco de pruebas del GPT: milisegundos por paso de entrenamiento (lote, forward,
 //! backward y AdamW) en la CPU, con las configuraciones de la comparación con PyTorch.
 //!
-//! `cargo bench --bench gpt -- <config> [pasos]` imprime una línea:
-//! `gpt <config> rust <hilos> <mediana ms/paso> <tokens/s> <pico MiB>`.
+//! `cargo bench --bench gpt -- <config> [pasos] [libro|rapida]` imprime una línea:
+//! `gpt <config> <rust|libro> <hilos> <mediana ms/paso> <tokens/s> <pico MiB> <GFLOP/s>`.
+//! `rust` es la implementación rápida (la que usa `07_gpt entrenar` en la CPU) y `libro`, la
+//! ruta del libro (`--implementacion libro`): lo que cuesta la claridad.
 //! Una configuración por proceso, para que el pico de memoria sea solo suyo.
 //! Los hilos se eligen con `RAYON_NUM_THREADS` (candle lo lee al empezar).
 // Las pruebas y los bancos escriben con los `println!` de siempre (véase clippy.toml).
@@ -16,6 +18,7 @@ use std::time::Instant;
 use candle_core::Device;
 use gpt_desde_cero::fast::kernels::Fast;
 use gpt_desde_cero::model::gpt::{GptConfig, Preset};
+use gpt_desde_cero::model::kernels::{Kernels, Reference};
 use gpt_desde_cero::model::train::{Learner as _, Trainer};
 
 /// Las configuraciones de la comparación: (lote, bloque, n_embd, cabezas, capas, dropout).
@@ -65,13 +68,20 @@ fn main() {
         println!("gemm 1024 rust {threads} {:.1}", comun::gemm_gflops());
         return;
     }
+    let (label, kernels): (&str, Arc<dyn Kernels>) = match args.get(2).map(String::as_str) {
+        None | Some("rapida") => ("rust", Arc::new(Fast)),
+        Some("libro") => ("libro", Arc::new(Reference)),
+        Some(other) => {
+            eprintln!("error: implementación desconocida «{other}» (libro o rapida)");
+            std::process::exit(2);
+        }
+    };
     let (tok, ds) = comun::corpus_split();
     let Some(cfg) = config(name, tok.vocab_size()) else {
         eprintln!("error: configuración desconocida «{name}» (pequena, cpu, mediana, cuaderno)");
         std::process::exit(2);
     };
-    // La implementación rápida, la que usa `07_gpt entrenar` en la CPU.
-    let mut trainer = Trainer::new(&cfg, &Device::Cpu, 1337, Arc::new(Fast)).unwrap();
+    let mut trainer = Trainer::new(&cfg, &Device::Cpu, 1337, kernels).unwrap();
     trainer.train_step(&ds).unwrap(); // calentamiento
     let mut times = Vec::with_capacity(steps);
     let mut cpu_times = Vec::with_capacity(steps);
@@ -87,9 +97,8 @@ fn main() {
     let tokens = (cfg.batch_size * cfg.block_size) as f64;
     let threads = candle_core::utils::get_num_threads();
     let gflops = flops_per_step(&cfg) / median / 1e6;
-    eprintln!("  ({gflops:.1} GFLOP/s del modelo)");
     println!(
-        "gpt {name} rust {threads} {median:.3} {:.0} {:.0}",
+        "gpt {name} {label} {threads} {median:.3} {:.0} {:.0} {gflops:.2}",
         tokens / median * 1e3,
         comun::peak_mib()
     );

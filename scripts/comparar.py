@@ -29,10 +29,23 @@ def run(cmd, threads):
     return [line.split() for line in out.stdout.splitlines() if line.strip()]
 
 
+def instructions():
+    """Las instrucciones vectoriales de la CPU que cambian las razones: AVX2, AVX-512, AMX."""
+    flags = set()
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    found = [name for name, flag in (("AVX2", "avx2"), ("AVX-512", "avx512f"), ("AMX", "amx_tile")) if flag in flags]
+    missing = [name for name, flag in (("AVX-512", "avx512f"), ("AMX", "amx_tile")) if flag not in flags]
+    text = " y ".join(found) if found else "sin AVX2"
+    return text + (f" (sin {' ni '.join(missing)})" if missing else "")
+
+
 def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     torch_v = subprocess.run([PY, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
-    return f"{cpu}, {os.cpu_count()} núcleos; PyTorch `{torch_v}`; {date.today().isoformat()}"
+    return f"{cpu}, {os.cpu_count()} núcleos, {instructions()}; PyTorch `{torch_v}`; {date.today().isoformat()}"
 
 
 # Bigram: 1 hilo, varias rondas alternadas.
@@ -42,17 +55,24 @@ for r in range(0 if args.solo_generacion else args.rondas):
     for row in run([os.environ["BENCH_BIGRAM"]], 1) + run([PY, "scripts/bigram_pytorch.py", "--hilos", "1"], 1):
         bigram.setdefault(row[1], []).append(float(row[2]))
 
-# GPT: cada configuración con 1 y 2 hilos, alternando Rust y PyTorch.
+# GPT: cada configuración con 1 y 2 hilos, alternando la implementación rápida, la ruta del
+# libro y PyTorch. El banco da también los GFLOP/s del modelo (con la fórmula de los FLOPs de
+# un paso escrita en benches/gpt.rs): de ahí salen los FLOPs de un paso para PyTorch.
 gpt = {}
+flops = {}
 for r in range(0 if args.solo_generacion else args.rondas):
     for name, steps in GPT_CONFIGS:
         for threads in (1, 2):
             print(f"gpt {name}: ronda {r + 1}, {threads} hilo(s)", file=sys.stderr)
-            rows = run([os.environ["BENCH_GPT"], name, str(steps)], threads)
+            rows = run([os.environ["BENCH_GPT"], name, str(steps), "rapida"], threads)
+            # La ruta del libro es más lenta: menos pasos (al menos 2, para la mediana).
+            rows += run([os.environ["BENCH_GPT"], name, str(max(2, steps // 4)), "libro"], threads)
             rows += run([PY, "scripts/gpt_pytorch.py", "--config", name, "--hilos", str(threads), "--pasos", str(steps)], threads)
             for row in rows:
                 ms, mib = float(row[4]), float(row[6])
                 gpt.setdefault((name, row[2], threads), []).append((ms, mib))
+                if row[2] == "rust":
+                    flops[name] = float(row[7]) * 1e6 * ms
 # Generación (preset cpu, 1 hilo): el bucle del cuaderno frente a la caché KV, y la cota de
 # cualquier método exacto con la ventana llena.
 print("generación", file=sys.stderr)
@@ -83,17 +103,22 @@ if not args.solo_generacion:
         if engine in bigram:
             ms = statistics.median(bigram[engine])
             t1.append(f"| {engine} | {es(ms, 4)} | {es(1000 / ms)} | {es(ref / ms, 2)}× |")
-    gemm = run([os.environ["BENCH_GPT"], "gemm"], 1)[0][4]
-    t2 = [header, f"Productos de matrices f32 (candle, 1 hilo): {es(float(gemm), 1)} GFLOP/s.", "",
-          "| configuración | ms/paso (hilos), PyTorch | ms/paso (hilos), este proyecto | PyTorch / este proyecto | memoria, PyTorch | memoria, este proyecto |",
-          "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    # El techo de la máquina: un producto 1024×1024 f32 con gemm (el de candle), con 1 y 2 hilos.
+    ceiling = {th: float(run([os.environ["BENCH_GPT"], "gemm"], th)[0][4]) for th in (1, 2)}
+    t2 = [header,
+          f"Techo (producto de matrices f32 de 1024×1024 con gemm): {es(ceiling[1], 1)} GFLOP/s con 1 hilo, "
+          f"{es(ceiling[2], 1)} con 2. La columna «% del techo» es la parte de ese techo (con los mismos hilos) "
+          "que alcanza el paso de este proyecto, con los FLOPs de un paso de benches/gpt.rs.", "",
+          "| configuración | ms/paso (hilos), PyTorch | ms/paso (hilos), este proyecto | PyTorch / este proyecto | % del techo | ms/paso (hilos), ruta del libro | memoria, PyTorch | memoria, este proyecto |",
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, _ in GPT_CONFIGS:
         best = {}
-        for impl in ("pytorch", "rust"):
+        for impl in ("pytorch", "rust", "libro"):
             cands = [(statistics.median(ms for ms, _ in v), th, max(m for _, m in v)) for (n, i, th), v in gpt.items() if n == name and i == impl]
             best[impl] = min(cands)
-        (pm, pt, pmem), (rm, rt, rmem) = best["pytorch"], best["rust"]
-        t2.append(f"| {SHOWN.get(name, name)} | {es(pm, 1)} ({pt}) | {es(rm, 1)} ({rt}) | {es(pm / rm, 2)}× | {es(pmem)} MiB | {es(rmem)} MiB |")
+        (pm, pt, pmem), (rm, rt, rmem), (lm, lt, _) = best["pytorch"], best["rust"], best["libro"]
+        share = flops[name] / (rm * 1e6) / ceiling[rt] * 100
+        t2.append(f"| {SHOWN.get(name, name)} | {es(pm, 1)} ({pt}) | {es(rm, 1)} ({rt}) | {es(pm / rm, 2)}× | {es(share, 0)} % | {es(lm, 1)} ({lt}) | {es(pmem)} MiB | {es(rmem)} MiB |")
     tables = {"bigram_velocidad.md": t1, "gpt_velocidad.md": t2, **tables}
 
 print("\n\n".join("\n".join(t) for t in tables.values()))
