@@ -507,3 +507,56 @@ fn the_cpu_gets_the_fast_kernels_and_the_trainer_keeps_them() {
     let trainer = Trainer::new(&cfg, &Device::Cpu, 1, Arc::new(Reference)).unwrap();
     assert_eq!(trainer.kernels.name(), "libro");
 }
+
+/// Las instrucciones vectoriales que usa gemm en esta CPU, para decirlo en la salida.
+fn vector_instructions() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "AVX-512";
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return "AVX2";
+        }
+    }
+    "ni AVX2 ni AVX-512"
+}
+
+/// gemm elige al ejecutar sus núcleos: AVX-512 (la característica `x86-v4` de Cargo.toml) en
+/// las CPU que lo tienen y AVX2 en las demás. Sea cual sea, el producto (el de candle y el de
+/// la atención fusionada) debe ser el de las cuentas en `f64`, a la precisión de `f32`, también
+/// con tamaños que no son múltiplos de 8 ni de 16 (los bordes de los núcleos).
+#[test]
+fn gemm_gives_the_exact_product_with_the_vector_instructions_of_this_cpu() {
+    let isa = vector_instructions();
+    // Lo dice en la salida (la integración continua la ejecuta con --nocapture): en una CPU sin
+    // AVX-512, esta prueba solo comprueba la ruta AVX2.
+    eprintln!(
+        "gemm usa aquí {isa}: el producto se compara con el de f64{}",
+        if isa == "AVX-512" {
+            ""
+        } else {
+            " (esta CPU no tiene AVX-512: sus núcleos solo se comprueban en una que lo tenga)"
+        }
+    );
+    for (m, k, n) in [(1, 1, 1), (7, 33, 17), (64, 128, 96), (129, 67, 250)] {
+        let a = random(&[m, k], 1.0, 11);
+        let b = random(&[k, n], 1.0, 12);
+        let got = a.matmul(&b).unwrap().to_vec2::<f32>().unwrap();
+        let (av, bv) = (a.to_vec2::<f32>().unwrap(), b.to_vec2::<f32>().unwrap());
+        for i in 0..m {
+            for j in 0..n {
+                let exact: f64 = (0..k).map(|p| av[i][p] as f64 * bv[p][j] as f64).sum();
+                let scale: f64 = (0..k)
+                    .map(|p| (av[i][p] as f64 * bv[p][j] as f64).abs())
+                    .sum();
+                let err = (got[i][j] as f64 - exact).abs();
+                assert!(
+                    err <= 1e-5 * scale.max(1.0),
+                    "{m}×{k} · {k}×{n} con {isa}: en ({i}, {j}) da {} y debe dar {exact} (error {err})",
+                    got[i][j]
+                );
+            }
+        }
+    }
+}
