@@ -737,6 +737,11 @@ pub fn run(grading_student: bool) -> ExitCode {
         std::env::remove_var("RUST_BACKTRACE");
         std::env::remove_var("RUST_LIB_BACKTRACE");
     }
+    // Los entrenamientos de la prueba final, con los hilos y el reservador de memoria de los
+    // programas del libro: un hilo por operación de candle (con dos, en estas matrices, el paso
+    // va más despacio) y la memoria liberada se reutiliza. No cambia ningún resultado.
+    gpt_desde_cero::tools::cli::single_thread_ops();
+    gpt_desde_cero::tools::cli::tune_allocator();
     // `cargo ejercicios --help | head` termina en silencio.
     gpt_desde_cero::tools::cli::quiet_broken_pipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
