@@ -34,6 +34,7 @@ use gpt_desde_cero::text::dataset::Dataset;
 use gpt_desde_cero::tools::rng::Rng;
 use rand::Rng as _;
 
+// ANCHOR: ejercicio_7_1
 /// **Ejercicio 7.1 — Dropout.**
 ///
 /// Al entrenar (`Mode::Train(rng)`), cada valor de `x` se apaga (vale 0) con probabilidad `p`,
@@ -46,6 +47,7 @@ use rand::Rng as _;
 pub fn dropout(x: &Tensor, p: f32, mode: &mut Mode) -> Result<Tensor> {
     todo!("apaga con probabilidad p y escala los demás, solo al entrenar")
 }
+// ANCHOR_END: ejercicio_7_1
 
 /// **Ejercicio 7.2 — LayerNorm.**
 ///

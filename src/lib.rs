@@ -40,6 +40,7 @@ pub mod model {
     pub mod adamw;
     pub mod attention;
     pub mod bigram;
+    pub mod bridge;
     pub mod estimate;
     pub mod gpt;
     pub mod kernels;

@@ -387,7 +387,7 @@ fn la_tabla_del_libro_es_la_salida_del_programa() {
     );
     let bigram = comun::number_after(&out, "bigram (una tabla, sin contexto):");
     let head = comun::number_after(&out, "una cabeza de autoatención:");
-    let page = comun::book_page("cap06_autoatencion.md");
+    let page = comun::book_page("cap06_modelo.md");
     let row = comun::book_line(&page, "| bigrama (capítulo 5) |");
     assert!(
         row.ends_with(&format!("| {} |", comun::spanish(bigram, 4))),

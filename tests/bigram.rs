@@ -201,7 +201,7 @@ fn la_tabla_del_libro_es_la_salida_del_programa() {
     let train = comun::number_after(last, "pérdida de entrenamiento");
     let val = comun::number_after(last, "de validación");
     let batch = comun::number_after(&out, "Pérdida del último lote:");
-    let page = comun::book_page("cap05_bigram.md");
+    let page = comun::book_page("cap05_entrenar.md");
     let row = comun::book_line(&page, "| este libro (ndarray, a mano) |");
     let expected = format!(
         "| este libro (ndarray, a mano) | {} | {} | {} |",

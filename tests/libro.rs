@@ -1231,15 +1231,22 @@ fn ningun_details_va_dentro_de_otro() {
 // --- El libro como libro de texto (issue 23) ------------------------------------------------
 
 /// Las páginas que el índice numera como capítulos (las de la lista, no las de antes ni las de
-/// después), con su número: `cap01_datos.md` es el 1, `rendimiento.md` el 9…
+/// después), con su número: `cap01_datos.md` es el 1, `rendimiento.md` el 9… Una sección
+/// sangrada bajo un capítulo (`cap05_entrenar.md`, bajo `cap05_bigram.md`) es parte de él y
+/// lleva su número.
 fn numbered_chapters() -> Vec<(PathBuf, usize)> {
     let summary = book_dir().join("src").join("SUMMARY.md");
     let text = fs::read_to_string(&summary).expect("SUMMARY.md");
-    let item = Regex::new(r"^\s*- \[[^\]]*\]\(([^)]+)\)").unwrap();
+    let item = Regex::new(r"^(\s*)- \[[^\]]*\]\(([^)]+)\)").unwrap();
+    let mut number = 0;
     text.lines()
-        .filter_map(|l| item.captures(l).map(|c| c[1].to_string()))
-        .enumerate()
-        .map(|(i, name)| (book_dir().join("src").join(name), i + 1))
+        .filter_map(|l| item.captures(l))
+        .map(|c| {
+            if c[1].is_empty() {
+                number += 1;
+            }
+            (book_dir().join("src").join(&c[2]), number.max(1))
+        })
         .collect()
 }
 
@@ -1512,6 +1519,12 @@ fn cada_capitulo_termina_con_resumen_y_preguntas() {
 ///   («Listado 7-25, solución del ejercicio 7.11 (1 de 2): …»), y solo ese;
 /// - ningún pie queda suelto, sin listado ni figura delante.
 fn caption_problems(markdown: &str, chapter: usize) -> Vec<String> {
+    caption_problems_from(markdown, chapter, &mut [0, 0])
+}
+
+/// [`caption_problems`] de una página que sigue a otras del mismo capítulo: `counters` son los
+/// últimos números de listado y de figura de las páginas anteriores, y salen con los de esta.
+fn caption_problems_from(markdown: &str, chapter: usize, start: &mut [usize; 2]) -> Vec<String> {
     let caption = Regex::new(
         r#"^<span class="caption">(Listado|Figura) (\d+)-(\d+)(, solución (?:del ejercicio|de los ejercicios) [^:]+)?: (.+)</span>$"#,
     )
@@ -1553,7 +1566,7 @@ fn caption_problems(markdown: &str, chapter: usize) -> Vec<String> {
             expected.push((n, "Figura", false));
         }
     }
-    let mut counters = [("Listado", 0usize), ("Figura", 0usize)];
+    let mut counters = [("Listado", start[0]), ("Figura", start[1])];
     let mut used = Vec::new();
     for (n, kind, solution) in expected {
         let next = lines[n + 1..]
@@ -1605,6 +1618,7 @@ fn caption_problems(markdown: &str, chapter: usize) -> Vec<String> {
             problems.push(format!("línea {}: un pie suelto o mal escrito: {l}", i + 1));
         }
     }
+    *start = [counters[0].1, counters[1].1];
     problems
 }
 
@@ -1637,16 +1651,59 @@ fn el_detector_de_pies_pilla_lo_que_debe() {
     assert_eq!(caption_problems(&unsaid, 3).len(), 1);
     let no_figure_caption = good.replace("Figura 3-1: La figura de todo el capítulo", "");
     assert!(!caption_problems(&no_figure_caption, 3).is_empty());
+    // Una segunda página del mismo capítulo sigue contando donde acabó la primera.
+    let mut counters = [0, 0];
+    assert!(caption_problems_from(good, 3, &mut counters).is_empty());
+    assert_eq!(counters, [2, 1]);
+    let second = good
+        .replace("Listado 3-1:", "Listado 3-3:")
+        .replace("Listado 3-2,", "Listado 3-4,")
+        .replace("Figura 3-1:", "Figura 3-2:");
+    assert!(
+        caption_problems_from(&second, 3, &mut counters).is_empty(),
+        "{:?}",
+        caption_problems_from(&second, 3, &mut [2, 1])
+    );
+    assert_eq!(counters, [4, 2]);
+    assert_eq!(caption_problems_from(good, 3, &mut [2, 1]).len(), 2);
+}
+
+/// Cada página `capNN_*.md` lleva el número NN en el índice: una sección que parte un capítulo
+/// va sangrada bajo él en `SUMMARY.md`, y no corre la numeración de los siguientes.
+#[test]
+fn cada_pagina_de_capitulo_lleva_su_numero() {
+    let chapters = numbered_chapters();
+    let mut seen = 0;
+    for (page, number) in &chapters {
+        let name = page.file_name().unwrap().to_string_lossy().to_string();
+        if let Some(nn) = name.strip_prefix("cap").and_then(|r| r.get(..2)) {
+            seen += 1;
+            assert_eq!(
+                nn.parse::<usize>().ok(),
+                Some(*number),
+                "{name} es la página del capítulo {number} en SUMMARY.md"
+            );
+        }
+    }
+    assert!(
+        seen >= 9,
+        "solo hay {seen} páginas de capítulo en el índice"
+    );
 }
 
 #[test]
 fn cada_listado_y_cada_figura_tiene_su_pie_numerado() {
     let mut errors = String::new();
     let mut captions = 0;
+    // Los números siguen de una página a la siguiente del mismo capítulo.
+    let mut counters = (0, [0, 0]);
     for (page, chapter) in textbook_chapters() {
         let text = fs::read_to_string(&page).expect("página legible");
         captions += text.matches("class=\"caption\"").count();
-        for problem in caption_problems(&text, chapter) {
+        if counters.0 != chapter {
+            counters = (chapter, [0, 0]);
+        }
+        for problem in caption_problems_from(&text, chapter, &mut counters.1) {
             let _ = writeln!(
                 errors,
                 "  {} (capítulo {chapter}): {problem}",
@@ -1716,4 +1773,57 @@ fn el_glosario_tiene_los_terminos_del_libro() {
             "la entrada «{term}» del glosario no da el nombre en inglés («{english}»): {entry}"
         );
     }
+}
+
+/// Las palabras que lee quien lee una página: las de fuera de los bloques de código (un listado
+/// o una salida se mira, no se lee de corrido), sin las directivas `{{#include …}}`.
+fn reading_words(markdown: &str) -> usize {
+    let mut fence: Option<&str> = None;
+    let mut words = 0;
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        let marker = ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m));
+        match (fence, marker) {
+            (None, Some(m)) => fence = Some(m),
+            (Some(f), Some(m)) if f == m => fence = None,
+            (None, None) if !trimmed.starts_with("{{#") => {
+                words += line
+                    .split_whitespace()
+                    .filter(|w| w.chars().any(char::is_alphanumeric))
+                    .count();
+            }
+            _ => {}
+        }
+    }
+    words
+}
+
+/// El ritmo (issue 23): ninguna página de capítulo pasa de 4 000 palabras de lectura. Un
+/// capítulo más largo se parte en secciones con su resumen y sus preguntas, sangradas bajo él
+/// en `SUMMARY.md` (como `cap05_entrenar.md`).
+const MAX_READING_WORDS: usize = 4000;
+
+#[test]
+fn el_contador_de_palabras_cuenta_lo_que_se_lee() {
+    let page = "# Título\n\nUna frase con 3 palabras y un número.\n\n```rust\nfn no_cuenta() {}\n```\n\n\
+                {{#include tablas/x.md}}\n\n- punto — uno\n";
+    // «#» y «—» no son palabras; el código y la directiva no se leen de corrido.
+    assert_eq!(reading_words(page), 11);
+}
+
+#[test]
+fn ninguna_pagina_de_capitulo_es_demasiado_larga() {
+    let mut errors = String::new();
+    for (page, _) in textbook_chapters() {
+        let text = fs::read_to_string(&page).expect("página legible");
+        let words = reading_words(&text);
+        if words > MAX_READING_WORDS {
+            let _ = writeln!(errors, "  {}: {words} palabras", relative(&page));
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "\nPáginas de más de {MAX_READING_WORDS} palabras de lectura (pártelas en secciones, \
+         con su resumen y sus preguntas, sangradas bajo el capítulo en SUMMARY.md):\n{errors}"
+    );
 }
