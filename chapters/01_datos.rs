@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use gpt_desde_cero::println;
-use gpt_desde_cero::{text::corpus, tools::cli};
+use gpt_desde_cero::{text::corpus, tools::cli, tools::pretty};
 
 /// Capítulo 1: descarga el texto del Quijote, lo guarda en datos/ y muestra cómo empieza.
 #[derive(Parser)]
@@ -23,8 +23,11 @@ fn main() -> ExitCode {
         // ANCHOR: main
         let corpus = args.corpus.load()?;
         let text = &corpus.text;
-        println!("Caracteres del texto: {}", text.chars().count());
-        println!("Bytes en UTF-8:       {}", text.len());
+        println!(
+            "Caracteres del texto: {}",
+            pretty::integer(text.chars().count())
+        );
+        println!("Bytes en UTF-8:       {}", pretty::integer(text.len()));
         println!();
         println!("Los primeros {} caracteres:", args.mostrar);
         println!("{}", corpus::prefix_chars(text, args.mostrar));

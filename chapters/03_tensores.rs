@@ -43,10 +43,13 @@ fn main() -> ExitCode {
             "División {:.0}/{:.0}: n = {}",
             TRAIN_FRACTION * 100.0,
             (1.0 - TRAIN_FRACTION) * 100.0,
-            ds.train.len()
+            pretty::integer(ds.train.len())
         );
-        println!("  entrenamiento: {} tokens", ds.train.len());
-        println!("  validación:    {} tokens", ds.val.len());
+        println!(
+            "  entrenamiento: {} tokens",
+            pretty::integer(ds.train.len())
+        );
+        println!("  validación:    {} tokens", pretty::integer(ds.val.len()));
         let val = ds.val.as_slice().expect("arreglo contiguo");
         println!("Validación: {}", pretty::ids_elided(val, 3));
         // ANCHOR_END: split
@@ -60,7 +63,8 @@ fn main() -> ExitCode {
         for &i in order.iter().take(10) {
             let share = 100.0 * counts[i] as f64 / data.len() as f64;
             let name = CharName(tokenizer.chars()[i]);
-            println!("  {i:>2} {name:<16} {:>7} veces ({share:.1} %)", counts[i]);
+            let (count, share) = (pretty::integer(counts[i]), pretty::decimal(share, 1));
+            println!("  {i:>2} {name:<16} {count:>7} veces ({share} %)");
         }
         // ANCHOR_END: counts
         Ok(())

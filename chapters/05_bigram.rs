@@ -77,9 +77,9 @@ fn main() -> ExitCode {
         let mut rng = rng::seeded(semilla);
         let table = bigram::initial_table(vocab, &mut rng);
         println!(
-            "La tabla del bigram: forma {}, {} parámetros",
+            "La tabla del bigrama: forma {}, {} parámetros",
             pretty::shape(table.shape()),
-            table.len()
+            pretty::integer(table.len())
         );
 
         let (xb, yb) = batches::get_batch(&ds, Split::Train, 4, bloque, &mut rng);
@@ -91,10 +91,10 @@ fn main() -> ExitCode {
             pretty::shape(logits.shape())
         );
         println!(
-            "Pérdida inicial en ese lote: {:.4}\n\
-             (si la tabla predijera la distribución uniforme: ln {vocab} = {:.4})",
-            bigram::cross_entropy(logits.view(), y),
-            (vocab as f32).ln()
+            "Pérdida inicial en ese lote: {}\n\
+             (si la tabla predijera la distribución uniforme: ln {vocab} = {})",
+            pretty::decimal(bigram::cross_entropy(logits.view(), y).into(), 4),
+            pretty::decimal((vocab as f32).ln().into(), 4)
         );
         // ANCHOR_END: init
         println!();
@@ -121,22 +121,31 @@ fn main() -> ExitCode {
         };
         println!(
             "Entrenando {} pasos con {engine} (lote {}, bloque {}, lr {}):",
-            cfg.steps, cfg.batch_size, cfg.block_size, cfg.lr
+            pretty::integer(cfg.steps),
+            pretty::integer(cfg.batch_size),
+            pretty::integer(cfg.block_size),
+            pretty::number(cfg.lr)
         );
         // ANCHOR: train
         let bar = cli::step_bar(cfg.steps as u64, "Entrenando");
         let started = Instant::now();
+        let mut step_losses = Vec::with_capacity(cfg.steps);
         let report = bigram::train(
             model.as_mut(),
             &ds,
             &cfg,
             &mut rng,
-            |_, _| bar.inc(1),
+            |step, loss| {
+                step_losses.push((step, loss));
+                bar.inc(1)
+            },
             |p| {
                 bar.suspend(|| {
                     println!(
-                        "paso {:>6}: pérdida de entrenamiento {:.4}, de validación {:.4}",
-                        p.step, p.train, p.val
+                        "paso {:>6}: pérdida de entrenamiento {}, de validación {}",
+                        pretty::integer(p.step),
+                        pretty::decimal(p.train.into(), 4),
+                        pretty::decimal(p.val.into(), 4)
                     )
                 })
             },
@@ -145,10 +154,14 @@ fn main() -> ExitCode {
         // ANCHOR_END: train
         let seconds = started.elapsed().as_secs_f64();
         eprintln!(
-            "Tiempo de entrenamiento (con las estimaciones): {seconds:.2} s, {:.0} pasos/s",
-            cfg.steps as f64 / seconds
+            "Tiempo de entrenamiento (con las estimaciones): {} s, {} pasos/s",
+            pretty::decimal(seconds, 2),
+            pretty::decimal(cfg.steps as f64 / seconds, 0)
         );
-        println!("Pérdida del último lote: {:.4}", report.last_loss);
+        println!(
+            "Pérdida del último lote: {}",
+            pretty::decimal(report.last_loss.into(), 4)
+        );
         anyhow::ensure!(
             report.last_loss.is_finite()
                 && report
@@ -163,11 +176,12 @@ fn main() -> ExitCode {
             Engine::Ndarray => "bigram_ndarray",
             Engine::Candle => "bigram_candle",
         };
-        let (csv, svg) = plot::save_loss_curve(
+        let (csv, svg) = plot::save_loss_curve_with_steps(
             &salidas,
             stem,
-            "Bigram: pérdida durante el entrenamiento",
+            "Bigrama: pérdida durante el entrenamiento",
             &report.curve,
+            &step_losses,
         )?;
         println!("Curva de pérdida: {} y {}", svg.display(), csv.display());
         println!();

@@ -97,7 +97,9 @@ fn main() -> ExitCode {
         let d12 = attention::max_abs_diff(v1.view(), v2.view());
         let d13 = attention::max_abs_diff(v1.view(), v3.view());
         println!(
-            "Diferencia máxima entre la versión 1 y la 2: {d12:.6};\nentre la 1 y la 3: {d13:.6}"
+            "Diferencia máxima entre la versión 1 y la 2: {};\nentre la 1 y la 3: {}",
+            pretty::decimal(d12.into(), 6),
+            pretty::decimal(d13.into(), 6)
         );
         // ANCHOR_END: averages
         println!();
@@ -132,14 +134,15 @@ fn main() -> ExitCode {
         // ANCHOR: scale
         let mut rng = rng::seeded(semilla);
         let var = attention::scale_variances(4, 8, head_size, &mut rng);
-        println!("Varianza de k: {:.4}; de q: {:.4}", var.key, var.query);
+        let d4 = |v: f32| pretty::decimal(v.into(), 4);
+        println!("Varianza de k: {}; de q: {}", d4(var.key), d4(var.query));
         println!(
-            "Varianza de q·kᵀ sin escalar: {:.4} (del orden de head_size = {head_size})",
-            var.unscaled
+            "Varianza de q·kᵀ sin escalar: {} (del orden de head_size = {head_size})",
+            d4(var.unscaled)
         );
         println!(
-            "Varianza de q·kᵀ/√{head_size}: {:.4} (del orden de 1)",
-            var.scaled
+            "Varianza de q·kᵀ/√{head_size}: {} (del orden de 1)",
+            d4(var.scaled)
         );
         let example = attention::SOFTMAX_EXAMPLE;
         let sharp: Vec<f32> = example.iter().map(|v| v * 8.0).collect();
@@ -168,9 +171,13 @@ fn main() -> ExitCode {
             attention::max_abs_diff(attention::from_tensor3(&wei)?.view(), head.weights.view());
         println!(
             "Parámetros de la cabeza: {} (3 matrices de {head_size} × {n_embd})",
-            params.count()
+            pretty::integer(params.count())
         );
-        println!("Diferencia máxima con ndarray: salida {d_out:.6}, pesos {d_wei:.6}");
+        println!(
+            "Diferencia máxima con ndarray: salida {}, pesos {}",
+            pretty::decimal(d_out.into(), 6),
+            pretty::decimal(d_wei.into(), 6)
+        );
         // ANCHOR_END: candle
         println!();
 
@@ -197,12 +204,15 @@ fn main() -> ExitCode {
             config.head_size,
             config.head_size,
             config.vocab_size,
-            model.params().count(),
+            pretty::integer(model.params().count()),
             n = config.n_embd,
         );
         println!(
             "Entrenando {} pasos (lote {}, contexto {}, AdamW con lr {}):",
-            cfg.steps, cfg.batch_size, config.block_size, cfg.learning_rate
+            pretty::integer(cfg.steps),
+            pretty::integer(cfg.batch_size),
+            pretty::integer(config.block_size),
+            pretty::number(cfg.learning_rate)
         );
         let bar = cli::step_bar(cfg.steps as u64, "Entrenando");
         let started = Instant::now();
@@ -215,8 +225,10 @@ fn main() -> ExitCode {
             |p| {
                 bar.suspend(|| {
                     println!(
-                        "paso {:>6}: pérdida de entrenamiento {:.4}, de validación {:.4}",
-                        p.step, p.train, p.val
+                        "paso {:>6}: pérdida de entrenamiento {}, de validación {}",
+                        pretty::integer(p.step),
+                        pretty::decimal(p.train.into(), 4),
+                        pretty::decimal(p.val.into(), 4)
                     )
                 })
             },
@@ -225,8 +237,9 @@ fn main() -> ExitCode {
         // ANCHOR_END: train
         let seconds = started.elapsed().as_secs_f64();
         eprintln!(
-            "Tiempo de entrenamiento (con las estimaciones): {seconds:.1} s, {:.0} pasos/s",
-            cfg.steps as f64 / seconds
+            "Tiempo de entrenamiento (con las estimaciones): {} s, {} pasos/s",
+            pretty::decimal(seconds, 1),
+            pretty::decimal(cfg.steps as f64 / seconds, 0)
         );
         let last = *history.last().expect("siempre hay una estimación final");
         let head_val = last.val;
@@ -240,7 +253,7 @@ fn main() -> ExitCode {
         println!();
 
         // ANCHOR: bigram
-        println!("El bigram del capítulo 5 con el mismo presupuesto, para comparar:");
+        println!("El bigrama del capítulo 5 con el mismo presupuesto, para comparar:");
         let mut rng = rng::seeded(semilla);
         let table = bigram::initial_table(tokenizer.vocab_size(), &mut rng);
         let mut reference = HandBigram::new(table, lr as f32);
@@ -267,9 +280,13 @@ fn main() -> ExitCode {
             .last()
             .expect("siempre hay una estimación final")
             .val;
-        println!("Pérdida de validación en el paso {}:", last.step);
-        println!("  bigram (una tabla, sin contexto): {bigram_val:.4}");
-        println!("  una cabeza de autoatención:       {head_val:.4}");
+        let d4 = |v: f32| pretty::decimal(v.into(), 4);
+        println!(
+            "Pérdida de validación en el paso {}:",
+            pretty::integer(last.step)
+        );
+        println!("  bigrama (una tabla, sin contexto): {}", d4(bigram_val));
+        println!("  una cabeza de autoatención:        {}", d4(head_val));
         // ANCHOR_END: bigram
         println!();
 
@@ -283,8 +300,10 @@ fn main() -> ExitCode {
         print!("{}", heatmap::ascii(wei.view(), &labels));
         let profile = attention::attention_profile(wei.view());
         println!(
-            "Peso medio que cada carácter da a sí mismo: {:.2}; al anterior: {:.2};\na los demás: {:.2}",
-            profile.own, profile.previous, profile.rest
+            "Peso medio que cada carácter da a sí mismo: {}; al anterior: {};\na los demás: {}",
+            pretty::decimal(profile.own.into(), 2),
+            pretty::decimal(profile.previous.into(), 2),
+            pretty::decimal(profile.rest.into(), 2)
         );
         let figure = salidas.join("atencion.svg");
         let title = format!("Atención de la cabeza entrenada: «{phrase}»");
@@ -301,8 +320,12 @@ fn main() -> ExitCode {
     })
 }
 
-/// Un vector con cuatro decimales: `[0.1000, -0.2000, ...]`.
+/// Un vector con cuatro decimales y la norma del libro: `[0,1000; -0,2000; ...]` (con la coma
+/// decimal, los elementos se separan con punto y coma).
 fn vector(values: &[f32]) -> String {
-    let cells: Vec<String> = values.iter().map(|v| format!("{v:.4}")).collect();
-    format!("[{}]", cells.join(", "))
+    let cells: Vec<String> = values
+        .iter()
+        .map(|&v| pretty::decimal(v.into(), 4))
+        .collect();
+    format!("[{}]", cells.join("; "))
 }

@@ -8,6 +8,7 @@ use gpt_desde_cero::model::gpt::{self, GptConfig, Sampling};
 use gpt_desde_cero::model::train::{Finish, Trainer};
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::text::tokenizer::Tokenizer;
+use gpt_desde_cero::tools::pretty;
 use gpt_desde_cero::tools::training::{self, DeviceChoice, ModelArgs, Outputs, RunOptions};
 use gpt_desde_cero::{eprintln, println};
 use gpt_desde_cero::{model::ladder, tools::cli, tools::generation, tools::resources, tools::rng};
@@ -127,7 +128,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     let mut watch = training::Watch::new(
         &trainer,
         &salidas,
-        format!("GPT, preset {}", a.model.preset),
+        format!("GPT, configuración {}", a.model.preset),
     );
     let finish = training::run(&mut trainer, &ds, &vocabulary, &options, |e| watch.event(e));
     let finish = finish?;
@@ -158,7 +159,7 @@ fn start_or_resume(
     println!(
         "Reanudando «{}» en el paso {}",
         path.display(),
-        trainer.progress.step
+        pretty::integer(trainer.progress.step)
     );
     Ok(trainer)
 }
@@ -172,7 +173,7 @@ fn generate_command(a: generation::GenerateArgs) -> anyhow::Result<()> {
     let (text, prompt) = generation::prompt(&tokenizer, &a.prompt)?;
     let model = loaded.model;
     let (step, params) = (
-        loaded.progress.step,
+        pretty::integer(loaded.progress.step),
         gpt::format_param_count(model.params.count()),
     );
     eprintln!(
@@ -200,8 +201,10 @@ fn generate_command(a: generation::GenerateArgs) -> anyhow::Result<()> {
     let how = ["con caché KV", "sin caché"][usize::from(a.sin_cache)];
     let rate = a.tokens as f64 / seconds.max(1e-9);
     eprintln!(
-        "{} caracteres en {seconds:.2} s: {rate:.0} caracteres/s ({how})",
-        a.tokens
+        "{} caracteres en {} s: {} caracteres/s ({how})",
+        pretty::integer(a.tokens),
+        pretty::decimal(seconds, 2),
+        pretty::decimal(rate, 0)
     );
     Ok(())
 }
@@ -227,9 +230,13 @@ fn ladder_command(a: LadderArgs) -> anyhow::Result<()> {
             bar.set_position(done as u64)
         })?;
         bar.finish_and_clear();
-        let (name, params, val, secs) =
-            (rung.name(), result.params, result.val_loss, result.seconds);
-        println!("| {name} | {params} | {val:.4} | {secs:.1} s |");
+        let (name, params, val, secs) = (
+            rung.name(),
+            pretty::integer(result.params),
+            pretty::decimal(result.val_loss.into(), 4),
+            pretty::decimal(result.seconds, 1),
+        );
+        println!("| {name} | {params} | {val} | {secs} s |");
     }
     Ok(())
 }

@@ -25,6 +25,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from numeros import es  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLES = os.path.join(ROOT, "book", "src", "tablas")
 TRAIN = os.path.join(TABLES, "cpu_entrenamiento.md")
@@ -34,7 +37,9 @@ SAMPLES = {
     "cpu_muestra_7.txt": ["--prompt", "En un lugar de la Mancha", "--tokens", "400", "--semilla", "7", "--ancho", "80"],
     "cpu_muestra_t07.txt": ["--temperatura", "0.7", "--top-k", "10", "--semilla", "3", "--tokens", "300", "--ancho", "80"],
 }
-EVAL = re.compile(r"^paso (\d+): pérdida de entrenamiento ([\d.]+), de validación ([\d.]+)")
+# Los programas escriben los números con la norma del libro (coma decimal, miles con U+202F):
+# la tabla los copia tal cual.
+EVAL = re.compile(r"^paso ([\d\u202f]+): pérdida de entrenamiento (\d+,\d+), de validación (\d+,\d+)")
 
 
 def binary():
@@ -56,7 +61,8 @@ def machine():
 
 
 def spanish(x):
-    return x.replace(".", ",")
+    """Un número de PyTorch («2.0345») con la norma del libro."""
+    return es(float(x), len(x.partition(".")[2]))
 
 
 def run(exe, outdir):
@@ -97,14 +103,14 @@ def pytorch_line():
     return (
         f"\nPyTorch, el mismo modelo en la misma máquina con dos hilos "
         f"(`scripts/gpt_pytorch.py --config cpu --hilos 2 --entrenar 2000`): {steps} pasos en "
-        f"{spanish(f'{float(secs):.0f}')} s; pérdida final de entrenamiento {spanish(train)} y de "
+        f"{es(float(secs))} s; pérdida final de entrenamiento {spanish(train)} y de "
         f"validación {spanish(val)}.\n"
     )
 
 
 def table(rows):
     lines = ["| paso | pérdida de entrenamiento | pérdida de validación |", "| ---: | ---: | ---: |"]
-    lines += [f"| {s} | {spanish(t)} | {spanish(v)} |" for s, t, v in rows]
+    lines += [f"| {s} | {t} | {v} |" for s, t, v in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -118,7 +124,7 @@ def main():
         if mode == "escribir":
             header = (
                 f"Máquina: {machine()}; {datetime.date.today().isoformat()}. "
-                f"Tardó {spanish(f'{seconds:.1f}')} s en total, estimaciones incluidas.\n\n"
+                f"Tardó {es(seconds, 1)} s en total, estimaciones incluidas.\n\n"
             )
             torch_line = pytorch_line() or ""
             with open(TRAIN, "w") as f:

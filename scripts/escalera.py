@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from numeros import es  # noqa: E402
+from numeros import de_es, es  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEST = os.path.join(ROOT, "book", "src", "tablas", "escalera.md")
@@ -51,11 +51,14 @@ def rows_of(out):
     rows = []
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and re.fullmatch(r"\d+", cells[1]):
+        # El programa escribe los números con la norma del libro: «25\u202f817», «2,4277».
+        if len(cells) == 4 and re.fullmatch(r"[\d\u202f]+", cells[1]):
             name, params, loss, secs = cells
-            # «2. + una cabeza» → «2. más una cabeza»: un «+» al empezar la celda no dice nada.
-            rows.append((name.replace(". + ", ". más ", 1), int(params), float(loss),
-                         float(secs.removesuffix(" s"))))
+            # «2. + una cabeza» → «2. más una cabeza»: un «+» al empezar la celda no dice nada;
+            # *dropout*, en cursiva como en el resto del libro.
+            name = name.replace(". + ", ". más ", 1).replace("dropout", "*dropout*")
+            rows.append((name, int(de_es(params)), de_es(loss),
+                         de_es(secs.removesuffix(" s"))))
     if len(rows) != 7:
         sys.exit(f"error: la salida de 07_gpt escalera no trae los 7 peldaños:\n{out}")
     return rows

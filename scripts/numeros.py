@@ -13,3 +13,12 @@ def es(x, decimals=0):
             whole = whole[:-3]
         whole = "\u202f".join(groups)
     return ("-" if x < 0 else "") + whole + ("," + frac if frac else "")
+
+
+def de_es(text):
+    """El número que escribe `es` (o un programa del libro con la misma norma), de vuelta:
+    de_es("14\u202f016,1") == 14016.1. Falla con ValueError si `text` no sigue la norma."""
+    import re
+    if not re.fullmatch(r"-?(\d{1,4}|\d{1,3}(\u202f\d{3})+)(,\d+)?", text):
+        raise ValueError(f"«{text}» no es un número con la norma del libro")
+    return float(text.replace("\u202f", "").replace(",", "."))

@@ -354,8 +354,8 @@ fn salida_06_autoatencion() {
     assert!(svg.contains("«En un lugar de la Mancha»"));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stdout = stdout.replace(salidas.to_str().unwrap(), "salidas");
-    assert!(stdout.contains("Diferencia máxima entre la versión 1 y la 2: 0.000000"));
-    assert!(stdout.contains("Diferencia máxima con ndarray: salida 0.000000, pesos 0.000000"));
+    assert!(stdout.contains("Diferencia máxima entre la versión 1 y la 2: 0,000000"));
+    assert!(stdout.contains("Diferencia máxima con ndarray: salida 0,000000, pesos 0,000000"));
     assert!(stdout.contains("paso    199: "));
 
     instantaneas_por_seccion!(
@@ -385,7 +385,7 @@ fn la_tabla_del_libro_es_la_salida_del_programa() {
         env!("CARGO_BIN_EXE_06_autoatencion"),
         &["--salidas", salidas],
     );
-    let bigram = comun::number_after(&out, "bigram (una tabla, sin contexto):");
+    let bigram = comun::number_after(&out, "bigrama (una tabla, sin contexto):");
     let head = comun::number_after(&out, "una cabeza de autoatención:");
     let page = comun::book_page("cap06_modelo.md");
     let row = comun::book_line(&page, "| bigrama (capítulo 5) |");

@@ -65,7 +65,7 @@ fn batch_with_seed_1337_is_the_same_everywhere() {
 #[test]
 fn salida_01_datos() {
     let out = chapter_stdout(env!("CARGO_BIN_EXE_01_datos"), &[]);
-    assert!(out.starts_with("Caracteres del texto: 1038397\n"));
+    assert!(out.starts_with("Caracteres del texto: 1\u{202F}038\u{202F}397\n"));
     // El libro muestra el principio; el párrafo de casi 3000 caracteres queda en la prueba.
     instantaneas_por_seccion!(
         "01_datos",
@@ -85,7 +85,7 @@ fn salida_02_codificacion() {
 #[test]
 fn salida_03_tensores() {
     let out = chapter_stdout(env!("CARGO_BIN_EXE_03_tensores"), &[]);
-    assert!(out.contains("n = 934557\n"));
+    assert!(out.contains("n = 934\u{202F}557\n"));
     assert!(out.contains("Validación: [62, 60, 53, ..., 32, 42, 0]\n"));
     let secciones = [
         ("tensor", ""),

@@ -75,12 +75,13 @@ fn parameter_counts_of_the_presets() {
         let cfg = GptConfig::preset(preset, 89);
         let n = gpt::param_count(&cfg);
         out.push_str(&format!(
-            "{preset}: contexto {}, n_embd {}, {} cabezas, {} capas, dropout {}\n  {n} parámetros ({})\n",
+            "{preset}: contexto {}, n_embd {}, {} cabezas, {} capas, dropout {}\n  {} parámetros ({})\n",
             cfg.block_size,
             cfg.n_embd,
             cfg.n_head,
             cfg.n_layer,
-            cfg.dropout,
+            pretty::number(cfg.dropout),
+            pretty::integer(n),
             gpt::format_param_count(n)
         ));
     }
@@ -174,8 +175,12 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
     let meta: Vec<String> = meta
         .iter()
         .map(|(k, v)| match *k {
-            // Las pérdidas, redondeadas: la última cifra puede variar entre procesadores.
-            "best_val" => format!("{k} = {:.2}", v.parse::<f32>().unwrap()),
+            // Las pérdidas, redondeadas (la última cifra puede variar entre procesadores) y
+            // con la norma del libro: ya no son el texto del archivo, que va entre comillas.
+            "best_val" => format!(
+                "{k} ≈ {}",
+                pretty::decimal(v.parse::<f32>().unwrap().into(), 2)
+            ),
             "history" => format!("{k} = {} puntos", v.split(';').count()),
             // El vocabulario no cabe en una línea del libro: en renglones de 80 caracteres
             // (no tiene palabras que respetar).
@@ -451,7 +456,7 @@ fn the_ladder_prints_one_row_per_rung() {
     let stdout = ok(&["escalera", "--pasos", "3", "--eval-lotes", "1"]);
     let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| ")).collect();
     assert_eq!(rows.len(), 2 + 7, "{stdout}");
-    assert!(rows[2].starts_with("| 1. bigram | 7921 |"), "{stdout}");
+    assert!(rows[2].starts_with("| 1. bigrama | 7921 |"), "{stdout}");
     assert!(rows[8].starts_with("| 7. + dropout"), "{stdout}");
 }
 

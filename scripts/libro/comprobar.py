@@ -12,7 +12,9 @@ Por cada página (también print.html):
 - los títulos de los avisos están en español;
 - lo plegado (soluciones y respuestas) se abre antes de mirar, así que también se comprueba;
 - los números de la prosa siguen la norma del libro (coma decimal, miles con espacio fino a
-  partir de cinco cifras, nunca coma de miles);
+  partir de cinco cifras, nunca coma de miles), y también los de las salidas de los programas
+  que incluye (los bloques `text`; lo que va entre comillas dobles es el texto de un archivo o
+  de una opción, en formato de máquina, y no se mira) y los del texto de sus figuras SVG;
 - con la ventana de 1280 px, ninguna tabla ni bloque de código se sale de su caja (por ahora
   solo un aviso, que no hace fallar: las salidas largas de los programas aún no se parten).
 
@@ -73,6 +75,11 @@ window.addEventListener('load', function () { setTimeout(function () {
   document.querySelectorAll('.blockquote-tag-title').forEach(function (t) {
     r.titulos.push(t.textContent.trim());
   });
+  // Las salidas de los programas (bloques `text`), aparte: también siguen la norma.
+  r.salidas = [];
+  document.querySelectorAll('pre > code.language-text').forEach(function (c) {
+    r.salidas.push(c.textContent);
+  });
   document.querySelectorAll('pre, code, script, style, svg, .katex, #sonda-libro').forEach(function (n) {
     n.remove();
   });
@@ -95,7 +102,7 @@ def number_problems(text):
     """Los números de `text` que no siguen la norma del libro."""
     found = []
     # Los números de los ejercicios («Ejercicio 6.2») no son decimales.
-    text = re.sub(r'(?i)ejercicios?\s+\d+\.\d+(?:(?:,|\s+y|\s+a)\s+\d+\.\d+)*', ' ', text)
+    text = re.sub(r'(?i)(?:ejercicios?|--pista)\s+\d+\.\d+(?:(?:,|\s+y|\s+a)\s+\d+\.\d+)*', ' ', text)
     # Coma de miles (1,188 pasos; 14,016.1) o punto decimal a la inglesa (1,078.0).
     found += re.findall(r'\b\d{1,3}(?:,\d{3})+\.\d+\b', text)
     found += re.findall(r'\b\d{1,3}(?:,\d{3})+(?= ?(?:pasos|car|MiB|GB|MB|caracteres|tokens|s\b))', text)
@@ -107,6 +114,30 @@ def number_problems(text):
     # Punto decimal (salvo en versiones como 0.5.4, que van entre comillas de código).
     found += re.findall(r'(?<![\w.])\d+\.\d+(?![\w.])', text)
     return found
+
+
+def output_number_problems(text):
+    """Los números de una salida de programa que no siguen la norma del libro. Lo que va entre
+    comillas dobles (`learning_rate = "0.001"`, `--temperatura 0.7` no, que no lleva comillas)
+    es el texto de un archivo, en formato de máquina, y no se mira; tampoco las formas de los
+    tensores, como `(1038397,)` o `(4, 8)`, que son notación de código (en la prosa van entre
+    comillas de código)."""
+    text = re.sub(r'"[^"\n]*"', ' ', text)
+    text = re.sub(r'\(\d+(?:, \d+)*,?\)', ' ', text)
+    return number_problems(text)
+
+
+SVG_TEXT = re.compile(r'<text\b[^>]*>(.*?)</text>', re.S)
+
+
+def svg_number_problems(path):
+    """Los números del texto de un SVG (lo que se lee en la figura) fuera de la norma."""
+    raw = open(path, encoding='utf-8').read()
+    texts = [html.unescape(re.sub(r'<[^>]+>', '', t)) for t in SVG_TEXT.findall(raw)]
+    return number_problems('\n'.join(texts))
+
+
+IMG_SVG = re.compile(r'<img\b[^>]*\bsrc="([^"]+\.svg)"', re.I)
 
 
 def formulas_in_markdown(md):
@@ -217,6 +248,17 @@ def main():
         numbers = number_problems(text)
         if numbers:
             problems.append(f'{page}: números fuera de la norma: {numbers[:6]}')
+        numbers = [n for out in probe.get('salidas', []) for n in output_number_problems(out)]
+        if numbers:
+            problems.append(f'{page}: números fuera de la norma en las salidas incluidas: {numbers[:6]}')
+        for src_svg in sorted(set(IMG_SVG.findall(raw))):
+            svg = os.path.normpath(os.path.join(os.path.dirname(path), html.unescape(src_svg)))
+            if not os.path.isfile(svg):
+                problems.append(f'{page}: falta la figura {src_svg}')
+                continue
+            numbers = svg_number_problems(svg)
+            if numbers:
+                problems.append(f'{page}: números fuera de la norma en la figura {src_svg}: {numbers[:6]}')
         if shots:
             for png in screenshots(path, probe.get('alto', 2000), shots, work):
                 if not os.path.isfile(png) or os.path.getsize(png) == 0:

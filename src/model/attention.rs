@@ -611,18 +611,22 @@ pub fn from_tensor3(t: &Tensor) -> Result<Array3<f32>> {
     Ok(Array3::from_shape_vec(dims, values).expect("forma compatible"))
 }
 
-/// Una matriz con `decimals` decimales y columnas alineadas, como la imprime PyTorch.
+/// Una matriz con `decimals` decimales y columnas alineadas, como la imprime PyTorch pero con
+/// la norma del libro: coma decimal, así que las columnas se separan con punto y coma.
 pub fn format_matrix(m: ArrayView2<f32>, decimals: usize) -> String {
-    let cells: Vec<String> = m.iter().map(|v| format!("{v:.decimals$}")).collect();
+    let cells: Vec<String> = m
+        .iter()
+        .map(|&v| crate::tools::pretty::decimal(v.into(), decimals))
+        .collect();
     let width = cells.iter().map(|c| c.chars().count()).max().unwrap_or(1);
     let rows: Vec<String> = cells
         .chunks(m.ncols().max(1))
         .map(|row| {
             let row: Vec<String> = row.iter().map(|c| format!("{c:>width$}")).collect();
-            format!("[{}]", row.join(", "))
+            format!("[{}]", row.join("; "))
         })
         .collect();
-    format!("[{}]", rows.join(",\n "))
+    format!("[{}]", rows.join(";\n "))
 }
 
 #[cfg(test)]
@@ -669,7 +673,7 @@ mod tests {
         let m = array![[1.0f32, -0.5], [0.25, 10.0]];
         assert_eq!(
             format_matrix(m.view(), 2),
-            "[[ 1.00, -0.50],\n [ 0.25, 10.00]]"
+            "[[ 1,00; -0,50];\n [ 0,25; 10,00]]"
         );
     }
 }

@@ -265,9 +265,12 @@ pub fn param_count(cfg: &GptConfig) -> usize {
         .sum()
 }
 
-/// Como el cuaderno: `10.807385 M parámetros`.
+/// Como el cuaderno, con la norma del libro: `10,807385 M parámetros`.
 pub fn format_param_count(n: usize) -> String {
-    format!("{} M parámetros", n as f64 / 1e6)
+    format!(
+        "{} M parámetros",
+        crate::tools::pretty::number(n as f64 / 1e6)
+    )
 }
 
 /// Crea los parámetros de `cfg` en `device`, con valores iniciales sacados de `rng`.
@@ -708,7 +711,7 @@ mod tests {
         assert_eq!(param_count(&cfg), 10_807_385);
         assert_eq!(
             format_param_count(param_count(&cfg)),
-            "10.807385 M parámetros"
+            "10,807385 M parámetros"
         );
     }
 

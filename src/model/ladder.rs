@@ -48,7 +48,7 @@ impl Rung {
 
     pub fn name(self) -> &'static str {
         match self {
-            Rung::Bigram => "1. bigram",
+            Rung::Bigram => "1. bigrama",
             Rung::OneHead => "2. + una cabeza y posiciones",
             Rung::MultiHead => "3. + varias cabezas",
             Rung::FeedForward => "4. + red de avance",
@@ -103,9 +103,9 @@ impl LadderSetup {
             self.n_head,
             self.n_layer,
             2 * self.n_layer,
-            self.dropout,
-            self.learning_rate,
-            self.max_iters,
+            crate::tools::pretty::number(self.dropout),
+            crate::tools::pretty::number(self.learning_rate),
+            crate::tools::pretty::integer(self.max_iters),
             self.eval_iters
         )
     }

@@ -47,8 +47,10 @@ pub struct Dataset {
 /// El texto es demasiado corto para formar ejemplos del tamaño pedido.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "la parte de {part} tiene {len} tokens y hacen falta al menos {} para un bloque de {block_size}; usa un corpus más largo o un --bloque menor",
-    *block_size as u128 + 1
+    "la parte de {part} tiene {} tokens y hacen falta al menos {} para un bloque de {}; usa un corpus más largo o un --bloque menor",
+    crate::tools::pretty::integer(len),
+    crate::tools::pretty::integer(*block_size as u128 + 1),
+    crate::tools::pretty::integer(block_size)
 )]
 pub struct TooShort {
     part: &'static str,
@@ -115,7 +117,12 @@ mod tests {
         assert!(err.contains("validación tiene 2 tokens"), "{err}");
         // Un bloque absurdo (`--bloque 18446744073709551615`) se explica, sin desbordarse.
         let err = ds.check_block_size(usize::MAX).unwrap_err().to_string();
-        assert!(err.contains("al menos 18446744073709551616"), "{err}");
+        assert!(
+            err.contains(
+                "al menos 18\u{202F}446\u{202F}744\u{202F}073\u{202F}709\u{202F}551\u{202F}616"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

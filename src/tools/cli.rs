@@ -91,6 +91,7 @@ pub fn at_least_one(text: &str) -> Result<usize, String> {
 pub fn positive_decimal(text: &str) -> Result<f64, String> {
     let x: f64 = decimal(text)?;
     if !(x.is_finite() && x > 0.0) {
+        let x = crate::tools::pretty::number(x);
         return Err(format!("debe ser un número positivo y es {x}"));
     }
     Ok(x)
@@ -101,10 +102,11 @@ pub fn positive_decimal(text: &str) -> Result<f64, String> {
 pub fn minutes(text: &str) -> Result<std::time::Duration, String> {
     let m: f64 = decimal(text)?;
     if !(m.is_finite() && m >= 0.0) {
+        let m = crate::tools::pretty::number(m);
         return Err(format!("debe ser un número de minutos (0 o más) y es {m}"));
     }
     std::time::Duration::try_from_secs_f64(m * 60.0)
-        .map_err(|_| format!("es demasiado grande ({m})"))
+        .map_err(|_| format!("es demasiado grande ({})", text.trim()))
 }
 
 /// Un error de uso que se descubre después de leer los argumentos (una combinación de

@@ -52,8 +52,8 @@ impl Expected {
         if bytes.len() as u64 != self.len {
             return Some(format!(
                 "tiene {} bytes y el Quijote tiene {}",
-                bytes.len(),
-                self.len
+                crate::tools::pretty::integer(bytes.len()),
+                crate::tools::pretty::integer(self.len)
             ));
         }
         let digest = Sha256::digest(bytes);
@@ -93,11 +93,14 @@ pub enum CorpusError {
     #[error("el servidor respondió «{status}» al pedir {url}. {HOW_TO_PROCEED}")]
     Http { url: String, status: String },
     #[error(
-        "la descarga se cortó: llegaron {received} bytes de {expected}. No se guardó nada; vuelve a intentarlo, o usa --corpus <RUTA>."
+        "la descarga se cortó: llegaron {} bytes de {expected}. No se guardó nada; vuelve a intentarlo, o usa --corpus <RUTA>.",
+        crate::tools::pretty::integer(received)
     )]
     Truncated { received: u64, expected: String },
     #[error(
-        "la respuesta de {url} no es coherente: anuncia {declared} bytes (Content-Length) y llegaron {received}. No se guardó nada; ¿es la URL correcta? Usa --corpus <RUTA> para un texto local."
+        "la respuesta de {url} no es coherente: anuncia {} bytes (Content-Length) y llegaron {}. No se guardó nada; ¿es la URL correcta? Usa --corpus <RUTA> para un texto local.",
+        crate::tools::pretty::integer(declared),
+        crate::tools::pretty::integer(received)
     )]
     LengthMismatch {
         url: String,
@@ -105,7 +108,8 @@ pub enum CorpusError {
         received: u64,
     },
     #[error(
-        "la descarga supera el límite de {limit} bytes; ¿es la URL correcta? No se guardó nada. Usa --corpus <RUTA> para un texto local grande."
+        "la descarga supera el límite de {} bytes; ¿es la URL correcta? No se guardó nada. Usa --corpus <RUTA> para un texto local grande.",
+        crate::tools::pretty::integer(limit)
     )]
     TooLarge { limit: u64 },
     #[error(
@@ -341,7 +345,9 @@ impl Download {
             }
             let truncated = |received: u64| CorpusError::Truncated {
                 received,
-                expected: expected.map_or("un total desconocido".to_string(), |n| n.to_string()),
+                expected: expected.map_or("un total desconocido".to_string(), |n| {
+                    crate::tools::pretty::integer(n)
+                }),
             };
             into_byte_bar(&bar, expected, "Descargando el corpus");
             let mut body = Vec::with_capacity(expected.unwrap_or(0).min(self.max_bytes) as usize);
@@ -460,7 +466,7 @@ fn looks_like_html(bytes: &[u8]) -> bool {
 
 /// Un plazo para leerlo: «30 s», «1,5 s» (con coma decimal).
 fn seconds(d: Duration) -> String {
-    format!("{} s", d.as_secs_f64()).replace('.', ",")
+    format!("{} s", crate::tools::pretty::number(d.as_secs_f64()))
 }
 
 /// Un estado HTTP en español, con su nombre técnico entre paréntesis: «404: esa dirección no

@@ -36,8 +36,8 @@ pub struct GenerateArgs {
     /// Cuántos caracteres generar
     #[arg(long, value_name = "N", default_value_t = 500)]
     pub tokens: usize,
-    /// Temperatura: menos de 1 es más conservador; más de 1, más aventurado
-    #[arg(long, value_name = "T", default_value = "1", value_parser = crate::tools::cli::positive_decimal)]
+    /// Temperatura τ: menos de 1 es más conservador; más de 1, más aventurado
+    #[arg(long, value_name = "τ", default_value = "1", value_parser = crate::tools::cli::positive_decimal)]
     pub temperatura: f64,
     /// Sortea solo entre los K caracteres más probables
     #[arg(long, value_name = "K", value_parser = crate::tools::cli::at_least_one)]

@@ -1,6 +1,62 @@
-//! Cómo se muestran los tensores en la narración de los capítulos.
+//! Cómo se muestran los números y los tensores en la narración de los capítulos y en los
+//! mensajes de la biblioteca.
 
 use ndarray::ArrayView2;
+
+/// Un número escrito a la manera de la máquina («-1234567.89», «4.9297», «184833») con la
+/// norma del libro: coma decimal y, a partir de cinco cifras, los miles separados con un
+/// espacio fino que no se parte (U+202F): «-1\u{202F}234\u{202F}567,89», «4,9297»,
+/// «184\u{202F}833». Cuatro cifras van juntas («3000»), y nunca hay coma de miles. Es la única
+/// función que lo hace: [`decimal`], [`integer`] y [`number`] la usan, y los guiones de Python
+/// hacen lo mismo en `scripts/numeros.py`. Lo que no es un número (`NaN`, `inf`) pasa tal cual.
+pub fn book_number(machine: &str) -> String {
+    let (sign, rest) = match machine.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", machine),
+    };
+    let (whole, frac) = match rest.split_once('.') {
+        Some((whole, frac)) => (whole, Some(frac)),
+        None => (rest, None),
+    };
+    let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits_only(whole) || frac.is_some_and(|f| !digits_only(f)) {
+        return machine.to_string();
+    }
+    let mut out = String::from(sign);
+    if whole.len() >= 5 {
+        for (i, ch) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                out.push('\u{202F}');
+            }
+            out.push(ch);
+        }
+    } else {
+        out.push_str(whole);
+    }
+    if let Some(frac) = frac {
+        out.push(',');
+        out.push_str(frac);
+    }
+    out
+}
+
+/// Un número con `decimals` decimales y la norma del libro: `decimal(4.92968, 4) == "4,9297"`.
+pub fn decimal(x: f64, decimals: usize) -> String {
+    book_number(&format!("{x:.decimals$}"))
+}
+
+/// Un entero con la norma del libro: `integer(184833) == "184\u{202F}833"`, `integer(3000) ==
+/// "3000"`.
+pub fn integer(n: impl std::fmt::Display) -> String {
+    book_number(&n.to_string())
+}
+
+/// Un número (`f32` o `f64`) con los decimales que necesita (los mínimos que lo dejan igual
+/// al leerlo de vuelta en su tipo), con la norma del libro: `number(0.001) == "0,001"`,
+/// `number(0.2f32) == "0,2"`, `number(3.0) == "3"`.
+pub fn number(x: impl std::fmt::Display) -> String {
+    book_number(&x.to_string())
+}
 
 /// Una lista de identificadores alineados en columnas, `per_line` por línea, como los
 /// imprime PyTorch: `[27, 38, 37,  1, ...]`.
@@ -203,6 +259,60 @@ mod tests {
         assert_eq!(ids_2d(m.view()), "[[ 1, 20],\n [ 3,  4]]");
         assert_eq!(shape(&[4, 8]), "(4, 8)");
         assert_eq!(shape(&[7]), "(7,)");
+    }
+
+    #[test]
+    fn numbers_follow_the_book() {
+        assert_eq!(decimal(4.92968, 4), "4,9297");
+        assert_eq!(decimal(17.84, 1), "17,8");
+        assert_eq!(decimal(-0.355015, 6), "-0,355015");
+        assert_eq!(decimal(14016.1, 1), "14\u{202F}016,1");
+        assert_eq!(decimal(9999.96, 1), "10\u{202F}000,0");
+        assert_eq!(decimal(2.6, 0), "3");
+        assert_eq!(integer(184833), "184\u{202F}833");
+        assert_eq!(integer(1038397usize), "1\u{202F}038\u{202F}397");
+        assert_eq!(integer(3000), "3000");
+        assert_eq!(integer(10000), "10\u{202F}000");
+        assert_eq!(integer(-123456i64), "-123\u{202F}456");
+        assert_eq!(integer(0), "0");
+        assert_eq!(number(0.001), "0,001");
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(0.2f32), "0,2");
+        assert_eq!(number(1e6), "1\u{202F}000\u{202F}000");
+        assert_eq!(number(f64::NAN), "NaN");
+        assert_eq!(number(f64::INFINITY), "inf");
+        assert_eq!(book_number("1.2.3"), "1.2.3");
+        assert_eq!(book_number(""), "");
+    }
+
+    /// Lo que escribe se lee de vuelta al mismo número quitando los espacios finos y
+    /// cambiando la coma por el punto, y cumple la norma: coma decimal, grupos de tres
+    /// cifras desde cinco.
+    #[test]
+    fn numbers_round_trip() {
+        let mut r = crate::tools::rng::seeded(23);
+        use rand::Rng as _;
+        for _ in 0..2000 {
+            let x: f64 = r.random_range(-1e9..1e9) / 10f64.powi(r.random_range(0..9));
+            let decimals = r.random_range(0..7);
+            let shown = decimal(x, decimals);
+            let back: String = shown
+                .chars()
+                .filter(|&c| c != '\u{202F}')
+                .map(|c| if c == ',' { '.' } else { c })
+                .collect();
+            assert_eq!(back, format!("{x:.decimals$}"), "{x}");
+            assert!(!shown.contains('.'), "{shown}");
+            let whole = shown.trim_start_matches('-').split(',').next().unwrap();
+            let groups: Vec<&str> = whole.split('\u{202F}').collect();
+            let digits: usize = groups.iter().map(|g| g.len()).sum();
+            if digits < 5 {
+                assert_eq!(groups.len(), 1, "{shown}");
+            } else {
+                assert!((1..=3).contains(&groups[0].len()), "{shown}");
+                assert!(groups[1..].iter().all(|g| g.len() == 3), "{shown}");
+            }
+        }
     }
 
     #[test]

@@ -80,10 +80,10 @@ pub fn bytes(n: u64) -> String {
         let x = n as f64 / size;
         if x >= 1.0 {
             let digits = if x < 10.0 { 1 } else { 0 };
-            return format!("{x:.digits$} {unit}").replace('.', ",");
+            return format!("{} {unit}", crate::tools::pretty::decimal(x, digits));
         }
     }
-    format!("{n} bytes")
+    format!("{} bytes", crate::tools::pretty::integer(n))
 }
 
 /// Escribe `bytes` en `path` de forma atómica: un temporal en la misma carpeta, `fsync` y

@@ -23,6 +23,7 @@ use crate::text::dataset::Dataset;
 use crate::text::tokenizer::Tokenizer;
 use crate::tools::checkpoint::{self, CheckpointError, Loaded};
 use crate::tools::lock::OutputDir;
+use crate::tools::pretty::{decimal, integer};
 use crate::tools::resources;
 
 /// Dónde guardar: el último estado (para reanudar) y el de mejor validación (para generar).
@@ -143,13 +144,15 @@ impl<F: FnMut(Event)> Supervisor<'_, F> {
         let kept = match (&self.options.outputs, self.saved) {
             (None, _) => String::new(),
             (Some(out), Some(s)) => format!(
-                " No se guardó nada de este paso: «{}» sigue siendo el del paso {s}.",
-                out.last.display()
+                " No se guardó nada de este paso: «{}» sigue siendo el del paso {}.",
+                out.last.display(),
+                integer(s)
             ),
             (Some(_), None) => " En esta ejecución no se llegó a guardar ningún checkpoint; \
                  los que hubiera en la carpeta siguen como estaban."
                 .to_string(),
         };
+        let step = integer(step);
         anyhow::anyhow!(
             "la pérdida dejó de ser un número finito ({loss}) en el paso {step}: el \
              entrenamiento se ha desestabilizado. Prueba con una tasa de aprendizaje menor \
@@ -356,10 +359,10 @@ pub fn describe(c: &GptConfig) -> String {
         c.n_embd,
         c.n_head,
         c.n_layer,
-        c.dropout,
-        c.learning_rate,
-        c.max_iters,
-        c.eval_interval,
+        crate::tools::pretty::number(c.dropout),
+        crate::tools::pretty::number(c.learning_rate),
+        integer(c.max_iters),
+        integer(c.eval_interval),
         c.eval_iters
     )
 }
@@ -457,8 +460,8 @@ pub fn load_to_resume(
     if trainer.progress.step >= cfg.max_iters {
         anyhow::bail!(
             "el checkpoint ya tiene {} pasos y se pidieron {}: usa --pasos con un número mayor",
-            trainer.progress.step,
-            cfg.max_iters
+            integer(trainer.progress.step),
+            integer(cfg.max_iters)
         );
     }
     Ok(trainer)
@@ -502,6 +505,9 @@ pub struct RunArgs {
 pub struct Watch {
     bar: indicatif::ProgressBar,
     history: Vec<LossPoint>,
+    /// La pérdida del lote de cada paso de esta ejecución, para la línea fina de la curva
+    /// (al reanudar, la de los pasos anteriores no se guardó: la línea empieza en este).
+    step_losses: Vec<(usize, f32)>,
     start: Instant,
     start_step: usize,
     tokens_per_step: f64,
@@ -518,6 +524,7 @@ impl Watch {
         Self {
             bar,
             history: trainer.progress.history.clone(),
+            step_losses: Vec::new(),
             start: Instant::now(),
             start_step: trainer.progress.step,
             tokens_per_step: (cfg.batch_size * cfg.block_size) as f64,
@@ -532,30 +539,35 @@ impl Watch {
             Event::Eval { point, best } => {
                 self.history.push(point);
                 let mark = if best { " (mejor)" } else { "" };
-                let (step, train, val) = (point.step, point.train, point.val);
+                let step = integer(point.step);
+                let (train, val) = (decimal(point.train.into(), 4), decimal(point.val.into(), 4));
                 self.bar.suspend(|| {
                     crate::println!(
-                        "paso {step}: pérdida de entrenamiento {train:.4}, de validación \
-                         {val:.4}{mark}"
+                        "paso {step}: pérdida de entrenamiento {train}, de validación {val}{mark}"
                     )
                 });
-                let saved = crate::tools::plot::save_loss_curve(
+                let saved = crate::tools::plot::save_loss_curve_with_steps(
                     &self.dir,
                     "gpt-curva",
                     &self.title,
                     &self.history,
+                    &self.step_losses,
                 );
                 if let Err(e) = saved {
                     self.bar.suspend(|| crate::eprintln!("aviso: {e}"));
                 }
             }
             Event::Step { step, loss } => {
+                self.step_losses.push((step, loss));
                 let done = (step + 1 - self.start_step) as f64;
                 let seconds = self.start.elapsed().as_secs_f64().max(1e-9);
                 let rate = done * self.tokens_per_step / seconds;
                 self.bar.set_position(step as u64 + 1);
-                self.bar
-                    .set_prefix(format!("pérdida {loss:.3}, {rate:.0} tokens/s"));
+                self.bar.set_prefix(format!(
+                    "pérdida {}, {} tokens/s",
+                    decimal(loss.into(), 3),
+                    decimal(rate, 0)
+                ));
             }
         }
     }
@@ -565,6 +577,7 @@ impl Watch {
         self.bar.finish_and_clear();
         let (step, secs) = (trainer.progress.step, self.start.elapsed().as_secs_f64());
         let steps = step - self.start_step;
+        let step = integer(step);
         match finish {
             Finish::Completed => crate::println!("Entrenamiento completo: {step} pasos."),
             Finish::OutOfTime => {
@@ -576,13 +589,14 @@ impl Watch {
             ),
         }
         crate::println!(
-            "Tiempo: {steps} pasos en {secs:.1} s ({:.1} ms/paso de media con las \
-             estimaciones, {:.0} tokens/s)",
-            1000.0 * secs / steps.max(1) as f64,
-            steps as f64 * self.tokens_per_step / secs
+            "Tiempo: {} pasos en {} s ({} ms/paso de media con las estimaciones, {} tokens/s)",
+            integer(steps),
+            decimal(secs, 1),
+            decimal(1000.0 * secs / steps.max(1) as f64, 1),
+            decimal(steps as f64 * self.tokens_per_step / secs, 0)
         );
         if let Some(best) = trainer.progress.best_val {
-            crate::println!("Mejor pérdida de validación: {best:.4}");
+            crate::println!("Mejor pérdida de validación: {}", decimal(best.into(), 4));
         }
         crate::println!(
             "Checkpoints: {} (para reanudar)\ny {} (el de mejor validación)",

@@ -352,8 +352,9 @@ pub fn check_close(input: &str, got: &[f32], want: &[f32], tol: f32) -> Grade {
         " (un infinito: ¿restaste el máximo antes del exp?)".to_string()
     } else if let Some(factor) = constant_factor(got, want) {
         format!(
-            " (todos tus valores son {factor:.4} veces los esperados: ¿sobra o falta un factor, \
-             como 1/N o 1/√hs?)"
+            " (todos tus valores son {} veces los esperados: ¿sobra o falta un factor, \
+             como 1/N o 1/√hs?)",
+            gpt_desde_cero::tools::pretty::decimal(factor.into(), 4)
         )
     } else {
         String::new()

@@ -230,10 +230,14 @@ pub fn number_after(text: &str, after: &str) -> f64 {
         .unwrap_or_else(|| panic!("no aparece «{after}» en:\n{text}"))
         + after.len();
     let tail = text[start..].trim_start();
+    // Los programas escriben con la norma del libro: «2,2572», «12\u{202F}020».
     let end = tail
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == '\u{202F}'))
         .unwrap_or(tail.len());
+    let end = tail[..end].trim_end_matches(',').len();
     tail[..end]
+        .replace('\u{202F}', "")
+        .replace(',', ".")
         .parse()
         .unwrap_or_else(|_| panic!("tras «{after}» no hay un número: {tail:.40}"))
 }
@@ -248,7 +252,7 @@ pub fn book_page(name: &str) -> String {
 
 /// Un número como lo escribe el libro: coma decimal y `decimals` cifras.
 pub fn spanish(x: f64, decimals: usize) -> String {
-    format!("{x:.decimals$}").replace('.', ",")
+    gpt_desde_cero::tools::pretty::decimal(x, decimals)
 }
 
 /// La línea del libro que empieza por `start` (una fila de tabla, por ejemplo).
