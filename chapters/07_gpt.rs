@@ -185,6 +185,7 @@ fn generate_command(a: generation::GenerateArgs) -> anyhow::Result<()> {
     let sampling = Sampling {
         temperature: a.temperatura as f32,
         top_k: a.top_k,
+        top_p: a.top_p,
     };
     let mut rng = rng::seeded(a.semilla);
     let mut out = generation::TextOut::new(a.ancho);

@@ -27,7 +27,6 @@ use gpt_desde_cero::model::adamw::AdamW;
 use gpt_desde_cero::model::estimate::Losses;
 use gpt_desde_cero::model::gpt::{Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention};
 use gpt_desde_cero::model::layers::{self, LayerNorm};
-use gpt_desde_cero::model::sampling::{Sampling, choose_next};
 use gpt_desde_cero::model::train::{eval_rng, step_rng};
 use gpt_desde_cero::text::batches::to_tensor;
 use gpt_desde_cero::text::dataset::Dataset;
@@ -174,14 +173,14 @@ pub fn train(
 /// sabe mirar `block_size` posiciones (su tabla de posiciones no tiene más), así que en cada
 /// paso le das solo los **últimos** `model.config.block_size` tokens, como `(1, T)`. De los
 /// logits de tu `gpt_forward` (sin dropout) toma los de la **última** posición, conviértelos
-/// en un `Vec<f32>` y elige el siguiente token con `choose_next(&logits, sampling, rng)`
-/// (temperatura y top-k, lo de tus ejercicios 5.6 y 7.12). Devuelve solo los tokens nuevos.
+/// en un `Vec<f32>` y deja que `choose(&logits)` elija el siguiente token: quien te llama
+/// decide cómo (`cargo ejercicios --generar` le pasa tu temperatura, tu top-k y tu top-p,
+/// los ejercicios 5.6, 7.12 y 7.13). Devuelve solo los tokens nuevos.
 pub fn generate(
     model: &Gpt,
     prompt: &[u32],
     max_new_tokens: usize,
-    sampling: Sampling,
-    rng: &mut Rng,
+    mut choose: impl FnMut(&[f32]) -> u32,
 ) -> Result<Vec<u32>> {
     todo!("recorta, predice, elige y añade")
 }

@@ -183,7 +183,17 @@ fn ayuda_en_espanol() {
             "--reiniciar",
             "--entrenar bigram|gpt",
             "--preset",
+            "--semilla",
+            "--reanudar",
+            "--sobrescribir",
             "--comprobar",
+            "--generar [gpt|bigram]",
+            "--checkpoint",
+            "--prompt",
+            "--temperatura",
+            "--top-k",
+            "--top-p",
+            "--tokens",
             "--deben-fallar",
             "--help",
         ] {
@@ -630,6 +640,151 @@ fn la_prueba_final_nombra_solo_la_primera_pieza_que_falta() {
     assert_eq!(named.len(), 1, "{}", show(&g));
     assert!(named[0].contains("Ejercicio 7.5 "), "{}", show(&g));
     assert!(!g.stdout.contains("Entrenando"), "{}", show(&g));
+}
+
+/// La prueba final de punta a punta (issue 22), con las soluciones de referencia como
+/// archivos del alumno: `--entrenar gpt --preset diminuto` interrumpido con Ctrl-C guarda y
+/// sale con 130; `--reanudar` lo termina y su pérdida final es exactamente la cifra guardada
+/// de la biblioteca (como si no se hubiera parado); `07_gpt generar` lee su punto de control,
+/// y `cargo ejercicios --generar`, con las piezas del alumno, escribe el mismo texto con la
+/// misma semilla y las mismas opciones (temperatura, top-k y top-p).
+#[cfg(unix)]
+#[test]
+fn el_gpt_del_alumno_se_guarda_se_reanuda_y_escribe_como_la_biblioteca() {
+    use std::process::Stdio;
+    let root = mutantes::target_dir().join("mutantes");
+    let dir = root.join("salidas/mi_gpt");
+    let _ = std::fs::remove_dir_all(&dir);
+    let datos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datos");
+    let datos = datos.to_str().unwrap();
+    let env = [("GPT_DESDE_CERO_DATOS", datos)];
+    let train = ["--entrenar", "gpt", "--preset", "diminuto"];
+
+    let (mut cmd, _) = mutantes::command(&[], &train, &env);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // El primer punto de control aparece tras la estimación del paso 0, ya con el manejador
+    // de Ctrl-C puesto.
+    let last = dir.join("gpt.safetensors");
+    while !last.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "terminó antes de tiempo: {:?}",
+            child.wait_with_output()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: enviar una señal a un proceso hijo nuestro.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    assert!(stdout.contains("Interrumpido con Ctrl-C"), "{stdout}");
+    assert!(stdout.contains("--entrenar gpt --reanudar"), "{stdout}");
+
+    // Sin --reanudar ni --sobrescribir, no se pisa.
+    let g = grade(&[], &train, &env);
+    assert_eq!(g.code, Some(1), "{}", show(&g));
+    assert!(
+        g.stdout.contains("ya tiene un modelo entrenado"),
+        "{}",
+        show(&g)
+    );
+
+    let mut resume = train.to_vec();
+    resume.push("--reanudar");
+    let g = grade(&[], &resume, &env);
+    assert_eq!(g.code, Some(0), "{}", show(&g));
+    assert!(g.stdout.contains("Reanudando"), "{}", show(&g));
+    assert!(
+        g.stdout.contains("Entrenamiento completo: 100 pasos"),
+        "{}",
+        show(&g)
+    );
+    assert!(
+        g.stdout.contains("Diferencia: 0,0000") && g.stdout.contains("¡Bien!"),
+        "{}",
+        show(&g)
+    );
+
+    let best = dir.join("gpt-mejor.safetensors");
+    let best = best.to_str().unwrap();
+    for options in [
+        &["--semilla", "11", "--tokens", "200"][..],
+        &[
+            "--prompt",
+            "En un lugar",
+            "--temperatura",
+            "0,8",
+            "--top-k",
+            "20",
+            "--top-p",
+            "0.9",
+            "--semilla",
+            "3",
+            "--tokens",
+            "150",
+        ],
+    ] {
+        let mut args = vec!["generar", "--checkpoint", best];
+        args.extend_from_slice(options);
+        let library = std::process::Command::new(env!("CARGO_BIN_EXE_07_gpt"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(library.status.success(), "{library:?}");
+        let library = String::from_utf8(library.stdout).unwrap();
+        args[0] = "--generar";
+        let g = grade(&[], &args, &env);
+        assert_eq!(g.code, Some(0), "{}", show(&g));
+        assert_eq!(g.stdout, library, "{options:?}");
+        assert!(g.stderr.contains("con tus piezas"), "{}", show(&g));
+    }
+    // Sin --checkpoint, el mejor de salidas/mi_gpt/.
+    let g = grade(&[], &["--generar", "--tokens", "30"], &env);
+    assert_eq!(g.code, Some(0), "{}", show(&g));
+    assert!(
+        g.stderr.contains("salidas/mi_gpt/gpt-mejor.safetensors"),
+        "{}",
+        show(&g)
+    );
+}
+
+/// `--generar` dice qué falta antes de empezar: la pieza sin superar que usaría (aquí, el
+/// top-p de 7.13 devuelto a `todo!()`), solo si se pide; y sus opciones se validan (código 2).
+#[test]
+fn generar_dice_antes_de_empezar_la_pieza_que_falta() {
+    let top_p_undone = [Mutation {
+        chapter: "cap07",
+        original: "    let mut sorted = logits.to_vec();\n    sorted.sort_by(|a, b| b.total_cmp(a));\n    let max = sorted[0];",
+        replacement: "    todo!();\n    let mut sorted = logits.to_vec();\n    sorted.sort_by(|a, b| b.total_cmp(a));\n    let max = sorted[0];",
+    }];
+    let g = grade(&top_p_undone, &["--generar", "--top-p", "0,9"], &[]);
+    assert_eq!(g.code, Some(1), "{}", show(&g));
+    assert!(g.stdout.contains("la primera sin superar"), "{}", show(&g));
+    let named: Vec<&str> = g
+        .stdout
+        .lines()
+        .filter(|l| l.contains("Ejercicio "))
+        .collect();
+    assert_eq!(named.len(), 1, "{}", show(&g));
+    assert!(named[0].contains("Ejercicio 7.13 "), "{}", show(&g));
+    for bad in [
+        &["--generar", "--top-p", "0"][..],
+        &["--generar", "--top-p", "1,5"],
+        &["--generar", "--temperatura", "0"],
+        &["--generar", "bigram", "--top-k", "3"],
+        &["--generar", "--tokens"],
+        &["--generar", "--ancho", "ocho"],
+        &["--entrenar", "gpt", "--reanudar", "--sobrescribir"],
+    ] {
+        let g = grade(&[], bad, &[]);
+        assert_eq!(g.code, Some(2), "{bad:?}: {}", show(&g));
+        assert!(g.stdout.starts_with("error: "), "{bad:?}: {}", show(&g));
+    }
 }
 
 /// `--pista` da cada vez el siguiente nivel, y cada ejercicio tiene al menos dos; un fallo ya

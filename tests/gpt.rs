@@ -247,6 +247,32 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
     };
     assert_eq!(greedy("1"), greedy("2"));
 
+    // top-p: con un núcleo diminuto solo queda el más probable (lo mismo que top-k = 1); con
+    // p = 1, todos, y el mismo texto que sin top-p (un número del RNG por carácter, igual).
+    let with = |extra: &[&str]| {
+        let mut args = vec!["generar", "--checkpoint", ckpt, "--tokens", "40"];
+        args.extend_from_slice(extra);
+        ok(&args)
+    };
+    assert_eq!(with(&["--top-p", "0,0001", "--semilla", "4"]), greedy("1"));
+    assert_eq!(
+        with(&["--top-p", "1", "--semilla", "4"]),
+        with(&["--semilla", "4"])
+    );
+    assert_ne!(
+        with(&["--top-p", "0.5", "--temperatura", "2", "--semilla", "4"]),
+        with(&["--temperatura", "2", "--semilla", "4"])
+    );
+    for bad in ["0", "1,5", "-0.1"] {
+        let out = run_chapter(BIN, &["generar", "--checkpoint", ckpt, "--top-p", bad], &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--top-p {bad}: {stderr}");
+        assert!(
+            stderr.contains("--top-p") && stderr.contains("(0, 1]"),
+            "{stderr}"
+        );
+    }
+
     // En una tubería, exactamente los caracteres del modelo: los mismos que decodifica la
     // biblioteca con la misma semilla; con `--ancho 80`, los mismos con espacios cambiados
     // por saltos y ningún renglón de más de 80 columnas.

@@ -100,7 +100,7 @@ fn logits_match_the_reference_at_every_step() {
 }
 
 #[test]
-fn same_text_for_seeds_temperatures_and_top_k() {
+fn same_text_for_seeds_temperatures_top_k_and_top_p() {
     let prompts: [&[u32]; 3] = [
         &[0],
         &[3, 1, 4, 1, 5],
@@ -112,14 +112,22 @@ fn same_text_for_seeds_temperatures_and_top_k() {
         Sampling {
             temperature: 0.7,
             top_k: None,
+            top_p: None,
         },
         Sampling {
             temperature: 1.5,
             top_k: Some(5),
+            top_p: None,
         },
         Sampling {
             temperature: 1.0,
             top_k: Some(1),
+            top_p: None,
+        },
+        Sampling {
+            temperature: 1.2,
+            top_k: Some(6),
+            top_p: Some(0.8),
         },
     ];
     let mut compared = 0;
@@ -161,7 +169,7 @@ fn same_text_for_seeds_temperatures_and_top_k() {
             }
         }
     }
-    assert_eq!(compared, 2 * 3 * 4 * 3);
+    assert_eq!(compared, 2 * 3 * 5 * 3);
 }
 
 /// Sin esto, la prueba anterior podría pasar con un modelo que siempre da lo mismo.
@@ -256,6 +264,7 @@ fn the_program_gives_the_same_text_with_and_without_cache() {
     let sampling = Sampling {
         temperature: 0.8,
         top_k: None,
+        top_p: None,
     };
     let ids = gpt::generate(&model, &prompt, 60, sampling, &mut rng::seeded(5), |_| {}).unwrap();
     let text: String = ids.iter().map(|&i| vocabulary[i as usize]).collect();

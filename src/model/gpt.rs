@@ -522,7 +522,9 @@ impl Gpt {
 
 // El muestreo (temperatura, top-k y el sorteo) es el de `model::sampling`, el mismo de los
 // capítulos 5 y 6.
-pub use crate::model::sampling::{Sampling, choose_next, sample, softmax, top_k_filter};
+pub use crate::model::sampling::{
+    Sampling, choose_next, sample, softmax, top_k_filter, top_p_filter,
+};
 
 // ANCHOR: generate
 /// Lo que necesita [`generate`]: los logits del siguiente token tras un contexto. Lo da el

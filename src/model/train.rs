@@ -138,6 +138,12 @@ impl Trainer {
     }
 }
 
+impl AsRef<Trainer> for Trainer {
+    fn as_ref(&self) -> &Trainer {
+        self
+    }
+}
+
 impl Learner for Trainer {
     fn schedule(&self) -> (usize, usize) {
         (self.config().max_iters, self.config().eval_interval)

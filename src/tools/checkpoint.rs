@@ -461,6 +461,140 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded, CheckpointError> {
     })
 }
 
+/// Identifica la tabla de un bigrama guardada (la de `cargo ejercicios --entrenar bigram`).
+pub const TABLE_FORMAT: &str = "gpt-desde-cero/bigrama/1";
+
+/// Una tabla de bigrama leída: la tabla `V×V`, su vocabulario y de qué entrenamiento salió.
+#[derive(Debug, Clone)]
+pub struct LoadedTable {
+    pub table: ndarray::Array2<f32>,
+    pub vocabulary: Vec<char>,
+    pub steps: usize,
+    pub seed: u64,
+}
+
+/// Guarda de forma atómica la tabla de un bigrama (`V×V`, con `V` el tamaño de `vocabulary`)
+/// con su vocabulario, sus pasos y su semilla, y la misma suma de comprobación que los
+/// checkpoints del GPT. Nunca una tabla con valores no finitos.
+pub fn save_table(
+    path: &Path,
+    table: ndarray::ArrayView2<f32>,
+    vocabulary: &[char],
+    steps: usize,
+    seed: u64,
+) -> Result<(), CheckpointError> {
+    let v = vocabulary.len();
+    if table.dim() != (v, v) {
+        return Err(candle_core::Error::Msg(format!(
+            "la tabla es {:?} y el vocabulario tiene {v} caracteres",
+            table.dim()
+        ))
+        .into());
+    }
+    let bytes: Vec<u8> = table.iter().flat_map(|x| x.to_le_bytes()).collect();
+    if !all_finite(&bytes) {
+        return Err(CheckpointError::NonFinite {
+            path: path.to_path_buf(),
+            name: "tabla".into(),
+        });
+    }
+    let mut meta: HashMap<String, String> = [
+        ("format", TABLE_FORMAT.to_string()),
+        ("vocabulary", vocabulary.iter().collect()),
+        ("step", steps.to_string()),
+        ("seed", seed.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let sum = checksum(&meta, [("tabla", bytes.as_slice())]);
+    meta.insert("checksum".into(), format!("{sum:016x}"));
+    let view = TensorView::new(Dtype::F32, vec![v, v], &bytes)
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    let out = safetensors::serialize([("tabla", view)], Some(meta))
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    resources::write_atomically(path, &out).map_err(|source| CheckpointError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Lee una tabla guardada con [`save_table`], comprobando su formato, su suma, su forma y
+/// que sus valores son finitos.
+pub fn load_table(path: &Path) -> Result<LoadedTable, CheckpointError> {
+    resources::check_regular_file(path).map_err(|source| CheckpointError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let not_st = |e: safetensors::SafeTensorError| CheckpointError::NotSafetensors {
+        path: path.to_path_buf(),
+        detail: safetensors_detail(&e),
+    };
+    let corrupt = |detail: String| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(not_st)?;
+    let st = SafeTensors::deserialize(&bytes).map_err(not_st)?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    if meta.get("format").map(String::as_str) != Some(TABLE_FORMAT) {
+        return Err(CheckpointError::NotOurs {
+            path: path.to_path_buf(),
+        });
+    }
+    let view = st.tensor("tabla").map_err(not_st)?;
+    let sum = checksum(&meta, [("tabla", view.data())]);
+    if st.len() != 1 || meta.get("checksum") != Some(&format!("{sum:016x}")) {
+        return Err(corrupt(
+            "la suma de comprobación no coincide (el archivo se modificó o se dañó)".into(),
+        ));
+    }
+    let get = |key: &str| {
+        meta.get(key)
+            .ok_or_else(|| corrupt(format!("falta el metadato «{key}»")))
+    };
+    let vocabulary: Vec<char> = get("vocabulary")?.chars().collect();
+    let v = vocabulary.len();
+    if view.dtype() != Dtype::F32 || view.shape() != [v, v] {
+        return Err(corrupt(format!(
+            "la tabla es {:?} {:?} y con {v} caracteres debería ser F32 [{v}, {v}]",
+            view.dtype(),
+            view.shape()
+        )));
+    }
+    if !all_finite(view.data()) {
+        return Err(corrupt(
+            "la tabla tiene valores que no son números finitos (NaN o infinito)".into(),
+        ));
+    }
+    let values: Vec<f32> = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let table =
+        ndarray::Array2::from_shape_vec((v, v), values).map_err(|e| corrupt(e.to_string()))?;
+    let number = |key: &str| -> Result<u64, CheckpointError> {
+        let value = get(key)?;
+        value.parse().map_err(|_| {
+            corrupt(format!(
+                "el metadato «{key}» vale «{value}», que no es un número válido"
+            ))
+        })
+    };
+    let steps = usize::try_from(number("step")?).map_err(|e| corrupt(e.to_string()))?;
+    Ok(LoadedTable {
+        table,
+        vocabulary,
+        steps,
+        seed: number("seed")?,
+    })
+}
+
 /// En qué difieren dos configuraciones en lo que importa para continuar un entrenamiento
 /// exactamente (todo salvo los pasos totales y cuándo y cuánto se evalúa).
 pub fn resume_differences(saved: &GptConfig, wanted: &GptConfig) -> Vec<String> {
@@ -667,5 +801,36 @@ mod tests {
             resume_differences(&a, &b),
             vec!["n_embd = 128 en el checkpoint y 64 ahora"]
         );
+    }
+
+    #[test]
+    fn a_bigram_table_round_trips_and_damage_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bigrama.safetensors");
+        let vocabulary = ['\n', 'a', 'ñ'];
+        let table = ndarray::Array2::from_shape_fn((3, 3), |(i, j)| i as f32 - 0.5 * j as f32);
+        save_table(&path, table.view(), &vocabulary, 10_000, 1337).unwrap();
+        let loaded = load_table(&path).unwrap();
+        assert_eq!(loaded.table, table);
+        assert_eq!(loaded.vocabulary, vocabulary);
+        assert_eq!((loaded.steps, loaded.seed), (10_000, 1337));
+        // Un byte cambiado en los datos: la suma no cuadra.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let e = load_table(&path).unwrap_err().to_string();
+        assert!(e.contains("suma de comprobación"), "{e}");
+        // Un GPT no es una tabla, ni al revés.
+        assert!(matches!(
+            load(&path, &Device::Cpu),
+            Err(CheckpointError::NotOurs { .. })
+        ));
+        // Una tabla con un NaN no se guarda, y la forma debe ser la del vocabulario.
+        let mut bad = table.clone();
+        bad[[1, 2]] = f32::NAN;
+        let e = save_table(&path, bad.view(), &vocabulary, 1, 1).unwrap_err();
+        assert!(matches!(e, CheckpointError::NonFinite { .. }), "{e}");
+        assert!(save_table(&path, table.view(), &vocabulary[..2], 1, 1).is_err());
     }
 }

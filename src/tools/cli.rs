@@ -97,6 +97,17 @@ pub fn positive_decimal(text: &str) -> Result<f64, String> {
     Ok(x)
 }
 
+/// Una probabilidad acumulada (`--top-p`): un número en `(0, 1]`.
+pub fn probability(text: &str) -> Result<f32, String> {
+    let p: f32 = decimal(text)?;
+    if !(p > 0.0 && p <= 1.0) {
+        return Err(format!(
+            "debe estar en (0, 1] (mayor que 0 y como mucho 1) y es {p}"
+        ));
+    }
+    Ok(p)
+}
+
 /// Unos minutos (`--max-minutos`): un número finito, 0 o más, que quepa en un `Duration`. 0
 /// vale: un solo paso, con su estimación y su punto de control.
 pub fn minutes(text: &str) -> Result<std::time::Duration, String> {
@@ -711,5 +722,16 @@ mod tests {
         assert!(e.contains("sin separar los miles"), "{e}");
         let e = decimal::<f64>("tres").unwrap_err();
         assert!(e.contains("no es un número decimal"), "{e}");
+    }
+
+    #[test]
+    fn una_probabilidad_esta_en_el_intervalo_abierto_por_abajo() {
+        assert_eq!(probability("0,9"), Ok(0.9));
+        assert_eq!(probability("1"), Ok(1.0));
+        for bad in ["0", "-0,5", "1,01", "NaN", "inf"] {
+            let e = probability(bad).unwrap_err();
+            assert!(e.contains("(0, 1]"), "{bad}: {e}");
+        }
+        assert!(probability("uno").is_err());
     }
 }

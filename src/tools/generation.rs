@@ -42,6 +42,10 @@ pub struct GenerateArgs {
     /// Sortea solo entre los K caracteres más probables
     #[arg(long, value_name = "K", value_parser = crate::tools::cli::at_least_one)]
     pub top_k: Option<usize>,
+    /// Sortea solo en el núcleo: los más probables cuya probabilidad suma P (0 < P ≤ 1), tras
+    /// la temperatura y el top-k
+    #[arg(long, value_name = "P", value_parser = crate::tools::cli::probability)]
+    pub top_p: Option<f32>,
     /// Semilla del sorteo: la misma semilla da el mismo texto
     #[arg(long, value_name = "N", default_value_t = crate::tools::rng::DEFAULT_SEED)]
     pub semilla: u64,

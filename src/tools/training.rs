@@ -18,7 +18,7 @@ use crate::model::adamw::{AdamW, AdamWConfig};
 use crate::model::estimate::LossPoint;
 use crate::model::gpt::{GptConfig, Preset};
 use crate::model::kernels::Kernels;
-use crate::model::train::{self, Finish, Flow, Hooks, Trainer};
+use crate::model::train::{self, Finish, Flow, Hooks, Learner, Trainer};
 use crate::text::dataset::Dataset;
 use crate::text::tokenizer::Tokenizer;
 use crate::tools::checkpoint::{self, CheckpointError, Loaded};
@@ -99,13 +99,9 @@ struct Supervisor<'a, F: FnMut(Event)> {
     on_event: F,
 }
 
-impl<F: FnMut(Event)> Hooks<Trainer> for Supervisor<'_, F> {
-    fn after_eval(
-        &mut self,
-        trainer: &Trainer,
-        point: LossPoint,
-        best: bool,
-    ) -> anyhow::Result<()> {
+impl<L: Learner + AsRef<Trainer>, F: FnMut(Event)> Hooks<L> for Supervisor<'_, F> {
+    fn after_eval(&mut self, learner: &L, point: LossPoint, best: bool) -> anyhow::Result<()> {
+        let trainer = learner.as_ref();
         if !(point.train.is_finite() && point.val.is_finite()) {
             return Err(self.diverged(point.val, point.step));
         }
@@ -120,7 +116,7 @@ impl<F: FnMut(Event)> Hooks<Trainer> for Supervisor<'_, F> {
         Ok(())
     }
 
-    fn after_step(&mut self, _trainer: &Trainer, iter: usize, loss: f32) -> anyhow::Result<Flow> {
+    fn after_step(&mut self, _learner: &L, iter: usize, loss: f32) -> anyhow::Result<Flow> {
         if !loss.is_finite() {
             return Err(self.diverged(loss, iter));
         }
@@ -165,8 +161,12 @@ impl<F: FnMut(Event)> Supervisor<'_, F> {
 /// (el último y el de mejor validación), para con un error si la pérdida deja de ser finita
 /// (sin guardar nada más), para limpiamente con Ctrl-C ([`install_ctrl_c`]) o pasado
 /// `time_limit`, y al terminar guarda el estado final. Cuenta lo que pasa con `on_event`.
-pub fn run(
-    trainer: &mut Trainer,
+///
+/// Vale para el [`Trainer`] de la biblioteca y para cualquier otro [`Learner`] que guarde el
+/// suyo (el modelo, el optimizador y el progreso), como el GPT montado con las piezas de los
+/// ejercicios: se guardan igual.
+pub fn run<L: Learner + AsRef<Trainer>>(
+    trainer: &mut L,
     ds: &Dataset,
     vocabulary: &[char],
     options: &RunOptions,
@@ -181,7 +181,8 @@ pub fn run(
     };
     let finish = train::train(trainer, ds, &mut supervisor)?;
     if let Some(out) = &options.outputs {
-        save(trainer, &out.last, vocabulary).with_context(|| "al guardar el estado final")?;
+        save(trainer.as_ref(), &out.last, vocabulary)
+            .with_context(|| "al guardar el estado final")?;
     }
     Ok(finish)
 }
@@ -390,17 +391,12 @@ pub fn check_before_training(
 ) -> anyhow::Result<OutputDir> {
     resources::check_memory("entrenar este modelo", train::training_memory(cfg))?;
     let claimed = OutputDir::claim(dir)?;
-    let found = [&outputs.last, &outputs.best]
-        .into_iter()
-        .find(|p| p.exists());
-    if let Some(found) = found.filter(|_| existing == Existing::Refuse) {
-        anyhow::bail!(
-            "«{}» ya tiene un modelo entrenado y empezar de cero lo reemplazaría. Para \
-             seguir entrenándolo usa --reanudar; para reemplazarlo, --sobrescribir; o \
-             elige otra carpeta con --salidas",
-            found.display()
-        );
-    }
+    refuse_to_replace(
+        &[outputs.last.as_path(), outputs.best.as_path()],
+        existing,
+        "Para seguir entrenándolo usa --reanudar; para reemplazarlo, --sobrescribir; o elige \
+         otra carpeta con --salidas",
+    )?;
     if existing == Existing::Resume && !outputs.last.exists() {
         anyhow::bail!(
             "no hay nada que reanudar: no existe «{}». Entrena primero sin --reanudar, o \
@@ -419,6 +415,23 @@ pub fn check_before_training(
     let needed = one.saturating_mul(3).saturating_sub(present);
     resources::check_disk("guardar los checkpoints", dir, needed)?;
     Ok(claimed)
+}
+
+/// Con [`Existing::Refuse`], un error si ya existe alguno de los modelos `paths`: empezar de
+/// cero lo reemplazaría. `what_to_do` dice cómo seguir (las opciones de cada programa).
+pub fn refuse_to_replace(
+    paths: &[&Path],
+    existing: Existing,
+    what_to_do: &str,
+) -> anyhow::Result<()> {
+    let found = paths.iter().find(|p| p.exists());
+    if let Some(found) = found.filter(|_| existing == Existing::Refuse) {
+        anyhow::bail!(
+            "«{}» ya tiene un modelo entrenado y empezar de cero lo reemplazaría. {what_to_do}",
+            found.display()
+        );
+    }
+    Ok(())
 }
 
 /// Lee el punto de control de `path` para seguir entrenándolo con `cfg`, `seed` y el

@@ -643,10 +643,10 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap07::generate",
             title: "Ejercicio 7.11 — Generar, con recorte del contexto",
             file: "ejercicios/cap07_gpt.rs",
-            hint: "en cada paso, solo los últimos block_size tokens (si el texto es más corto, todos), forma (1, T); los logits de la última posición; choose_next; y devuelve solo lo nuevo.",
+            hint: "en cada paso, solo los últimos block_size tokens (si el texto es más corto, todos), forma (1, T); los logits de la última posición; `choose`; y devuelve solo lo nuevo.",
             more_hints: &[
-                "`ids.len().saturating_sub(block_size)` da dónde empieza el trozo; `Tensor::new(trozo, model.device())?.unsqueeze(0)?` la forma (1, T); `logits.i((0, t - 1))?` la última fila; `to_vec1::<f32>()`; `choose_next`.",
-                "copia el prompt en un `Vec`; max_new_tokens veces: trozo = los últimos block_size, tu gpt_forward con `Mode::Eval`, los logits de la última posición, `choose_next(&logits, sampling, rng)` y añádelo; devuelve lo que va detrás del prompt.",
+                "`ids.len().saturating_sub(block_size)` da dónde empieza el trozo; `Tensor::new(trozo, model.device())?.unsqueeze(0)?` la forma (1, T); `logits.i((0, t - 1))?` la última fila; `to_vec1::<f32>()`; `choose(&logits)`.",
+                "copia el prompt en un `Vec`; max_new_tokens veces: trozo = los últimos block_size, tu gpt_forward con `Mode::Eval`, los logits de la última posición, `choose(&logits)` y añade lo que elija; devuelve lo que va detrás del prompt.",
             ],
             optional: false,
             needs: &["cap07::gpt_forward"],
@@ -662,6 +662,7 @@ pub fn exercises() -> Vec<Exercise> {
                     let sampling = Sampling {
                         temperature: [0.5f32, 1.0, 2.0][r.random_range(0..3)],
                         top_k: r.random_bool(0.3).then(|| r.random_range(1..4)),
+                        top_p: r.random_bool(0.3).then(|| r.random_range(0.3..1.0)),
                     };
                     let seed = r.random::<u64>();
                     let input = format!(
@@ -671,8 +672,12 @@ pub fn exercises() -> Vec<Exercise> {
                     let want =
                         gpt::generate(&m, &prompt, n, sampling, &mut rng::seeded(seed), |_| {})
                             .unwrap();
+                    // Quien llama decide cómo elegir: aquí, como la biblioteca.
+                    let mut r = rng::seeded(seed);
                     let got = with_input(&input, || {
-                        graded::cap07::generate(&m, &prompt, n, sampling, &mut rng::seeded(seed))
+                        graded::cap07::generate(&m, &prompt, n, |l| {
+                            gpt::choose_next(l, sampling, &mut r)
+                        })
                     })
                     .map_err(|e| format!("con {input}\n      la función devolvió el error: {e} (¿le diste más de block_size posiciones?)"))?;
                     check(&input, got, want)

@@ -27,6 +27,7 @@ pub mod cap05;
 pub mod cap06;
 pub mod cap07;
 pub mod entrenar;
+pub mod generar;
 
 /// Todos los ejercicios, en el orden del libro.
 pub fn all() -> Vec<Exercise> {
@@ -453,9 +454,23 @@ Opciones:
                        cada vez una más (la idea, la API, los pasos)
   --reiniciar FILTRO   devuelve sus archivos a como venían (con git: el archivo
                        entero del capítulo)
-  --entrenar bigram|gpt [--preset diminuto|cpu|cuaderno] [--comprobar]
+  --entrenar bigram|gpt [--preset diminuto|cpu|cuaderno] [--semilla N]
+             [--reanudar | --sobrescribir] [--comprobar]
                        entrena tu modelo con tus piezas (antes comprueba que
-                       estén superadas) y lo compara con el de la biblioteca
+                       estén superadas), con una barra y el tiempo que queda;
+                       lo guarda en salidas/mi_gpt/ (gpt.safetensors y
+                       gpt-mejor.safetensors) o en salidas/mi_bigram/, y
+                       compara su pérdida final con la cifra guardada de la
+                       biblioteca (con la semilla por defecto). Ctrl-C para y
+                       guarda; --reanudar sigue el GPT; --sobrescribir
+                       empieza de cero; --comprobar entrena también la
+                       biblioteca y compara con ella
+  --generar [gpt|bigram] [--checkpoint RUTA] [--prompt TEXTO] [--temperatura T]
+            [--top-k K] [--top-p P] [--tokens N] [--semilla N] [--ancho N]
+                       escribe con tu modelo guardado (por defecto
+                       salidas/mi_gpt/gpt-mejor.safetensors) y tus piezas: tu
+                       tokenizador, tu generate, tu muestreo con temperatura,
+                       tu top-k y tu top-p (estos dos, solo el GPT)
   --deben-fallar       comprueba que ningún calificador aprueba un esbozo sin
                        hacer (lo usa la integración continua)
   -h, --help           esta ayuda";
@@ -746,10 +761,10 @@ pub fn run(grading_student: bool) -> ExitCode {
     // `cargo ejercicios --help | head` termina en silencio.
     gpt_desde_cero::tools::cli::quiet_broken_pipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // Lo que va tras `--entrenar` son sus opciones, no filtros.
+    // Lo que va tras `--entrenar` o `--generar` son sus opciones, no filtros.
     let until = args
         .iter()
-        .position(|a| a == "--entrenar")
+        .position(|a| a == "--entrenar" || a == "--generar")
         .unwrap_or(args.len());
     let ours = &args[..until];
     if ours.iter().any(|a| a == "--help" || a == "-h") {
@@ -815,7 +830,12 @@ pub fn run(grading_student: bool) -> ExitCode {
     }));
 
     if until < args.len() {
-        let code = entrenar::main(&args[until + 1..], grading_student);
+        let rest = &args[until + 1..];
+        let code = if args[until] == "--entrenar" {
+            entrenar::main(rest, grading_student)
+        } else {
+            generar::main(rest, grading_student)
+        };
         // 2: un error en sus opciones (ya dicho); debajo, cómo se usa.
         if code == ExitCode::from(2) {
             println!("\n{USAGE}");

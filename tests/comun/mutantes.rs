@@ -228,6 +228,22 @@ fn build(dir: &Path) -> PathBuf {
 /// del entorno de la prueba, sin `RUST_BACKTRACE` ni variables `PROPTEST_*`, salvo que
 /// `env` las ponga).
 pub fn grade(mutations: &[Mutation], args: &[&str], env: &[(&str, &str)]) -> Graded {
+    let (mut cmd, build_time) = command(mutations, args, env);
+    let start = Instant::now();
+    let out = cmd.output().expect("ejecutar el calificador");
+    Graded {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
+        build: build_time,
+        run: start.elapsed(),
+    }
+}
+
+/// La orden que ejecuta el calificador de las soluciones de referencia con `mutations` (que
+/// compila si hace falta), como la ejecuta [`grade`], para lanzarla a mano (por ejemplo, para
+/// mandarle Ctrl-C); y lo que tardó en compilarse.
+pub fn command(mutations: &[Mutation], args: &[&str], env: &[(&str, &str)]) -> (Command, Duration) {
     // Una compilación a la vez en este proceso; el cerrojo de archivo, entre procesos.
     static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
@@ -262,7 +278,6 @@ pub fn grade(mutations: &[Mutation], args: &[&str], env: &[(&str, &str)]) -> Gra
         }
     };
     drop(built);
-    let start = Instant::now();
     let mut cmd = Command::new(&exe);
     // cargo ejecuta las pruebas en la carpeta de su paquete.
     cmd.current_dir(dir.join("ejercicios"))
@@ -277,14 +292,7 @@ pub fn grade(mutations: &[Mutation], args: &[&str], env: &[(&str, &str)]) -> Gra
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("ejecutar el calificador");
-    Graded {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-        build: build_time,
-        run: start.elapsed(),
-    }
+    (cmd, build_time)
 }
 
 /// El informe de un ejercicio: desde su línea «✘ Ejercicio N.M …» hasta la siguiente línea

@@ -5,7 +5,6 @@ use gpt_desde_cero::model::adamw::AdamW;
 use gpt_desde_cero::model::estimate::Losses;
 use gpt_desde_cero::model::gpt::{Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention};
 use gpt_desde_cero::model::layers::{self, LayerNorm};
-use gpt_desde_cero::model::sampling::{Sampling, choose_next};
 use gpt_desde_cero::model::train::{eval_rng, step_rng};
 use gpt_desde_cero::text::batches::to_tensor;
 use gpt_desde_cero::text::dataset::Dataset;
@@ -167,8 +166,7 @@ pub fn generate(
     model: &Gpt,
     prompt: &[u32],
     max_new_tokens: usize,
-    sampling: Sampling,
-    rng: &mut Rng,
+    mut choose: impl FnMut(&[f32]) -> u32,
 ) -> Result<Vec<u32>> {
     let mut ids = prompt.to_vec();
     for _ in 0..max_new_tokens {
@@ -180,7 +178,7 @@ pub fn generate(
             .i((0, context.len() - 1))?
             .to_dtype(DType::F32)?
             .to_vec1()?;
-        ids.push(choose_next(&last, sampling, rng));
+        ids.push(choose(&last));
     }
     Ok(ids[prompt.len()..].to_vec())
 }
