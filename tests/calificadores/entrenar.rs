@@ -16,7 +16,7 @@ use gpt_desde_cero::model::adamw::{AdamW, AdamWConfig};
 use gpt_desde_cero::model::bigram::{self, Bigram, HandBigram, TrainConfig};
 use gpt_desde_cero::model::estimate::LossPoint;
 use gpt_desde_cero::model::estimate::Losses;
-use gpt_desde_cero::model::gpt::{Gpt, GptConfig, Preset};
+use gpt_desde_cero::model::gpt::{Activation, Gpt, GptConfig, LrSchedule, Preset};
 use gpt_desde_cero::model::sampling::Sampling;
 use gpt_desde_cero::model::train::{self, Trainer};
 use gpt_desde_cero::text::dataset::{Dataset, TRAIN_FRACTION};
@@ -43,6 +43,10 @@ struct Options {
     model: String,
     preset: Preset,
     check: bool,
+    /// `--activacion gelu`: tu GELU (6.4) en la red de avance.
+    activation: Activation,
+    /// `--lr-coseno`: tu calendario (5.7) para la tasa de aprendizaje.
+    cosine: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -56,10 +60,20 @@ fn parse(args: &[String]) -> Result<Options, String> {
         model,
         preset: Preset::Cpu,
         check: false,
+        activation: Activation::Relu,
+        cosine: false,
     };
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--comprobar" => options.check = true,
+            "--lr-coseno" => options.cosine = true,
+            "--activacion" => {
+                let name = it
+                    .next()
+                    .ok_or("a --activacion le falta el nombre (relu o gelu)")?;
+                options.activation = Activation::from_name(name)
+                    .ok_or_else(|| format!("activación desconocida «{name}»: relu o gelu"))?;
+            }
             "--preset" => {
                 let name = it
                     .next()
@@ -77,7 +91,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             other => {
                 return Err(format!(
-                    "opción desconocida «{other}» (valen --preset y --comprobar)"
+                    "opción desconocida «{other}» (valen --preset, --activacion, --lr-coseno y \
+                     --comprobar)"
                 ));
             }
         }
@@ -160,7 +175,23 @@ pub fn main(args: &[String], grading_student: bool) -> ExitCode {
         }
         train_bigram(&options, who)
     } else {
-        if !pieces_ready(cap07::GPT_PIECES, "GPT") {
+        // Los «más allá» que se piden, antes que las piezas del GPT.
+        let extras = [
+            (options.activation == Activation::Gelu).then_some("cap06::gelu"),
+            options.cosine.then_some("cap05::warmup_cosine_lr"),
+        ];
+        let pieces: Vec<&str> = extras
+            .into_iter()
+            .flatten()
+            .chain(cap07::GPT_PIECES.iter().copied())
+            .collect();
+        if !pieces_ready(&pieces, "GPT") {
+            return ExitCode::FAILURE;
+        }
+        if options.activation == Activation::Gelu
+            && let Err(e) = cap07::feed_forward_follows_the_activation()
+        {
+            println!("error: {e}");
             return ExitCode::FAILURE;
         }
         train_gpt(&options, who)
@@ -295,12 +326,27 @@ fn run_bigram<M: Bigram>(
 fn train_gpt(options: &Options, who: &str) -> Result<(), String> {
     let _dir = claim("salidas/mi_gpt")?;
     let (tokenizer, ds) = quijote()?;
-    let cfg = GptConfig::preset(options.preset, tokenizer.vocab_size());
+    let mut cfg = GptConfig::preset(options.preset, tokenizer.vocab_size());
+    cfg.activation = options.activation;
+    if options.cosine {
+        cfg.lr_schedule = LrSchedule::WarmupCosine;
+    }
     let seed = rng::DEFAULT_SEED;
     let model =
         Gpt::new(&cfg, &Device::Cpu, &mut train::init_rng(seed)).map_err(|e| e.to_string())?;
     let mut optimizer = AdamW::new(model.params.vars(), AdamWConfig::with_lr(cfg.learning_rate))
         .map_err(|e| e.to_string())?;
+    if options.cosine {
+        // La tasa de cada paso la da tu calendario (5.7), con los valores de la biblioteca.
+        let (warmup, max, lr) = (
+            train::warmup_steps(cfg.max_iters),
+            cfg.max_iters,
+            cfg.learning_rate,
+        );
+        optimizer.lr_schedule = Some(std::sync::Arc::new(move |step| {
+            graded::cap05::warmup_cosine_lr(step, warmup, max, lr, lr / train::MIN_LR_DIVISOR)
+        }));
+    }
     println!(
         "{who} GPT, preset {}: {} bloques, {} cabezas, n_embd {}, block_size {}, {} pasos con lotes de {}",
         options.preset,

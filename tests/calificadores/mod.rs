@@ -455,6 +455,8 @@ Opciones:
   --entrenar bigram|gpt [--preset diminuto|cpu|cuaderno] [--comprobar]
                        entrena tu modelo con tus piezas (antes comprueba que
                        estén superadas) y lo compara con el de la biblioteca
+    (gpt) --activacion relu|gelu   la no linealidad: gelu usa tu 6.4
+    (gpt) --lr-coseno    calentamiento y coseno: tu 5.7 da la tasa de cada paso
   --deben-fallar       comprueba que ningún calificador aprueba un esbozo sin
                        hacer (lo usa la integración continua)
   -h, --help           esta ayuda";
