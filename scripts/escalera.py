@@ -56,8 +56,8 @@ def rows_of(out):
             # «2. + una cabeza» → «2. más una cabeza»: un «+» al empezar la celda no dice nada.
             rows.append((name.replace(". + ", ". más ", 1), int(params), float(loss),
                          float(secs.removesuffix(" s"))))
-    if len(rows) != 7:
-        sys.exit(f"error: la salida de 07_gpt escalera no trae los 7 peldaños:\n{out}")
+    if len(rows) != 8:
+        sys.exit(f"error: la salida de 07_gpt escalera no trae los 8 peldaños:\n{out}")
     return rows
 
 
