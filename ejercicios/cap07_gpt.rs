@@ -25,7 +25,9 @@
 use candle_core::{D, DType, IndexOp, Module, Result, Tensor};
 use gpt_desde_cero::model::adamw::AdamW;
 use gpt_desde_cero::model::estimate::Losses;
-use gpt_desde_cero::model::gpt::{Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention};
+use gpt_desde_cero::model::gpt::{
+    Activation, Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention,
+};
 use gpt_desde_cero::model::layers::{self, LayerNorm};
 use gpt_desde_cero::model::train::{eval_rng, step_rng};
 use gpt_desde_cero::text::batches::to_tensor;
@@ -88,10 +90,23 @@ pub fn multi_head_attention(
 
 /// **Ejercicio 7.5 — La red de avance.**
 ///
-/// `x (B, T, C)` → `ffwd.up` (ensancha a `4·C`) → ReLU → `ffwd.down` (vuelve a `C`) → tu
-/// `dropout` con `ffwd.dropout`.
+/// `x (B, T, C)` → `ffwd.up` (ensancha a `4·C`) → la no linealidad → `ffwd.down` (vuelve a
+/// `C`) → tu `dropout` con `ffwd.dropout`. La no linealidad es la que pide `ffwd.activation`:
+/// ReLU, como el cuaderno, o GELU con `cargo ejercicios --entrenar gpt --activacion gelu`.
+/// Aplícala con [`activation`], aquí abajo: ya está escrita, y con GELU usa tu ejercicio 6.4.
 pub fn feed_forward(ffwd: &FeedForward, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
     todo!("lineal, ReLU, lineal y dropout")
+}
+
+/// La no linealidad de la red de avance (ya escrita: no es un ejercicio). `Activation::Relu`
+/// es `max(0, x)`; `Activation::Gelu` es **tu** `gelu` del ejercicio 6.4, aplicada a cada
+/// valor con `layers::map_elementwise`, que saca sus derivadas de tu propia función: si tu
+/// GELU está mal, tu GPT con `--activacion gelu` entrena peor, y se nota.
+pub fn activation(x: &Tensor, which: Activation) -> Result<Tensor> {
+    match which {
+        Activation::Relu => x.relu(),
+        Activation::Gelu => layers::map_elementwise(x, crate::cap06::gelu),
+    }
 }
 
 /// **Ejercicio 7.6 — El bloque con conexiones residuales.**

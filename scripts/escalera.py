@@ -59,8 +59,8 @@ def rows_of(out):
             name = name.replace(". + ", ". más ", 1).replace("dropout", "*dropout*")
             rows.append((name, int(de_es(params)), de_es(loss),
                          de_es(secs.removesuffix(" s"))))
-    if len(rows) != 7:
-        sys.exit(f"error: la salida de 07_gpt escalera no trae los 7 peldaños:\n{out}")
+    if len(rows) != 8:
+        sys.exit(f"error: la salida de 07_gpt escalera no trae los 8 peldaños:\n{out}")
     return rows
 
 

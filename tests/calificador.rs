@@ -483,7 +483,8 @@ const MUTANTS: &[&[Mutant]] = &[
             "let weights = dropout(&layers::masked_softmax(&scores, mask)?, head.dropout, mode)?;"
             => "let weights = layers::masked_softmax(&scores, mask)?;"),
         mutant!("7.5 sin ReLU", "7.5", "cap07",
-            "let wide = ffwd.up.forward(x)?.relu()?;" => "let wide = ffwd.up.forward(x)?;"),
+            "let wide = activation(&ffwd.up.forward(x)?, ffwd.activation)?;"
+            => "let wide = ffwd.up.forward(x)?;"),
     ],
     &[
         mutant!("5.2 sin el máximo", "5.2", "cap05",
@@ -587,7 +588,7 @@ fn todos_los_mutantes_mueren() {
 /// también; y la prueba final nombra solo 7.5.
 const FFWD_UNDONE: &[Mutation] = &[Mutation {
     chapter: "cap07",
-    original: "    let wide = ffwd.up.forward(x)?.relu()?;\n    dropout(&ffwd.down.forward(&wide)?, ffwd.dropout, mode)",
+    original: "    let wide = activation(&ffwd.up.forward(x)?, ffwd.activation)?;\n    dropout(&ffwd.down.forward(&wide)?, ffwd.dropout, mode)",
     replacement: "    todo!(\"lineal, ReLU, lineal y dropout\")",
 }];
 

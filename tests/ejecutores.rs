@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use candle_core::{Device, Tensor};
 use gpt_desde_cero::fast::kernels::Fast;
 use gpt_desde_cero::model::estimate::LossPoint;
-use gpt_desde_cero::model::gpt::{Gpt, GptConfig, Preset};
+use gpt_desde_cero::model::gpt::{Activation, Gpt, GptConfig, LrSchedule, Preset};
 use gpt_desde_cero::model::kernels::{Kernels, Reference, StepId};
 use gpt_desde_cero::model::train::{self, Callbacks, Trainer};
 use gpt_desde_cero::text::dataset::{self, Dataset, TRAIN_FRACTION};
@@ -145,6 +145,29 @@ fn fast_and_book_train_the_same_with_dropout_on_one_and_two_cores() {
         // Y el dropout de verdad cambia algo: sin él, la curva sería otra.
         assert_ne!(reference[1], reference_without_dropout()[1]);
     }
+}
+
+/// Con GELU (y el calendario de calentamiento y coseno), las dos implementaciones también
+/// entrenan igual: la GELU de la rápida ([`gpt_desde_cero::fast::fused_linear::gelu`], con su
+/// derivada escrita a mano) es la del libro (`Tensor::gelu` de candle). Y la GELU cambia de
+/// verdad la curva: no es la de ReLU.
+#[test]
+fn fast_and_book_train_the_same_with_gelu_and_the_cosine_schedule() {
+    let cfg = GptConfig {
+        activation: Activation::Gelu,
+        lr_schedule: LrSchedule::WarmupCosine,
+        ..config()
+    };
+    let reference = train_curve(&cfg, Arc::new(Reference));
+    let fast = train_curve(&cfg, Arc::new(Fast));
+    assert_same_curve(&reference, &fast, "GELU y coseno");
+    let relu = curve(Arc::new(Reference));
+    assert!(
+        (reference[2].val - relu[2].val).abs() > 1e-3,
+        "GELU {} y ReLU {}: la misma pérdida",
+        reference[2].val,
+        relu[2].val
+    );
 }
 
 /// La curva del libro sin dropout (para ver que el dropout de la prueba no es inocuo).

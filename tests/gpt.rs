@@ -457,6 +457,75 @@ fn bad_training_input_is_refused() {
     assert!(e.contains("número finito"), "{e}");
 }
 
+/// `--activacion gelu --lr-coseno`: el punto de control dice qué activación y qué calendario
+/// usa, `generar` escribe con su GELU (con y sin caché KV, el mismo texto), reanudar con otra
+/// activación se niega diciendo cuál, y una activación desconocida es un error de uso.
+#[test]
+fn gelu_and_cosine_travel_in_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = train_tiny(
+        dir.path(),
+        &["--activacion", "gelu", "--lr-coseno", "--pasos", "20"],
+    );
+    assert!(out.contains("GELU en la red de avance"), "{out}");
+    assert!(out.contains("calentamiento de 1 paso y coseno"), "{out}");
+    let ckpt = dir.path().join("gpt-mejor.safetensors");
+    let loaded = checkpoint::load(&ckpt, &Device::Cpu).unwrap();
+    assert_eq!(loaded.config.activation, gpt::Activation::Gelu);
+    assert_eq!(loaded.config.lr_schedule, gpt::LrSchedule::WarmupCosine);
+    let c = ckpt.to_str().unwrap();
+    let args = [
+        "generar",
+        "--checkpoint",
+        c,
+        "--tokens",
+        "40",
+        "--semilla",
+        "3",
+    ];
+    let cached = ok(&args);
+    let mut uncached = args.to_vec();
+    uncached.push("--sin-cache");
+    assert_eq!(cached, ok(&uncached));
+    // El texto es el de la GELU: el mismo modelo leído como ReLU escribe otra cosa.
+    let relu = Gpt::from_params(
+        &GptConfig {
+            activation: gpt::Activation::Relu,
+            ..loaded.config.clone()
+        },
+        loaded.model.params.clone(),
+    )
+    .unwrap();
+    let ids = [1u32, 2, 3, 4];
+    assert_ne!(
+        loaded.model.next_logits(&ids).unwrap(),
+        relu.next_logits(&ids).unwrap()
+    );
+
+    let d = dir.path().to_str().unwrap();
+    let e = fails(&[
+        "entrenar",
+        "--preset",
+        "diminuto",
+        "--salidas",
+        d,
+        "--reanudar",
+        "--lr-coseno",
+        "--pasos",
+        "20",
+    ]);
+    assert!(
+        e.contains("activation = gelu en el checkpoint y relu ahora"),
+        "{e}"
+    );
+
+    real_corpus();
+    let out = run_chapter(BIN, &["entrenar", "--activacion", "swiglu"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("valores posibles: relu, gelu"), "{stderr}");
+}
+
 #[test]
 fn a_time_limit_stops_cleanly_with_an_estimate_and_a_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
@@ -481,9 +550,16 @@ fn a_time_limit_stops_cleanly_with_an_estimate_and_a_checkpoint() {
 fn the_ladder_prints_one_row_per_rung() {
     let stdout = ok(&["escalera", "--pasos", "3", "--eval-lotes", "1"]);
     let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| ")).collect();
-    assert_eq!(rows.len(), 2 + 7, "{stdout}");
+    assert_eq!(rows.len(), 2 + 8, "{stdout}");
     assert!(rows[2].starts_with("| 1. bigrama | 7921 |"), "{stdout}");
     assert!(rows[8].starts_with("| 7. + dropout"), "{stdout}");
+    // La GELU cambia la función, no los pesos: los mismos parámetros que el peldaño 7.
+    let params = |row: &str| row.split('|').nth(2).unwrap().trim().to_string();
+    assert!(
+        rows[9].starts_with("| 8. + GELU en vez de ReLU |"),
+        "{stdout}"
+    );
+    assert_eq!(params(rows[9]), params(rows[8]), "{stdout}");
 }
 
 /// Ctrl-C (SIGINT) no corta a mitad: termina el paso, estima y guarda un checkpoint entero.

@@ -8,7 +8,7 @@
 //! `(B·T, 4·C)` eso es mucha memoria recorrida para nada. Aquí la capa es un solo nodo.
 
 use candle_core::{
-    CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
 };
 use num_traits::Float;
 
@@ -313,5 +313,119 @@ impl CustomOp2 for GradWeight {
             dw
         });
         Ok((out, Shape::from((n_out, n_in))))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// GELU (la de GPT-2, con tangente hiperbólica) en una sola operación, con su derivada.
+// ---------------------------------------------------------------------------------------
+
+/// `√(2/π)` y el coeficiente del cubo de la GELU con tangente hiperbólica.
+const GELU_C: f64 = 0.797_884_560_802_865_4;
+const GELU_A: f64 = 0.044_715;
+
+/// `gelu(x) = ½·x·(1 + tanh(√(2/π)·(x + 0,044715·x³)))`, escrita como la de candle (que usa
+/// la versión del libro): `√(2/π)·x·(1 + 0,044715·x²)` dentro de la tangente.
+#[inline(always)]
+pub fn gelu_scalar<T: Float>(x: T) -> T {
+    let (c, a, half) = (cast::<T>(GELU_C), cast::<T>(GELU_A), cast::<T>(0.5));
+    half * x * (T::one() + (c * x * (T::one() + a * x * x)).tanh())
+}
+
+/// La derivada de [`gelu_scalar`] en `x`: con `u = √(2/π)·(x + 0,044715·x³)` y `t = tanh(u)`,
+/// `½·(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0,044715·x²)`.
+#[inline(always)]
+fn gelu_derivative<T: Float>(x: T) -> T {
+    let (c, a, half) = (cast::<T>(GELU_C), cast::<T>(GELU_A), cast::<T>(0.5));
+    let three = cast::<T>(3.0);
+    let t = (c * x * (T::one() + a * x * x)).tanh();
+    half * (T::one() + t) + half * x * (T::one() - t * t) * c * (T::one() + three * a * x * x)
+}
+
+fn cast<T: Float>(v: f64) -> T {
+    T::from(v).expect("una constante pequeña cabe en cualquier flotante")
+}
+
+/// La GELU de cada valor de `x`, como `x.gelu()` de candle pero en una sola operación, con
+/// su derivada escrita a mano (la de candle son una docena de nodos del grafo).
+pub fn gelu(x: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op1(Gelu)
+}
+
+struct Gelu;
+/// `dy ⊙ gelu'(x)`: la derivada a través de la GELU, mirando su entrada.
+struct GeluGrad;
+
+impl CustomOp1 for Gelu {
+    fn name(&self) -> &'static str {
+        "gelu"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let out = match s {
+            CpuStorage::F32(x) => {
+                CpuStorage::F32(contiguous(x, l)?.iter().map(|&v| gelu_scalar(v)).collect())
+            }
+            CpuStorage::F64(x) => {
+                CpuStorage::F64(contiguous(x, l)?.iter().map(|&v| gelu_scalar(v)).collect())
+            }
+            _ => candle_core::bail!("gelu fusionada: solo f32 y f64"),
+        };
+        Ok((out, l.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+        let dy = grad_res.contiguous()?;
+        Ok(Some(arg.apply_op2_no_bwd(&dy, &GeluGrad)?))
+    }
+}
+
+impl CustomOp2 for GeluGrad {
+    fn name(&self) -> &'static str {
+        "gelu-derivada"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let out = with_floats!(s1, l1, s2, l2, |x, dy| {
+            x.iter()
+                .zip(dy)
+                .map(|(&x, &g)| g * gelu_derivative(x))
+                .collect()
+        });
+        Ok((out, l2.shape().clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    /// La GELU fusionada da los valores de la de candle, y su derivada, la de diferencias
+    /// finitas en `f64`.
+    #[test]
+    fn gelu_matches_candle_and_finite_differences() {
+        let xs: Vec<f64> = (-80..=80).map(|i| f64::from(i) * 0.1).collect();
+        let x = Tensor::new(xs.as_slice(), &Device::Cpu).unwrap();
+        let ours: Vec<f64> = gelu(&x).unwrap().to_vec1().unwrap();
+        let candle: Vec<f64> = x.gelu().unwrap().to_vec1().unwrap();
+        for ((&v, a), b) in xs.iter().zip(&ours).zip(&candle) {
+            assert!((a - b).abs() < 1e-12, "gelu({v}): {a} y {b}");
+        }
+        for &v in &xs {
+            let h = 1e-6;
+            let numeric = (gelu_scalar(v + h) - gelu_scalar(v - h)) / (2.0 * h);
+            let exact = gelu_derivative(v);
+            assert!(
+                (numeric - exact).abs() < 1e-8,
+                "gelu'({v}): {exact} y {numeric}"
+            );
+        }
     }
 }

@@ -8,7 +8,8 @@
 
 use candle_core::{DType, Result, Tensor};
 
-use crate::model::gpt::Gpt;
+use crate::fast::fused_linear::gelu_scalar;
+use crate::model::gpt::{Activation, Gpt};
 use crate::model::kernels::PositionStep;
 use crate::model::layers::{LayerNorm, Linear};
 
@@ -71,6 +72,7 @@ pub struct HostModel {
     ln_f: HostLayerNorm,
     lm_w: Vec<f32>,
     lm_b: Vec<f32>,
+    activation: Activation,
 }
 
 impl PositionStep for HostModel {
@@ -125,6 +127,7 @@ impl HostModel {
             ln_f: HostLayerNorm::new(&model.ln_f)?,
             lm_w: host_vec(&model.lm_head.weight)?,
             lm_b: bias(&model.lm_head)?,
+            activation: cfg.activation,
         })
     }
 
@@ -209,7 +212,10 @@ impl HostModel {
             x.iter_mut().zip(&tmp).for_each(|(a, d)| *a += d);
             b.ln2.apply(&x, &mut h);
             matvec(&b.up_w, Some(&b.up_b), &h, &mut wide);
-            wide.iter_mut().for_each(|v| *v = v.max(0.0));
+            match m.activation {
+                Activation::Relu => wide.iter_mut().for_each(|v| *v = v.max(0.0)),
+                Activation::Gelu => wide.iter_mut().for_each(|v| *v = gelu_scalar(*v)),
+            }
             matvec(&b.down_w, Some(&b.down_b), &wide, &mut tmp);
             x.iter_mut().zip(&tmp).for_each(|(a, d)| *a += d);
         }

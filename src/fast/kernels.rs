@@ -23,7 +23,7 @@ use crate::fast::fused_linear::{self, Activation};
 use crate::fast::host_step::HostModel;
 use crate::fast::parallel;
 use crate::model::adamw::AdamW;
-use crate::model::gpt::{Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention};
+use crate::model::gpt::{self, Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention};
 use crate::model::kernels::{Kernels, PositionStep, Reference, StepId};
 use crate::model::layers::{LayerNorm, Linear};
 use crate::tools::rng::Rng;
@@ -313,14 +313,21 @@ pub fn layer_norm(ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
     fused::layer_norm(x, &ln.weight, &ln.bias, ln.eps)
 }
 
-/// [`FeedForward::forward`]: la primera capa y la ReLU van en una sola operación.
+/// [`FeedForward::forward`]: la primera capa y la ReLU van en una sola operación; la GELU,
+/// en otra ([`fused_linear::gelu`]).
 pub fn feed_forward(ffwd: &FeedForward, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
     ffwd_masked(ffwd, x, &mut Masks::whole_batch(mode, x.dim(0)?))
 }
 
 /// [`feed_forward`] con las máscaras del dropout de `masks`.
 fn ffwd_masked(ffwd: &FeedForward, x: &Tensor, masks: &mut Option<Masks<'_>>) -> Result<Tensor> {
-    let h = fused_linear::linear(x, &ffwd.up.weight, ffwd.up.bias.as_ref(), Activation::Relu)?;
+    let (w, b) = (&ffwd.up.weight, ffwd.up.bias.as_ref());
+    let h = match ffwd.activation {
+        gpt::Activation::Relu => fused_linear::linear(x, w, b, Activation::Relu)?,
+        gpt::Activation::Gelu => {
+            fused_linear::gelu(&fused_linear::linear(x, w, b, Activation::Identity)?)?
+        }
+    }; // (B, T, 4·C)
     dropout_masked(&linear(&ffwd.down, &h)?, ffwd.dropout, masks) // (B, T, C)
 }
 

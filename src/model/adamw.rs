@@ -30,8 +30,10 @@ impl AdamWConfig {
     }
 }
 
+/// La tasa de aprendizaje de cada paso (contado desde 0), para [`AdamW::lr_schedule`].
+pub type LrFn = std::sync::Arc<dyn Fn(usize) -> f64 + Send + Sync>;
+
 /// El optimizador: por cada parámetro, la media móvil del gradiente (`m`) y de su cuadrado (`v`).
-#[derive(Debug)]
 pub struct AdamW {
     pub config: AdamWConfig,
     vars: Vec<Var>,
@@ -39,6 +41,20 @@ pub struct AdamW {
     v: Vec<Tensor>,
     /// Pasos dados (el `t` de la corrección del sesgo).
     pub step: u64,
+    /// Si la tasa cambia con el paso, quién la da: cada [`AdamW::step`] pone en `config.lr`
+    /// la de su paso. `None` (lo normal): siempre `config.lr`.
+    pub lr_schedule: Option<LrFn>,
+}
+
+impl std::fmt::Debug for AdamW {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdamW")
+            .field("config", &self.config)
+            .field("parámetros", &self.vars.len())
+            .field("step", &self.step)
+            .field("lr_schedule", &self.lr_schedule.is_some())
+            .finish()
+    }
 }
 
 impl AdamW {
@@ -59,6 +75,7 @@ impl AdamW {
             m,
             v,
             step: 0,
+            lr_schedule: None,
         })
     }
 
@@ -84,6 +101,7 @@ impl AdamW {
             m,
             v,
             step,
+            lr_schedule: None,
         })
     }
 
@@ -100,6 +118,9 @@ impl AdamW {
     // ANCHOR: step
     /// Un paso: `θ ← θ·(1 − lr·λ) − lr · m̂ / (√v̂ + ε)`, con `m̂`, `v̂` corregidos del sesgo.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
+        if let Some(lr_at) = &self.lr_schedule {
+            self.config.lr = lr_at(usize::try_from(self.step).unwrap_or(usize::MAX));
+        }
         self.step = self.step.saturating_add(1);
         let c = self.config;
         // βᵗ es 0 mucho antes de 2³¹ pasos: más allá, el exponente se queda ahí.

@@ -45,8 +45,81 @@ pub struct GptConfig {
     pub eval_interval: usize,
     /// Lotes por estimación (`eval_iters`).
     pub eval_iters: usize,
+    /// La no linealidad de la red de avance: ReLU, como el cuaderno, o GELU, como GPT-2.
+    pub activation: Activation,
+    /// La tasa de aprendizaje de cada paso: fija, como el cuaderno, o con calentamiento y
+    /// coseno, como GPT-2 y nanoGPT.
+    pub lr_schedule: LrSchedule,
 }
 // ANCHOR_END: config
+
+// ANCHOR: activation
+/// La no linealidad de la red de avance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activation {
+    /// `max(0, x)`, la del cuaderno.
+    #[default]
+    Relu,
+    /// La GELU de GPT-2, con tangente hiperbólica (la del ejercicio 6.4):
+    /// `½·x·(1 + tanh(√(2/π)·(x + 0,044715·x³)))`.
+    Gelu,
+}
+// ANCHOR_END: activation
+
+impl Activation {
+    /// Su nombre en los metadatos del punto de control y en la línea de órdenes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Gelu => "gelu",
+        }
+    }
+
+    /// La de nombre `name` ([`Activation::name`]), si existe.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Activation::Relu, Activation::Gelu]
+            .into_iter()
+            .find(|a| a.name() == name)
+    }
+
+    // ANCHOR: activation_apply
+    /// La no linealidad aplicada a cada valor de `x`, con operaciones de candle (con derivada).
+    pub fn apply(self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Activation::Relu => x.relu(),
+            // `gelu` de candle es la aproximación con tanh, la de GPT-2.
+            Activation::Gelu => x.gelu(),
+        }
+    }
+    // ANCHOR_END: activation_apply
+}
+
+/// Cómo cambia la tasa de aprendizaje con el paso.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LrSchedule {
+    /// La misma en todos los pasos, la del cuaderno.
+    #[default]
+    Constant,
+    /// Calentamiento lineal y después medio coseno ([`crate::model::train::warmup_cosine_lr`]).
+    WarmupCosine,
+}
+
+impl LrSchedule {
+    /// Su nombre en los metadatos del punto de control.
+    pub fn name(self) -> &'static str {
+        match self {
+            LrSchedule::Constant => "constante",
+            LrSchedule::WarmupCosine => "coseno",
+        }
+    }
+
+    /// El de nombre `name` ([`LrSchedule::name`]), si existe.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [LrSchedule::Constant, LrSchedule::WarmupCosine]
+            .into_iter()
+            .find(|a| a.name() == name)
+    }
+}
 
 /// Las configuraciones con nombre.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +175,8 @@ impl GptConfig {
                 max_iters: 100,
                 eval_interval: 50,
                 eval_iters: 10,
+                activation: Activation::Relu,
+                lr_schedule: LrSchedule::Constant,
             },
             Preset::Cpu => Self {
                 vocab_size,
@@ -115,6 +190,8 @@ impl GptConfig {
                 max_iters: 2000,
                 eval_interval: 500,
                 eval_iters: 200,
+                activation: Activation::Relu,
+                lr_schedule: LrSchedule::Constant,
             },
             Preset::Cuaderno => Self {
                 vocab_size,
@@ -128,6 +205,8 @@ impl GptConfig {
                 max_iters: 5000,
                 eval_interval: 500,
                 eval_iters: 200,
+                activation: Activation::Relu,
+                lr_schedule: LrSchedule::Constant,
             },
         }
     }
@@ -360,18 +439,20 @@ impl MultiHeadAttention {
     // ANCHOR_END: multi_head
 }
 
-/// La red de avance: una capa lineal que ensancha ×4, ReLU, y otra que vuelve a `n_embd`.
+/// La red de avance: una capa lineal que ensancha ×4, la no linealidad (ReLU, o GELU si se
+/// pide), y otra que vuelve a `n_embd`.
 #[derive(Debug, Clone)]
 pub struct FeedForward {
     pub up: Linear,
     pub down: Linear,
     pub dropout: f32,
+    pub activation: Activation,
 }
 
 impl FeedForward {
     // ANCHOR: feed_forward
     pub fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-        let h = self.up.forward(x)?.relu()?; // (B, T, 4·C)
+        let h = self.activation.apply(&self.up.forward(x)?)?; // (B, T, 4·C)
         mode.dropout(&self.down.forward(&h)?, self.dropout) // (B, T, C)
     }
     // ANCHOR_END: feed_forward
@@ -451,6 +532,7 @@ impl Gpt {
                     up: linear(p, &format!("{b}.ffwd.net.0"), true)?,
                     down: linear(p, &format!("{b}.ffwd.net.2"), true)?,
                     dropout: cfg.dropout,
+                    activation: cfg.activation,
                 },
             });
         }

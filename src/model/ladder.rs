@@ -7,7 +7,8 @@
 //! 4. + red de avance tras la atención;
 //! 5. + bloques residuales (`x + atención(x)`, `x + avance(x)`, con proyección);
 //! 6. + LayerNorm (antes de cada subcapa y al final): el GPT del capítulo, sin dropout;
-//! 7. + dropout y el doble de bloques.
+//! 7. + dropout y el doble de bloques;
+//! 8. + GELU en vez de ReLU en la red de avance (un «más allá» del cuaderno, el ejercicio 6.4).
 
 use std::time::Instant;
 
@@ -16,7 +17,9 @@ use candle_nn::Embedding;
 
 use crate::model::adamw::{AdamW, AdamWConfig};
 use crate::model::estimate::{LossPoint, estimate_loss};
-use crate::model::gpt::{FeedForward, Gpt, GptConfig, Head, INIT_STD, Mode, MultiHeadAttention};
+use crate::model::gpt::{
+    Activation, FeedForward, Gpt, GptConfig, Head, INIT_STD, LrSchedule, Mode, MultiHeadAttention,
+};
 use crate::model::layers::{self, Linear, Params};
 use crate::model::train::{self, Callbacks, Learner, Progress, eval_rng, init_rng, step_rng};
 use crate::text::batches::{get_batch, to_tensor};
@@ -33,10 +36,11 @@ pub enum Rung {
     Residual,
     LayerNorm,
     DropoutAndScale,
+    Gelu,
 }
 
 impl Rung {
-    pub const ALL: [Rung; 7] = [
+    pub const ALL: [Rung; 8] = [
         Rung::Bigram,
         Rung::OneHead,
         Rung::MultiHead,
@@ -44,6 +48,7 @@ impl Rung {
         Rung::Residual,
         Rung::LayerNorm,
         Rung::DropoutAndScale,
+        Rung::Gelu,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +60,7 @@ impl Rung {
             Rung::Residual => "5. + bloques residuales",
             Rung::LayerNorm => "6. + LayerNorm",
             Rung::DropoutAndScale => "7. + dropout y el doble de capas",
+            Rung::Gelu => "8. + GELU en vez de ReLU",
         }
     }
 }
@@ -71,7 +77,7 @@ pub struct LadderSetup {
     pub learning_rate: f64,
     pub max_iters: usize,
     pub eval_iters: usize,
-    /// El dropout del último peldaño.
+    /// El dropout de los peldaños 7 y 8.
     pub dropout: f32,
     pub seed: u64,
 }
@@ -95,7 +101,7 @@ impl LadderSetup {
 
     pub fn describe(&self) -> String {
         format!(
-            "Escalera: lote {}, bloque {}, n_embd {}, {} cabezas, {} capas (el último peldaño, {} \
+            "Escalera: lote {}, bloque {}, n_embd {}, {} cabezas, {} capas (los peldaños 7 y 8, {} \
              capas y dropout {}), lr {}, {} pasos por peldaño, validación con {} lotes",
             self.batch_size,
             self.block_size,
@@ -116,9 +122,9 @@ impl LadderSetup {
         crate::model::train::training_memory(&self.gpt_config(Rung::DropoutAndScale))
     }
 
-    /// La configuración del GPT del capítulo que corresponde a los peldaños 6 y 7.
+    /// La configuración del GPT del capítulo que corresponde a los peldaños 6, 7 y 8.
     pub fn gpt_config(&self, rung: Rung) -> GptConfig {
-        let last = rung == Rung::DropoutAndScale;
+        let last = matches!(rung, Rung::DropoutAndScale | Rung::Gelu);
         GptConfig {
             vocab_size: self.vocab_size,
             block_size: self.block_size,
@@ -131,6 +137,12 @@ impl LadderSetup {
             max_iters: self.max_iters,
             eval_interval: self.max_iters.max(1),
             eval_iters: self.eval_iters,
+            activation: if rung == Rung::Gelu {
+                Activation::Gelu
+            } else {
+                Activation::Relu
+            },
+            lr_schedule: LrSchedule::Constant,
         }
     }
 }
@@ -152,6 +164,7 @@ fn feed_forward(p: &mut Params, name: &str, c: usize, rng: &mut Rng) -> Result<F
         up: layers::linear(p, &format!("{name}.net.0"), (c, 4 * c), true, INIT_STD, rng)?,
         down: layers::linear(p, &format!("{name}.net.2"), (4 * c, c), true, INIT_STD, rng)?,
         dropout: 0.0,
+        activation: Activation::Relu,
     })
 }
 
@@ -361,7 +374,7 @@ pub fn train_rung(
     let start = Instant::now();
     let mut rng = init_rng(s.seed);
     let model = match rung {
-        Rung::LayerNorm | Rung::DropoutAndScale => {
+        Rung::LayerNorm | Rung::DropoutAndScale | Rung::Gelu => {
             Model::Gpt(Box::new(Gpt::new(&s.gpt_config(rung), device, &mut rng)?))
         }
         _ => {
@@ -425,9 +438,14 @@ mod tests {
             );
             params.push(r.params);
         }
-        // Cada peldaño añade parámetros salvo «varias cabezas» (mismo tamaño total).
+        // Cada peldaño añade parámetros salvo «varias cabezas» (mismo tamaño total) y la
+        // GELU (cambia una función, no los pesos).
         assert_eq!(params[0], 4 * 4);
         assert_eq!(params[1], params[2]);
-        assert!(params.windows(2).skip(2).all(|w| w[0] < w[1]), "{params:?}");
+        assert!(
+            params[..7].windows(2).skip(2).all(|w| w[0] < w[1]),
+            "{params:?}"
+        );
+        assert_eq!(params[7], params[6]);
     }
 }

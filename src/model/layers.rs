@@ -231,6 +231,98 @@ pub fn causal_softmax(scores: &Tensor) -> Result<Tensor> {
     masked_softmax(scores, &causal_mask(t, scores.device())?)
 }
 
+/// Una función de ndarray que se aplica valor a valor (como la GELU del ejercicio 6.4).
+pub type ElementwiseFn = fn(ndarray::ArrayView2<f32>) -> ndarray::Array2<f32>;
+
+/// `f` aplicada a cada valor de `x` (`f32`, en la CPU), como un nodo de candle con derivada.
+/// `f` recibe los valores como una matriz `(filas, última dimensión)` y debe devolver otra de
+/// la misma forma.
+///
+/// Así una función escrita con ndarray (la GELU del ejercicio 6.4) entra en un modelo de
+/// candle. Su derivada no hace falta escribirla: se calcula con diferencias centradas de la
+/// misma `f`, `(f(x + h) − f(x − h)) / 2h`, con `h = 10⁻²·max(1, |x|)` (un error de ~10⁻⁵
+/// con una curva suave como la GELU). Una `f` equivocada se nota en los valores y en las
+/// derivadas.
+pub fn map_elementwise(x: &Tensor, f: ElementwiseFn) -> Result<Tensor> {
+    x.contiguous()?.apply_op1(Elementwise(f))
+}
+
+struct Elementwise(ElementwiseFn);
+
+/// La derivada de [`Elementwise`] por diferencias centradas, multiplicada por la que llega.
+struct ElementwiseGrad(ElementwiseFn);
+
+/// `f` sobre los valores `values` vistos como `(filas, cols)`; error si cambia su forma.
+fn apply_2d(f: ElementwiseFn, values: Vec<f32>, cols: usize) -> Result<Vec<f32>> {
+    let rows = values.len() / cols.max(1);
+    let m = ndarray::Array2::from_shape_vec((rows, cols), values)
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    let out = f(m.view());
+    if out.dim() != (rows, cols) {
+        candle_core::bail!(
+            "la función devolvió una matriz {:?} para una entrada ({rows}, {cols})",
+            out.dim()
+        );
+    }
+    Ok(out.iter().copied().collect())
+}
+
+fn f32_values<'a>(s: &'a candle_core::CpuStorage, l: &candle_core::Layout) -> Result<&'a [f32]> {
+    let data = s.as_slice::<f32>()?;
+    match l.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("se esperaba un tensor contiguo"),
+    }
+}
+
+fn last_dim(l: &candle_core::Layout) -> usize {
+    l.dims().last().copied().unwrap_or(1)
+}
+
+impl candle_core::CustomOp1 for Elementwise {
+    fn name(&self) -> &'static str {
+        "valor-a-valor"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s: &candle_core::CpuStorage,
+        l: &candle_core::Layout,
+    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let y = apply_2d(self.0, f32_values(s, l)?.to_vec(), last_dim(l))?;
+        Ok((candle_core::CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+        let dy = grad_res.contiguous()?;
+        Ok(Some(arg.apply_op2_no_bwd(&dy, &ElementwiseGrad(self.0))?))
+    }
+}
+
+impl candle_core::CustomOp2 for ElementwiseGrad {
+    fn name(&self) -> &'static str {
+        "valor-a-valor-derivada"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &candle_core::CpuStorage,
+        l1: &candle_core::Layout,
+        s2: &candle_core::CpuStorage,
+        l2: &candle_core::Layout,
+    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let (x, dy) = (f32_values(s1, l1)?, f32_values(s2, l2)?);
+        let h: Vec<f32> = x.iter().map(|v| 1e-2 * v.abs().max(1.0)).collect();
+        let shifted = |sign: f32| x.iter().zip(&h).map(|(v, h)| v + sign * h).collect();
+        let up = apply_2d(self.0, shifted(1.0), last_dim(l1))?;
+        let down = apply_2d(self.0, shifted(-1.0), last_dim(l1))?;
+        let dx = (up.iter().zip(&down).zip(&h).zip(dy))
+            .map(|(((u, d), h), g)| g * (u - d) / (2.0 * h))
+            .collect();
+        Ok((candle_core::CpuStorage::F32(dx), l1.shape().clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +394,44 @@ mod tests {
         for row in &w {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         }
+    }
+
+    /// Una GELU escrita con ndarray, por [`map_elementwise`]: los valores y las derivadas de
+    /// la GELU de candle.
+    #[test]
+    fn an_ndarray_function_gets_values_and_derivatives() {
+        fn gelu(x: ndarray::ArrayView2<f32>) -> ndarray::Array2<f32> {
+            let c = (2.0 / std::f32::consts::PI).sqrt();
+            x.mapv(|v| 0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh()))
+        }
+        let dev = Device::Cpu;
+        let values: Vec<f32> = (0..24).map(|i| (i as f32 - 12.0) * 0.37).collect();
+        let x = candle_core::Var::from_vec(values, (2, 3, 4), &dev).unwrap();
+        let w = Tensor::new(&[1f32, -2., 0.5, 3.], &dev).unwrap();
+        let ours = map_elementwise(&x, gelu).unwrap();
+        let candle = x.gelu().unwrap();
+        assert_close(&ours, &candle, 1e-6);
+        let g_ours = ours
+            .broadcast_mul(&w)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let g_candle = candle
+            .broadcast_mul(&w)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        assert_close(g_ours.get(&x).unwrap(), g_candle.get(&x).unwrap(), 2e-4);
+        // Una función que cambia la forma es un error, no un pánico.
+        fn first_column(x: ndarray::ArrayView2<f32>) -> ndarray::Array2<f32> {
+            x.slice(ndarray::s![.., ..1]).to_owned()
+        }
+        let e = map_elementwise(&x, first_column).unwrap_err().to_string();
+        assert!(e.contains("(6, 4)"), "{e}");
     }
 
     #[test]

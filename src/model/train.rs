@@ -18,7 +18,7 @@ use candle_core::Device;
 
 use crate::model::adamw::{AdamW, AdamWConfig};
 use crate::model::estimate::{self, LossPoint};
-use crate::model::gpt::{Gpt, GptConfig};
+use crate::model::gpt::{Gpt, GptConfig, LrSchedule};
 use crate::model::kernels::{Kernels, StepId};
 use crate::text::batches::{get_batch, to_tensor};
 use crate::text::dataset::{Dataset, Split};
@@ -84,6 +84,54 @@ impl Progress {
     /// punto de evaluación, o al parar justo después de estimar).
     fn estimated_now(&self) -> bool {
         self.history.last().map(|p| p.step) == Some(self.step)
+    }
+}
+
+// ANCHOR: warmup_cosine
+/// La tasa de aprendizaje del paso `step` con calentamiento y coseno (la de nanoGPT, y la del
+/// ejercicio 5.7): sube en línea recta durante `warmup` pasos, baja siguiendo medio coseno
+/// de `max_lr` a `min_lr` hasta el paso `max_steps` y se queda en `min_lr` después.
+pub fn warmup_cosine_lr(
+    step: usize,
+    warmup: usize,
+    max_steps: usize,
+    max_lr: f64,
+    min_lr: f64,
+) -> f64 {
+    if step < warmup {
+        return max_lr * (step + 1) as f64 / warmup as f64;
+    }
+    if step > max_steps || max_steps == warmup {
+        return min_lr;
+    }
+    let progress = (step - warmup) as f64 / (max_steps - warmup) as f64; // de 0 a 1
+    let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()); // de 1 a 0
+    min_lr + cosine * (max_lr - min_lr)
+}
+// ANCHOR_END: warmup_cosine
+
+/// Los pasos de calentamiento de un entrenamiento de `max_iters` pasos con coseno: el 5 %
+/// (100 de los 2000 del preset `cpu`), al menos uno y siempre menos que `max_iters`.
+pub fn warmup_steps(max_iters: usize) -> usize {
+    (max_iters / 20).max(1).min(max_iters.saturating_sub(1))
+}
+
+/// La tasa mínima del coseno es la máxima entre esto: la décima parte, como en nanoGPT.
+pub const MIN_LR_DIVISOR: f64 = 10.0;
+
+impl GptConfig {
+    /// La tasa de aprendizaje del paso `step` (contado desde 0) según [`GptConfig::lr_schedule`].
+    pub fn learning_rate_at(&self, step: usize) -> f64 {
+        match self.lr_schedule {
+            LrSchedule::Constant => self.learning_rate,
+            LrSchedule::WarmupCosine => warmup_cosine_lr(
+                step,
+                warmup_steps(self.max_iters),
+                self.max_iters,
+                self.learning_rate,
+                self.learning_rate / MIN_LR_DIVISOR,
+            ),
+        }
     }
 }
 
@@ -168,6 +216,7 @@ impl Learner for Trainer {
         let (x, y) = (to_tensor(&x, dev)?, to_tensor(&y, dev)?);
         let id = StepId { seed, step };
         let (loss, grads) = (self.kernels).loss_and_grads(&self.model, &x, &y, &mut rng, id)?;
+        self.optimizer.config.lr = cfg.learning_rate_at(step); // fija, o la del calendario
         self.kernels.adamw_step(&mut self.optimizer, &grads)?;
         self.progress.step += 1;
         Ok(loss)
@@ -312,4 +361,86 @@ fn param_count(cfg: &GptConfig) -> f64 {
 /// Lo que ocupa en el disco un checkpoint para reanudar: pesos y los dos momentos de AdamW.
 pub fn checkpoint_bytes(cfg: &GptConfig) -> Option<u64> {
     estimate::bytes(param_count(cfg) * 12.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::gpt::Preset;
+
+    /// La fórmula de nanoGPT (`get_lr`), escrita aparte para comparar.
+    fn nanogpt(step: usize, warmup: usize, max: usize, hi: f64, lo: f64) -> f64 {
+        if step < warmup {
+            hi * (step + 1) as f64 / warmup as f64
+        } else if step > max {
+            lo
+        } else {
+            let r = (step - warmup) as f64 / (max - warmup) as f64;
+            lo + 0.5 * (1.0 + (std::f64::consts::PI * r).cos()) * (hi - lo)
+        }
+    }
+
+    #[test]
+    fn warmup_cosine_matches_nanogpt_at_and_between_the_edges() {
+        use rand::Rng as _;
+        let mut r = rng::seeded(57);
+        for _ in 0..500 {
+            let warmup = r.random_range(1..50);
+            let max = warmup + r.random_range(1..500);
+            let (hi, lo) = (r.random_range(1e-4..1e-2), r.random_range(0.0..1e-4));
+            for step in [
+                0,
+                warmup - 1,
+                warmup,
+                max,
+                max + 1,
+                r.random_range(0..max + 20),
+            ] {
+                let (got, want) = (
+                    warmup_cosine_lr(step, warmup, max, hi, lo),
+                    nanogpt(step, warmup, max, hi, lo),
+                );
+                assert!(
+                    (got - want).abs() <= 1e-15 + 1e-12 * want,
+                    "{step}: {got} {want}"
+                );
+            }
+        }
+        // Los valores que se ven a mano: la recta, la cima, la mitad y el final.
+        assert_eq!(warmup_cosine_lr(0, 10, 110, 1.0, 0.0), 0.1);
+        assert_eq!(warmup_cosine_lr(9, 10, 110, 1.0, 0.0), 1.0);
+        assert_eq!(warmup_cosine_lr(10, 10, 110, 1.0, 0.0), 1.0);
+        assert!((warmup_cosine_lr(60, 10, 110, 1.0, 0.2) - 0.6).abs() < 1e-12);
+        assert!((warmup_cosine_lr(110, 10, 110, 1.0, 0.2) - 0.2).abs() < 1e-12);
+        assert_eq!(warmup_cosine_lr(111, 10, 110, 1.0, 0.2), 0.2);
+    }
+
+    #[test]
+    fn the_config_schedule_is_fixed_or_warmup_and_cosine() {
+        let mut cfg = GptConfig::preset(Preset::Cpu, 89);
+        assert!((0..cfg.max_iters).all(|s| cfg.learning_rate_at(s) == 1e-3));
+        cfg.lr_schedule = LrSchedule::WarmupCosine;
+        assert_eq!(warmup_steps(cfg.max_iters), 100);
+        assert!((cfg.learning_rate_at(0) - 1e-5).abs() < 1e-15);
+        assert!((cfg.learning_rate_at(100) - 1e-3).abs() < 1e-15);
+        let last = cfg.learning_rate_at(cfg.max_iters - 1);
+        assert!(last > 1e-4 && last < 1.001e-4, "{last}");
+        // Sube hasta el calentamiento y después nunca sube.
+        let lrs: Vec<f64> = (0..cfg.max_iters)
+            .map(|s| cfg.learning_rate_at(s))
+            .collect();
+        assert!(lrs[..100].windows(2).all(|w| w[0] < w[1]));
+        assert!(lrs[99..].windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-12)));
+        // Con muy pocos pasos, también una tasa finita y positiva en cada uno.
+        for max_iters in 1..5 {
+            cfg.max_iters = max_iters;
+            for s in 0..max_iters {
+                let lr = cfg.learning_rate_at(s);
+                assert!(
+                    lr.is_finite() && lr > 0.0,
+                    "{max_iters} pasos, paso {s}: {lr}"
+                );
+            }
+        }
+    }
 }

@@ -18,7 +18,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::model::adamw::AdamW;
 use crate::model::estimate::LossPoint;
-use crate::model::gpt::{self, Gpt, GptConfig};
+use crate::model::gpt::{self, Activation, Gpt, GptConfig, LrSchedule};
 use crate::model::layers::Params;
 use crate::model::train::Progress;
 use crate::tools::resources::{self, io_detail};
@@ -194,6 +194,8 @@ fn config_metadata(cfg: &GptConfig) -> Vec<(&'static str, String)> {
         ("max_iters", cfg.max_iters.to_string()),
         ("eval_interval", cfg.eval_interval.to_string()),
         ("eval_iters", cfg.eval_iters.to_string()),
+        ("activation", cfg.activation.name().to_string()),
+        ("lr_schedule", cfg.lr_schedule.name().to_string()),
     ]
 }
 
@@ -358,6 +360,24 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded, CheckpointError> {
         max_iters: num("max_iters")?,
         eval_interval: num("eval_interval")?,
         eval_iters: num("eval_iters")?,
+        // Los puntos de control de antes de GELU y del coseno no los guardan: eran ReLU y
+        // tasa fija.
+        activation: match meta.get("activation") {
+            None => Activation::Relu,
+            Some(name) => Activation::from_name(name).ok_or_else(|| {
+                corrupt(format!(
+                    "el metadato «activation» vale «{name}» y debería ser relu o gelu"
+                ))
+            })?,
+        },
+        lr_schedule: match meta.get("lr_schedule") {
+            None => LrSchedule::Constant,
+            Some(name) => LrSchedule::from_name(name).ok_or_else(|| {
+                corrupt(format!(
+                    "el metadato «lr_schedule» vale «{name}» y debería ser constante o coseno"
+                ))
+            })?,
+        },
     };
     config
         .validate()
@@ -596,14 +616,22 @@ pub fn load_table(path: &Path) -> Result<LoadedTable, CheckpointError> {
 }
 
 /// En qué difieren dos configuraciones en lo que importa para continuar un entrenamiento
-/// exactamente (todo salvo los pasos totales y cuándo y cuánto se evalúa).
+/// exactamente (todo salvo los pasos totales y cuándo y cuánto se evalúa). Con el coseno, los
+/// pasos totales sí importan: el calendario de la tasa de aprendizaje depende de ellos.
 pub fn resume_differences(saved: &GptConfig, wanted: &GptConfig) -> Vec<String> {
     let saved_meta = config_metadata(saved);
     let wanted_meta = config_metadata(wanted);
+    let cosine = [saved, wanted]
+        .iter()
+        .any(|c| c.lr_schedule == LrSchedule::WarmupCosine);
     saved_meta
         .iter()
         .zip(&wanted_meta)
-        .filter(|((k, _), _)| !matches!(*k, "max_iters" | "eval_interval" | "eval_iters"))
+        .filter(|((k, _), _)| match *k {
+            "max_iters" => cosine,
+            "eval_interval" | "eval_iters" => false,
+            _ => true,
+        })
         .filter(|((_, a), (_, b))| a != b)
         .map(|((k, a), (_, b))| format!("{k} = {a} en el checkpoint y {b} ahora"))
         .collect()
@@ -790,6 +818,48 @@ mod tests {
         );
     }
 
+    /// La activación y el calendario viajan en los metadatos; un punto de control de antes,
+    /// sin ellos, es ReLU con tasa fija, y uno con un valor desconocido se rechaza.
+    #[test]
+    fn activation_and_schedule_are_saved_and_old_files_read_as_relu() {
+        let mut cfg = GptConfig::preset(Preset::Diminuto, 5);
+        cfg.activation = Activation::Gelu;
+        cfg.lr_schedule = LrSchedule::WarmupCosine;
+        let model = Gpt::new(&cfg, &Device::Cpu, &mut rng::seeded(3)).unwrap();
+        let vocab = vec!['\n', ' ', 'a', 'b', 'ñ'];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.safetensors");
+        save(&path, &model, &vocab, &progress(), None).unwrap();
+        let meta = metadata(&cfg, &vocab, &progress(), false);
+        assert!(
+            meta.contains(&("activation", "gelu".to_string())),
+            "{meta:?}"
+        );
+        assert!(
+            meta.contains(&("lr_schedule", "coseno".to_string())),
+            "{meta:?}"
+        );
+        let loaded = load(&path, &Device::Cpu).unwrap();
+        assert_eq!(loaded.config.activation, Activation::Gelu);
+        assert_eq!(loaded.config.lr_schedule, LrSchedule::WarmupCosine);
+        assert_eq!(loaded.model.blocks[0].ffwd.activation, Activation::Gelu);
+
+        reseal(&path, |meta, _| {
+            meta.remove("activation");
+            meta.remove("lr_schedule");
+        });
+        let old = load(&path, &Device::Cpu).unwrap();
+        assert_eq!(old.config.activation, Activation::Relu);
+        assert_eq!(old.config.lr_schedule, LrSchedule::Constant);
+        assert_eq!(old.model.blocks[1].ffwd.activation, Activation::Relu);
+
+        reseal(&path, |meta, _| {
+            meta.insert("activation".into(), "swiglu".into());
+        });
+        let e = load(&path, &Device::Cpu).unwrap_err().to_string();
+        assert!(e.contains("«activation» vale «swiglu»"), "{e}");
+    }
+
     #[test]
     fn differences_name_the_fields() {
         let a = GptConfig::preset(Preset::Cpu, 89);
@@ -800,6 +870,21 @@ mod tests {
         assert_eq!(
             resume_differences(&a, &b),
             vec!["n_embd = 128 en el checkpoint y 64 ahora"]
+        );
+        let mut c = a.clone();
+        c.activation = Activation::Gelu;
+        assert_eq!(
+            resume_differences(&a, &c),
+            vec!["activation = relu en el checkpoint y gelu ahora"]
+        );
+        // Con el coseno, el calendario depende de los pasos totales: no pueden cambiar.
+        let mut d = a.clone();
+        d.lr_schedule = LrSchedule::WarmupCosine;
+        let mut e = d.clone();
+        e.max_iters = 5000;
+        assert_eq!(
+            resume_differences(&d, &e),
+            vec!["max_iters = 2000 en el checkpoint y 5000 ahora"]
         );
     }
 

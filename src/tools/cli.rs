@@ -595,6 +595,22 @@ impl clap::ValueEnum for Preset {
     }
 }
 
+impl clap::ValueEnum for crate::model::gpt::Activation {
+    fn value_variants<'a>() -> &'a [Self] {
+        use crate::model::gpt::Activation;
+        &[Activation::Relu, Activation::Gelu]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use crate::model::gpt::Activation;
+        let help = match self {
+            Activation::Relu => "max(0, x), la del cuaderno",
+            Activation::Gelu => "La curva suave de GPT-2 (la del ejercicio 6.4)",
+        };
+        Some(clap::builder::PossibleValue::new(self.name()).help(help))
+    }
+}
+
 /// La opción de la línea de órdenes que cambia cada campo de [`GptConfig`], para los
 /// errores de configuración ([`ConfigError`] solo nombra el campo).
 ///

@@ -16,7 +16,7 @@ use candle_core::Device;
 
 use crate::model::adamw::{AdamW, AdamWConfig};
 use crate::model::estimate::LossPoint;
-use crate::model::gpt::{GptConfig, Preset};
+use crate::model::gpt::{Activation, GptConfig, LrSchedule, Preset};
 use crate::model::kernels::Kernels;
 use crate::model::train::{self, Finish, Flow, Hooks, Learner, Trainer};
 use crate::text::dataset::Dataset;
@@ -313,6 +313,13 @@ pub struct ModelArgs {
     /// Probabilidad de dropout, en [0, 1)
     #[arg(long, value_name = "P", value_parser = dropout)]
     pub dropout: Option<f32>,
+    /// La no linealidad de la red de avance
+    #[arg(long, value_enum, value_name = "ACTIVACION", default_value_t = Activation::Relu)]
+    pub activacion: Activation,
+    /// Tasa de aprendizaje con calentamiento y coseno: sube en línea recta el primer 5 % de los
+    /// pasos hasta --lr y baja como medio coseno hasta la décima parte
+    #[arg(long)]
+    pub lr_coseno: bool,
 }
 
 /// Una probabilidad de dropout: en `[0, 1)`.
@@ -346,13 +353,17 @@ pub fn gpt_config(
     }
     c.dropout = model.dropout.unwrap_or(c.dropout);
     c.learning_rate = train.lr.unwrap_or(c.learning_rate);
+    c.activation = model.activacion;
+    if model.lr_coseno {
+        c.lr_schedule = LrSchedule::WarmupCosine;
+    }
     c.validate().map_err(crate::tools::cli::config_error)?;
     Ok(c)
 }
 
 /// La configuración en dos renglones, para contarla.
 pub fn describe(c: &GptConfig) -> String {
-    format!(
+    let mut text = format!(
         "lote {}, bloque {}, n_embd {}, {} cabezas, {} capas, dropout {}, lr {},\n  {} pasos \
          (estimación cada {} pasos con {} lotes)",
         c.batch_size,
@@ -365,7 +376,24 @@ pub fn describe(c: &GptConfig) -> String {
         integer(c.max_iters),
         integer(c.eval_interval),
         c.eval_iters
-    )
+    );
+    // Los «más allá», si se pidieron, en un renglón más.
+    let mut extras = Vec::new();
+    if c.activation == Activation::Gelu {
+        extras.push("GELU en la red de avance".to_string());
+    }
+    if c.lr_schedule == LrSchedule::WarmupCosine {
+        let warmup = train::warmup_steps(c.max_iters);
+        extras.push(format!(
+            "tasa con calentamiento de {warmup} {} y coseno hasta {}",
+            if warmup == 1 { "paso" } else { "pasos" },
+            c.learning_rate / train::MIN_LR_DIVISOR
+        ));
+    }
+    if !extras.is_empty() {
+        text.push_str(&format!("\n  {}", extras.join("; ")));
+    }
+    text
 }
 
 /// Qué hacer con lo que ya haya en la carpeta de salida.

@@ -143,6 +143,8 @@ fn tiny_config(r: &mut rng::Rng) -> GptConfig {
         max_iters: r.random_range(3..7),
         eval_interval: 2,
         eval_iters: 2,
+        activation: gpt_desde_cero::model::gpt::Activation::Relu,
+        lr_schedule: gpt_desde_cero::model::gpt::LrSchedule::Constant,
     }
 }
 
@@ -362,10 +364,10 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap07::feed_forward",
             title: "Ejercicio 7.5 — La red de avance",
             file: "ejercicios/cap07_gpt.rs",
-            hint: "C → 4·C → ReLU → C, y tu dropout al final.",
+            hint: "C → 4·C → la no linealidad (ReLU, o la que pida `ffwd.activation`) → C, y tu dropout al final.",
             more_hints: &[
-                "`ffwd.up.forward(x)`, `.relu()`, `ffwd.down.forward(&…)` y tu `dropout(…, ffwd.dropout, mode)`.",
-                "cuatro pasos, uno por línea: ensanchar, ReLU, estrechar y dropout.",
+                "`ffwd.up.forward(x)`, `activation(&…, ffwd.activation)` (ya escrita en tu archivo), `ffwd.down.forward(&…)` y tu `dropout(…, ffwd.dropout, mode)`.",
+                "cuatro pasos, uno por línea: ensanchar, la no linealidad con `activation`, estrechar y dropout.",
             ],
             optional: false,
             needs: &["cap07::dropout"],
@@ -790,3 +792,31 @@ pub const GPT_PIECES: &[&str] = &[
     "cap07::train",
     "cap07::generate",
 ];
+
+/// Con `--entrenar gpt --activacion gelu`: tu 7.5 aplica la no linealidad que pide
+/// `ffwd.activation` (con GELU, la de tu 6.4) y no siempre ReLU. Se comprueba antes de
+/// entrenar, con un modelo diminuto y su red de avance de la biblioteca con GELU.
+pub fn feed_forward_follows_the_activation() -> Result<(), String> {
+    let cfg = GptConfig {
+        activation: gpt::Activation::Gelu,
+        ..GptConfig::preset(Preset::Diminuto, 7)
+    };
+    let r = &mut rng::seeded(75);
+    let model = Gpt::new(&cfg, &Device::Cpu, r).map_err(|e| e.to_string())?;
+    let x = rng::normal_vec(r, 2 * 3 * cfg.n_embd, 0.0, 1.0);
+    let x = Tensor::from_vec(x, (2, 3, cfg.n_embd), &Device::Cpu).map_err(|e| e.to_string())?;
+    let ffwd = &model.blocks[0].ffwd;
+    let want = ffwd
+        .forward(&x, &mut Mode::Eval)
+        .map_err(|e| e.to_string())?;
+    let got = graded::cap07::feed_forward(ffwd, &x, &mut Mode::Eval)
+        .map_err(|e| format!("tu 7.5 devolvió un error con GELU: {e}"))?;
+    if got.dims() == want.dims() && max_abs_diff(&got, &want) < 1e-4 {
+        return Ok(());
+    }
+    Err(
+        "tu red de avance (7.5) no aplica la GELU que pide `ffwd.activation`: pasa lo que \
+         sale de `ffwd.up` por `activation(&…, ffwd.activation)`, ya escrita en tu archivo"
+            .into(),
+    )
+}

@@ -25,9 +25,9 @@ use super::*;
 use candle_core::Device;
 use gpt_desde_cero::model::bigram::{self, Bigram, HandBigram, TrainConfig};
 use gpt_desde_cero::model::estimate::LossPoint;
-use gpt_desde_cero::model::gpt::{self, GptConfig, Mode, Preset};
+use gpt_desde_cero::model::gpt::{self, Activation, GptConfig, LrSchedule, Mode, Preset};
 use gpt_desde_cero::model::kernels::Reference;
-use gpt_desde_cero::model::train::{Finish, Learner, Progress, Trainer, eval_rng, step_rng};
+use gpt_desde_cero::model::train::{self, Finish, Learner, Progress, Trainer, eval_rng, step_rng};
 use gpt_desde_cero::text::batches::to_tensor;
 use gpt_desde_cero::text::dataset::{Dataset, TRAIN_FRACTION};
 use gpt_desde_cero::tools::checkpoint;
@@ -95,6 +95,10 @@ struct Options {
     seed: u64,
     check: bool,
     existing: Existing,
+    /// `--activacion gelu`: tu GELU (6.4) en la red de avance.
+    activation: Activation,
+    /// `--lr-coseno`: tu calendario (5.7) para la tasa de aprendizaje.
+    cosine: bool,
 }
 
 impl Options {
@@ -105,6 +109,8 @@ impl Options {
             seed: rng::DEFAULT_SEED,
             check: false,
             existing: Existing::Refuse,
+            activation: Activation::Relu,
+            cosine: false,
         }
     }
 }
@@ -128,6 +134,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--comprobar" => options.check = true,
             "--reanudar" => resume = true,
             "--sobrescribir" => overwrite = true,
+            "--lr-coseno" => options.cosine = true,
+            "--activacion" => {
+                let name = value("el nombre (relu o gelu)")?;
+                options.activation = Activation::from_name(&name)
+                    .ok_or_else(|| format!("activación desconocida «{name}»: relu o gelu"))?;
+            }
             "--preset" => options.preset = preset(&value("el nombre (diminuto, cpu o cuaderno)")?)?,
             "--semilla" => {
                 let text = value("el número")?;
@@ -137,7 +149,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             other => {
                 return Err(format!(
                     "opción desconocida «{other}» para --entrenar (valen --preset, --semilla, \
-                     --reanudar, --sobrescribir y --comprobar)"
+                     --activacion, --lr-coseno, --reanudar, --sobrescribir y --comprobar)"
                 ));
             }
         }
@@ -243,7 +255,23 @@ pub fn main(args: &[String], grading_student: bool) -> ExitCode {
         }
         train_bigram(&options, who)
     } else {
-        if !pieces_ready(GPT_PIECES, "Tu GPT aún no puede entrenar", &command) {
+        // Los «más allá» que se piden, antes que las piezas del GPT.
+        let extras = [
+            (options.activation == Activation::Gelu).then_some("cap06::gelu"),
+            options.cosine.then_some("cap05::warmup_cosine_lr"),
+        ];
+        let pieces: Vec<&str> = extras
+            .into_iter()
+            .flatten()
+            .chain(GPT_PIECES.iter().copied())
+            .collect();
+        if !pieces_ready(&pieces, "Tu GPT aún no puede entrenar", &command) {
+            return ExitCode::FAILURE;
+        }
+        if options.activation == Activation::Gelu
+            && let Err(e) = cap07::feed_forward_follows_the_activation()
+        {
+            println!("error: {e}");
             return ExitCode::FAILURE;
         }
         train_gpt(&options, who)
@@ -515,7 +543,11 @@ impl Learner for StudentGpt {
 fn train_gpt(options: &Options, who: &str) -> Result<ExitCode, String> {
     let (vocabulary, ds) = quijote()?;
     let tokenizer = Tokenizer::from_chars(vocabulary.clone()).map_err(|e| e.to_string())?;
-    let cfg = GptConfig::preset(options.preset, vocabulary.len());
+    let mut cfg = GptConfig::preset(options.preset, vocabulary.len());
+    cfg.activation = options.activation;
+    if options.cosine {
+        cfg.lr_schedule = LrSchedule::WarmupCosine;
+    }
     ds.check_block_size(cfg.block_size)
         .map_err(|e| e.to_string())?;
     let dir = Path::new(GPT_DIR);
@@ -564,6 +596,17 @@ fn train_gpt(options: &Options, who: &str) -> Result<ExitCode, String> {
         Trainer::new(&cfg, &device, options.seed, kernels).map_err(|e| e.to_string())?
     };
     let mut student = StudentGpt(trainer);
+    if options.cosine {
+        // La tasa de cada paso la da tu calendario (5.7), con los valores de la biblioteca.
+        let (warmup, max, lr) = (
+            train::warmup_steps(cfg.max_iters),
+            cfg.max_iters,
+            cfg.learning_rate,
+        );
+        student.0.optimizer.lr_schedule = Some(Arc::new(move |step| {
+            graded::cap05::warmup_cosine_lr(step, warmup, max, lr, lr / train::MIN_LR_DIVISOR)
+        }));
+    }
     println!(
         "{who} GPT, preset {} (semilla {}):\n  {}",
         options.preset,

@@ -471,6 +471,8 @@ Opciones:
                        salidas/mi_gpt/gpt-mejor.safetensors) y tus piezas: tu
                        tokenizador, tu generate, tu muestreo con temperatura,
                        tu top-k y tu top-p (estos dos, solo el GPT)
+    (gpt) --activacion relu|gelu   la no linealidad: gelu usa tu 6.4
+    (gpt) --lr-coseno    calentamiento y coseno: tu 5.7 da la tasa de cada paso
   --deben-fallar       comprueba que ningún calificador aprueba un esbozo sin
                        hacer (lo usa la integración continua)
   -h, --help           esta ayuda";

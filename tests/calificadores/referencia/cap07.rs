@@ -3,7 +3,9 @@
 use candle_core::{D, DType, IndexOp, Module, Result, Tensor};
 use gpt_desde_cero::model::adamw::AdamW;
 use gpt_desde_cero::model::estimate::Losses;
-use gpt_desde_cero::model::gpt::{Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention};
+use gpt_desde_cero::model::gpt::{
+    Activation, Block, FeedForward, Gpt, Head, Mode, MultiHeadAttention,
+};
 use gpt_desde_cero::model::layers::{self, LayerNorm};
 use gpt_desde_cero::model::train::{eval_rng, step_rng};
 use gpt_desde_cero::text::batches::to_tensor;
@@ -69,10 +71,19 @@ pub fn multi_head_attention(
     )
 }
 
-/// Ejercicio 7.5: ensanchar, ReLU, estrechar.
+/// Ejercicio 7.5: ensanchar, la no linealidad que pide `ffwd.activation`, estrechar.
 pub fn feed_forward(ffwd: &FeedForward, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-    let wide = ffwd.up.forward(x)?.relu()?;
+    let wide = activation(&ffwd.up.forward(x)?, ffwd.activation)?;
     dropout(&ffwd.down.forward(&wide)?, ffwd.dropout, mode)
+}
+
+/// La no linealidad de la red de avance, ya escrita en el archivo del alumno: ReLU o su GELU
+/// del ejercicio 6.4.
+pub fn activation(x: &Tensor, which: Activation) -> Result<Tensor> {
+    match which {
+        Activation::Relu => x.relu(),
+        Activation::Gelu => layers::map_elementwise(x, super::cap06::gelu),
+    }
 }
 
 /// Ejercicio 7.6: comunicación y cómputo, cada uno sumado a su entrada.
