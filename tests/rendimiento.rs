@@ -527,6 +527,8 @@ fn vector_instructions() -> &'static str {
 /// la atención fusionada) debe ser el de las cuentas en `f64`, a la precisión de `f32`, también
 /// con tamaños que no son múltiplos de 8 ni de 16 (los bordes de los núcleos).
 #[test]
+// Las pruebas escriben con los `eprintln!` de siempre (véase clippy.toml).
+#[allow(clippy::disallowed_macros)]
 fn gemm_gives_the_exact_product_with_the_vector_instructions_of_this_cpu() {
     let isa = vector_instructions();
     // Lo dice en la salida (la integración continua la ejecuta con --nocapture): en una CPU sin
