@@ -1,14 +1,13 @@
 """Orquesta la comparación con PyTorch (lo llama scripts/comparar_pytorch.sh)."""
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
 from datetime import date
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from numeros import es  # noqa: E402
+from comun import cpu_model, es, instructions  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--rondas", type=int, default=3)
@@ -29,21 +28,8 @@ def run(cmd, threads):
     return [line.split() for line in out.stdout.splitlines() if line.strip()]
 
 
-def instructions():
-    """Las instrucciones vectoriales de la CPU que cambian las razones: AVX2, AVX-512, AMX."""
-    flags = set()
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            break
-    found = [name for name, flag in (("AVX2", "avx2"), ("AVX-512", "avx512f"), ("AMX", "amx_tile")) if flag in flags]
-    missing = [name for name, flag in (("AVX-512", "avx512f"), ("AMX", "amx_tile")) if flag not in flags]
-    text = " y ".join(found) if found else "sin AVX2"
-    return text + (f" (sin {' ni '.join(missing)})" if missing else "")
-
-
 def machine():
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    cpu = cpu_model()
     torch_v = subprocess.run([PY, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
     return f"{cpu}, {os.cpu_count()} núcleos, {instructions()}; PyTorch `{torch_v}`; {date.today().isoformat()}"
 

@@ -1251,7 +1251,8 @@ fn numbered_chapters() -> Vec<(PathBuf, usize)> {
 }
 
 /// Los capítulos que llevan «Resumen», «Preguntas para pensar» y listados numerados: los del 1
-/// al 8 y Rendimiento (no el cierre, que es un epílogo).
+/// al 8 y Rendimiento. El cierre, un epílogo sin listados, lleva también su resumen y sus
+/// preguntas (lo comprueba `cada_capitulo_termina_con_resumen_y_preguntas`).
 fn textbook_chapters() -> Vec<(PathBuf, usize)> {
     numbered_chapters()
         .into_iter()
@@ -1494,8 +1495,9 @@ fn el_detector_de_resumen_y_preguntas_pilla_lo_que_debe() {
 
 #[test]
 fn cada_capitulo_termina_con_resumen_y_preguntas() {
-    let chapters = textbook_chapters();
+    let mut chapters = textbook_chapters();
     assert!(chapters.len() >= 9, "solo hay {} capítulos", chapters.len());
+    chapters.push((book_dir().join("src").join("cierre.md"), 0));
     let mut errors = String::new();
     for (page, _) in chapters {
         let text = fs::read_to_string(&page).expect("página legible");
@@ -1826,4 +1828,174 @@ fn ninguna_pagina_de_capitulo_es_demasiado_larga() {
         "\nPáginas de más de {MAX_READING_WORDS} palabras de lectura (pártelas en secciones, \
          con su resumen y sus preguntas, sangradas bajo el capítulo en SUMMARY.md):\n{errors}"
     );
+}
+
+/// Los tiempos que una página da de su cosecha: «unos quince segundos», «menos de un
+/// segundo», «más de 10 s». Los que cita de `book/medidas.json`, entre
+/// `<!--medida:CLAVE-->` y `<!--/medida-->`, no cuentan: esos los midió `scripts/cifras.py`.
+fn handwritten_times(markdown: &str) -> Vec<String> {
+    let cited = Regex::new(r"<!--medida:[a-z_0-9]+-->.*?<!--/medida-->").unwrap();
+    let text = prose(&cited.replace_all(markdown, " "));
+    let time = Regex::new(
+        r"(?i)\b(?:unos|unas|alrededor de|más de|menos de|casi|cerca de|apenas|hasta)\s+(?:\d[\d,\u{202f}\u{a0}]*|un|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|quince|veinte|treinta|cuarenta|cincuenta|sesenta|noventa|cien|medio|media)\s+(?:s|ms|segundos?|minutos?|min|horas?)\b",
+    )
+    .unwrap();
+    time.find_iter(&text)
+        .map(|m| m.as_str().split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn el_detector_de_tiempos_escritos_a_mano_pilla_lo_que_debe() {
+    for bad in [
+        "En una máquina de dos núcleos tarda unos quince segundos.",
+        "tarda menos de un segundo en nuestra máquina",
+        "cada paso tarda más de 10 s",
+        "unos 7 min en una máquina de 2 núcleos",
+        "casi tres horas",
+    ] {
+        assert!(!handwritten_times(bad).is_empty(), "no pilla «{bad}»");
+    }
+    for good in [
+        "tarda <!--medida:capitulo_6-->unos 33 segundos<!--/medida--> en dos núcleos",
+        "10 000 pasos en unos segundos",
+        "entrena unos minutos",
+        "`--max-minutos 10`",
+        "La conexión tiene 10 s para abrirse",
+        "a las tres horas descubres que la tasa era alta",
+    ] {
+        assert!(
+            handwritten_times(good).is_empty(),
+            "pilla «{good}»: {:?}",
+            handwritten_times(good)
+        );
+    }
+}
+
+/// Las medidas guardadas por `python3 scripts/cifras.py medir`: clave → su objeto.
+fn saved_measures() -> serde_json::Map<String, serde_json::Value> {
+    let path = book_dir().join("medidas.json");
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    match serde_json::from_str(&text) {
+        Ok(serde_json::Value::Object(map)) => map,
+        other => panic!("{} no es un objeto JSON: {other:?}", path.display()),
+    }
+}
+
+#[test]
+fn cada_tiempo_del_libro_y_del_readme_es_una_medida_guardada() {
+    let measures = saved_measures();
+    for (key, m) in &measures {
+        for field in ["que", "orden", "texto", "maquina", "instrucciones", "fecha"] {
+            assert!(
+                m.get(field)
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|s| !s.is_empty()),
+                "la medida «{key}» de book/medidas.json no dice «{field}»"
+            );
+        }
+        let date = m["fecha"].as_str().unwrap();
+        assert!(
+            Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap().is_match(date),
+            "la fecha de «{key}» no es AAAA-MM-DD: {date}"
+        );
+    }
+    let mark = Regex::new(r"<!--medida:([a-z_0-9]+)-->(.*?)<!--/medida-->").unwrap();
+    let mut places = pages();
+    places.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"));
+    let mut cited = std::collections::BTreeSet::new();
+    let mut errors = String::new();
+    for place in &places {
+        let text = fs::read_to_string(place).expect("archivo legible");
+        let name = relative(place);
+        for c in mark.captures_iter(&text) {
+            cited.insert(c[1].to_string());
+            match measures.get(&c[1]).and_then(|m| m["texto"].as_str()) {
+                None => errors.push_str(&format!(
+                    "{name}: cita la medida «{}», que no está en book/medidas.json\n",
+                    &c[1]
+                )),
+                Some(saved) if saved != &c[2] => errors.push_str(&format!(
+                    "{name}: dice «{}» para «{}», y lo guardado es «{saved}»\n",
+                    &c[2], &c[1]
+                )),
+                Some(_) => {}
+            }
+        }
+        for found in handwritten_times(&text) {
+            errors.push_str(&format!(
+                "{name}: «{found}» es un tiempo escrito a mano: mídelo con \
+                 `python3 scripts/cifras.py medir` y cítalo, o quita la cifra\n"
+            ));
+        }
+    }
+    for key in measures.keys().filter(|k| !cited.contains(*k)) {
+        errors.push_str(&format!(
+            "la medida «{key}» está guardada y nadie la cita\n"
+        ));
+    }
+    assert!(errors.is_empty(), "{errors}");
+    let appendix =
+        fs::read_to_string(book_dir().join("src").join("medidas.md")).expect("medidas.md");
+    assert!(
+        appendix.contains("{{#include tablas/medidas.md}}"),
+        "el apéndice «Tiempos medidos» debe incluir la tabla de las medidas"
+    );
+}
+
+/// Los números de las ecuaciones aparte (`\\[ … \\tag{N.k} \\]`) de un capítulo, en orden; una
+/// ecuación sin número da `None`.
+fn equation_tags(markdown: &str) -> Vec<Option<String>> {
+    let block = Regex::new(r"(?s)\\\\\[(.*?)\\\\\]").unwrap();
+    let tag = Regex::new(r"\\\\tag\{([^}]*)\}").unwrap();
+    block
+        .captures_iter(markdown)
+        .map(|c| tag.captures(&c[1]).map(|t| t[1].to_string()))
+        .collect()
+}
+
+#[test]
+fn el_lector_de_numeros_de_ecuacion_pilla_lo_que_debe() {
+    let text = "a \\\\( x \\\\) b\n\\\\[ y = 1 \\\\tag{5.1} \\\\]\n\\\\[\nz\n\\\\]\n";
+    assert_eq!(equation_tags(text), vec![Some("5.1".to_string()), None]);
+}
+
+/// Como en Dive into Deep Learning, cada ecuación aparte lleva su número, «(N.k)», con `N` el
+/// número del capítulo y `k` contando desde 1 en todas sus páginas, en el orden del índice.
+#[test]
+fn cada_ecuacion_aparte_lleva_su_numero() {
+    let mut errors = String::new();
+    let mut next = std::collections::BTreeMap::<usize, usize>::new();
+    let mut total = 0;
+    for (page, chapter) in textbook_chapters() {
+        let text = fs::read_to_string(&page).expect("página legible");
+        for tag in equation_tags(&text) {
+            let k = next.entry(chapter).or_insert(0);
+            *k += 1;
+            total += 1;
+            let want = format!("{chapter}.{k}");
+            match tag {
+                Some(t) if t == want => {}
+                Some(t) => {
+                    let _ = writeln!(
+                        errors,
+                        "  {}: la ecuación {want} dice ({t})",
+                        relative(&page)
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        errors,
+                        "  {}: la ecuación {want} no tiene \\\\tag{{{want}}}",
+                        relative(&page)
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        total >= 20,
+        "solo hay {total} ecuaciones aparte en los capítulos"
+    );
+    assert!(errors.is_empty(), "\nEcuaciones sin su número:\n{errors}");
 }
