@@ -81,7 +81,7 @@ pub fn svg(
     );
     let n = labels.len() as i32;
     let cell = 22;
-    let (left, top) = (70, 90);
+    let (left, top) = (90, 90);
     let legend = 80;
     let width = (left + n * cell + legend) as u32;
     let height = (top + n * cell + 50) as u32;
@@ -94,17 +94,17 @@ pub fn svg(
         root.draw(&Text::new(
             title.to_string(),
             ((width / 2) as i32, 22),
-            centered(18),
+            centered(22),
         ))?;
         root.draw(&Text::new(
             "clave (a qué posición se mira) →".to_string(),
             (left + n * cell / 2, 50),
-            centered(13),
+            centered(17),
         ))?;
         root.draw(&Text::new(
             "consulta ↓".to_string(),
-            (left - 35, top - 14),
-            centered(13),
+            (left - 45, top - 14),
+            centered(17),
         ))?;
         for (i, &c) in labels.iter().enumerate() {
             let i = i as i32;
@@ -112,12 +112,12 @@ pub fn svg(
             root.draw(&Text::new(
                 text.clone(),
                 (left + i * cell + cell / 2, top - 12),
-                centered(15),
+                centered(17),
             ))?;
             root.draw(&Text::new(
                 text,
                 (left - 12, top + i * cell + cell / 2),
-                centered(15),
+                centered(17),
             ))?;
         }
         for ((i, j), &w) in weights.indexed_iter() {
@@ -153,7 +153,7 @@ pub fn svg(
             BLACK.stroke_width(1),
         ))?;
         let left_aligned =
-            TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+            TextStyle::from(("sans-serif", 17).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
         root.draw(&Text::new(
             "1".to_string(),
             (lx + 20, top),
@@ -167,7 +167,7 @@ pub fn svg(
         root.draw(&Text::new(
             "gris: el futuro, prohibido por la máscara".to_string(),
             (left + n * cell / 2, top + n * cell + 25),
-            centered(12),
+            centered(17),
         ))?;
         Ok(())
     })
