@@ -1,4 +1,4 @@
-//! Banco de pruebas del capítulo 5: milisegundos por paso de entrenamiento del bigram
+//! Banco de pruebas del capítulo 5: milisegundos por paso de entrenamiento del bigrama
 //! (lote 32, bloque 8), a mano y en candle. Lo usa `scripts/comparar_pytorch.sh`.
 //!
 //! `cargo bench --bench bigram` imprime una línea por motor:

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         );
         let shown = args.mostrar.min(data.len());
         println!("Los primeros {shown} identificadores:");
-        let head = data.as_slice().expect("arreglo contiguo");
+        let head = data.as_slice().expect("memoria contigua");
         println!("{}", pretty::ids(&head[..shown], 18));
         // ANCHOR_END: tensor
         println!();
@@ -50,7 +50,7 @@ fn main() -> ExitCode {
             pretty::integer(ds.train.len())
         );
         println!("  validación:    {} tokens", pretty::integer(ds.val.len()));
-        let val = ds.val.as_slice().expect("arreglo contiguo");
+        let val = ds.val.as_slice().expect("memoria contigua");
         println!("Validación: {}", pretty::ids_elided(val, 3));
         // ANCHOR_END: split
         println!();

@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         ds.check_block_size(args.bloque)?;
 
         // ANCHOR: pairs
-        let chunk = &ds.train.as_slice().expect("arreglo contiguo")[..=args.bloque];
+        let chunk = &ds.train.as_slice().expect("memoria contigua")[..=args.bloque];
         println!("block_size = {}", args.bloque);
         println!("train_data[..=block_size] = {chunk:?}");
         for (context, target) in batches::context_target_pairs(chunk) {

@@ -1,4 +1,4 @@
-//! Capítulo 5 — El modelo bigram: a mano en ndarray y con autograd en candle.
+//! Capítulo 5 — El modelo bigrama: a mano en ndarray y con autograd en candle.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -21,7 +21,7 @@ enum Engine {
     Candle,
 }
 
-/// Capítulo 5: entrena el modelo bigram del cuaderno y genera texto antes y después.
+/// Capítulo 5: entrena el modelo bigrama del cuaderno y genera texto antes y después.
 #[derive(Parser)]
 #[command(name = "05_bigram")]
 struct Args {
@@ -34,7 +34,7 @@ struct Args {
     motor: Engine,
 }
 
-/// Los valores por defecto del capítulo: los del cuaderno para el bigram.
+/// Los valores por defecto del capítulo: los del cuaderno para el bigrama.
 const DEFAULTS: &[(&str, &str)] = &[
     ("pasos", "10000"),
     ("lote", "32"),
@@ -71,7 +71,7 @@ fn main() -> ExitCode {
             eval_interval: t.eval_cada.unwrap(),
             eval_iters: t.eval_lotes.unwrap(),
         };
-        resources::check_memory("entrenar el bigram", bigram::training_memory(&cfg, vocab))?;
+        resources::check_memory("entrenar el bigrama", bigram::training_memory(&cfg, vocab))?;
 
         // ANCHOR: init
         let mut rng = rng::seeded(semilla);

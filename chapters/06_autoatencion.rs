@@ -265,7 +265,7 @@ fn main() -> ExitCode {
             eval_interval: cfg.steps.max(1),
             eval_iters: cfg.eval_iters,
         };
-        let bar = cli::step_bar(cfg.steps as u64, "Bigram");
+        let bar = cli::step_bar(cfg.steps as u64, "Bigrama");
         let report = bigram::train(
             &mut reference,
             &ds,

@@ -23,9 +23,9 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Entrena el GPT y guarda checkpoints y la curva de pérdida en la carpeta de salidas
+    /// Entrena el GPT y guarda puntos de control y la curva de pérdida en la carpeta de salidas
     Entrenar(TrainArgs),
-    /// Genera texto con un checkpoint guardado
+    /// Genera texto con un punto de control guardado
     Generar(generation::GenerateArgs),
     /// Entrena cada peldaño de la construcción del modelo y compara sus pérdidas
     Escalera(LadderArgs),
@@ -113,7 +113,7 @@ fn train_command(a: TrainArgs) -> anyhow::Result<()> {
     println!("Dispositivo: {}", training::device_name(&device));
     println!("Implementación: {}", trainer.kernels.name());
     println!(
-        "Configuración (preset {}):\n  {}",
+        "Configuración «{}»:\n  {}",
         a.model.preset,
         training::describe(&cfg)
     );

@@ -1,4 +1,4 @@
-//! # Ejercicios del capítulo 5: el modelo bigram
+//! # Ejercicios del capítulo 5: el modelo bigrama
 //!
 //! Completa cada función (quita el `todo!()`) y califícate con:
 //!
@@ -57,24 +57,25 @@ pub fn sample(probs: &[f32], u: f32) -> usize {
 
 /// **Ejercicio 5.5 — La pérdida de la tabla y su gradiente.**
 ///
-/// Junta tus piezas en el paso completo del bigram: los logits de cada posición son la fila
+/// Junta tus piezas en el paso completo del bigrama: los logits de cada posición son la fila
 /// `table[x[i]]` (forma `(N, V)`), la pérdida es tu `cross_entropy` y el gradiente de la
 /// **tabla** (forma `(V, V)`) se obtiene de tu `cross_entropy_grad`: la fila `i` de la derivada
 /// de los logits va a la fila `x[i]` de la tabla. Un mismo token puede salir varias veces en
 /// `x`: sus contribuciones se **suman**. Las filas de tokens que no aparecen quedan a cero.
-/// Devuelve `(pérdida, gradiente)`. Tu bigram de la prueba final se entrena con esta función.
+/// Devuelve `(pérdida, gradiente)`. Tu bigrama de la prueba final se entrena con esta función.
 pub fn table_loss_and_grad(table: &Array2<f32>, x: &[u32], y: &[u32]) -> (f32, Array2<f32>) {
     todo!("logits, pérdida y gradiente de la tabla")
 }
 
 /// **Ejercicio 5.6 — Muestrear con temperatura.**
 ///
-/// Divide cada logit por `temperature` (> 0), convierte el resultado en probabilidades con una
-/// softmax estable y elige un índice con tu `sample` y el número uniforme `u`. Con
-/// temperatura 1 es el muestreo del cuaderno; con menos de 1 la distribución se afila (el más
-/// probable gana más a menudo) y con más de 1 se aplana. Los logits pueden ser grandes.
+/// Divide cada logit por la temperatura τ (`temperature`, > 0), convierte el resultado en
+/// probabilidades con una softmax estable y elige un índice con tu `sample` y el número
+/// uniforme `u`. Con temperatura 1 es el muestreo del cuaderno; con menos de 1 la distribución
+/// se afila (el más probable gana más a menudo) y con más de 1 se aplana. Los logits pueden
+/// ser grandes.
 pub fn sample_with_temperature(logits: &[f32], temperature: f32, u: f32) -> usize {
-    todo!("logits / T, softmax y tu sample")
+    todo!("logits / τ, softmax y tu sample")
 }
 
 /// **Ejercicio 5.7 (más allá) — Calentamiento y coseno.**

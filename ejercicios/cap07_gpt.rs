@@ -17,9 +17,10 @@
 //! cargo ejercicios --entrenar gpt
 //! ```
 //!
-//! Las formas: `B` secuencias por lote, `T` posiciones, `C = n_embd` canales, `hs` el tamaño de
-//! una cabeza y `V` el vocabulario. Las operaciones de candle devuelven `Result`: encadénalas
-//! con `?`. Qué operaciones necesita cada pieza te lo dice `cargo ejercicios --pista 7.N`.
+//! Las formas: `B` secuencias por lote, `T` posiciones, `C = n_embd` canales, `d_k` el tamaño
+//! de una cabeza (`head_size`) y `V` el vocabulario. Las operaciones de candle devuelven
+//! `Result`: encadénalas con `?`. Qué operaciones necesita cada pieza te lo dice
+//! `cargo ejercicios --pista 7.N`.
 #![allow(unused_variables, unused_imports)]
 
 use candle_core::{D, DType, IndexOp, Module, Result, Tensor};
@@ -66,9 +67,9 @@ pub fn layer_norm(ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
 ///
 /// La del capítulo 6, ahora con candle, con lotes y con dropout: de `x (B, T, C)` salen
 /// `k`, `q` y `v` (`head.key`, `head.query`, `head.value`, capas lineales sin sesgo, cada una
-/// `(B, T, hs)`). Los pesos son la softmax con máscara (la de tu ejercicio 6.2, que aquí ya
-/// tienes en candle) de las afinidades `q · kᵀ / √hs (B, T, T)`, con tu `dropout`
-/// (`head.dropout`) sobre ellos; la salida es `pesos · v (B, T, hs)`.
+/// `(B, T, d_k)`). Los pesos son la softmax con máscara (la de tu ejercicio 6.2, que aquí ya
+/// tienes en candle) de las afinidades `q · kᵀ / √d_k (B, T, T)`, con tu `dropout`
+/// (`head.dropout`) sobre ellos; la salida es `pesos · v (B, T, d_k)`.
 pub fn head_forward(head: &Head, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
     todo!("afinidades escaladas, máscara, softmax, dropout y suma ponderada")
 }
@@ -76,7 +77,7 @@ pub fn head_forward(head: &Head, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> 
 /// **Ejercicio 7.4 — Atención de varias cabezas.**
 ///
 /// Aplica tu `head_forward` con cada cabeza de `sa.heads`, **en orden**, a la misma `x`;
-/// concatena sus salidas en la última dimensión (`(B, T, n_head · hs)`), pásalas por la
+/// concatena sus salidas en la última dimensión (`(B, T, n_head · d_k)`), pásalas por la
 /// proyección `sa.proj` y termina con tu `dropout` (probabilidad `sa.dropout`). El orden
 /// importa al entrenar: cada dropout saca sus números del mismo RNG.
 pub fn multi_head_attention(

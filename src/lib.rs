@@ -9,7 +9,7 @@
 //! - [`fast`]: **la maquinaria de velocidad**, otra implementación de las mismas operaciones,
 //!   probada contra la de la lección (capítulo «Rendimiento»). El programa elige cuál ejecuta
 //!   el modelo al construirlo ([`model::kernels::Kernels`]); `model` no usa nada de `fast`.
-//! - [`tools`]: **las herramientas**: línea de órdenes, checkpoints, gráficas y el RNG.
+//! - [`tools`]: **las herramientas**: línea de órdenes, puntos de control, gráficas y el RNG.
 //!
 //! ## Mapa: capítulo → módulos
 //!
@@ -19,7 +19,7 @@
 //! | 2. Codificación | `02_codificacion` | [`text::tokenizer`] |
 //! | 3. Tensores | `03_tensores` | [`text::dataset`] |
 //! | 4. Lotes | `04_lotes` | [`text::batches`], [`tools::rng`] |
-//! | 5. El modelo bigram | `05_bigram` | [`model::bigram`], [`model::estimate`], [`model::sampling`] |
+//! | 5. El modelo bigrama | `05_bigram` | [`model::bigram`], [`model::estimate`], [`model::sampling`] |
 //! | 6. Autoatención | `06_autoatencion` | [`model::attention`], [`model::layers`] |
 //! | 7. El GPT completo | `07_gpt` | [`model::gpt`], [`model::layers`], [`model::kernels`], [`model::adamw`], [`model::train`] |
 //! | 8. Entrenar en serio | `07_gpt` (`entrenar --reanudar`, `escalera`, `generar`) | [`tools::training`], [`tools::checkpoint`], [`model::ladder`], [`fast::kv_cache`] |
@@ -63,7 +63,7 @@ pub mod fast {
 }
 
 pub mod tools {
-    //! Las herramientas: línea de órdenes, checkpoints, gráficas, formato y el RNG.
+    //! Las herramientas: línea de órdenes, puntos de control, gráficas, formato y el RNG.
     pub mod checkpoint;
     pub mod cli;
     pub mod download;

@@ -374,7 +374,7 @@ fn salida_06_autoatencion() {
     comun::cabe_en_80_columnas(&stdout);
 }
 
-/// La tabla del capítulo 6 que compara el bigram con la cabeza es la salida de
+/// La tabla del capítulo 6 que compara el bigrama con la cabeza es la salida de
 /// `cargo run --bin 06_autoatencion` sin argumentos (5000 pasos), y también la diferencia que
 /// cita la prosa.
 #[test]

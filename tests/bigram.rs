@@ -1,4 +1,4 @@
-//! Capítulo 5: el bigram a mano y en candle calculan lo mismo, y ambos llegan a la pérdida
+//! Capítulo 5: el bigrama a mano y en candle calculan lo mismo, y ambos llegan a la pérdida
 //! de referencia de PyTorch sobre el Quijote.
 
 mod comun;
@@ -11,7 +11,7 @@ use gpt_desde_cero::text::tokenizer::Tokenizer;
 use gpt_desde_cero::{text::batches, tools::rng};
 use ndarray::Array2;
 
-/// PyTorch, con el bigram del cuaderno, tras 10 000 pasos (estimaciones de 200 lotes).
+/// PyTorch, con el bigrama del cuaderno, tras 10 000 pasos (estimaciones de 200 lotes).
 const PYTORCH_TRAIN: f32 = 2.229;
 const PYTORCH_VAL: f32 = 2.255;
 

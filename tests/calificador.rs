@@ -284,7 +284,7 @@ fn dos_entrenamientos_del_alumno_no_comparten_carpeta() {
 }
 
 /// Los tres huecos del issue 22 (punto 5): 5.4 con `>=` en vez de `>`, 6.3 sin el factor
-/// `1/√hs` y 7.3 con `k·qᵀ` en vez de `q·kᵀ`. Cada uno debe fallar con su diagnóstico. Son
+/// `1/√d_k` y 7.3 con `k·qᵀ` en vez de `q·kᵀ`. Cada uno debe fallar con su diagnóstico. Son
 /// mutantes de la lista [`MUTANTS`]: se califican con el programa de su tanda, ya compilado.
 fn batch_of(name: &str) -> Vec<Mutation> {
     let batch = MUTANTS
@@ -316,7 +316,7 @@ fn muestrear_con_mayor_o_igual_falla_en_el_empate() {
     let g = grade(&batch_of("5.4 <="), &["5.4"], &[]);
     let text = report(&g.stdout, "5.4").join("\n");
     assert!(
-        text.contains("con (probs = [0.2, 0.5, 0.3], u = 0.7)")
+        text.contains("con (probs = [0,2; 0,5; 0,3], u = 0,7)")
             && text.contains("se esperaba 2")
             && text.contains("y se obtuvo 1"),
         "{text}"
@@ -362,9 +362,9 @@ fn los_bordes_del_muestreo_son_los_del_enunciado() {
 #[test]
 fn una_cabeza_sin_escala_se_reconoce_en_6_3() {
     fails_with(
-        &batch_of("6.3 sin 1/√hs"),
+        &batch_of("6.3 sin 1/√d_k"),
         "6.3",
-        "¿olvidaste dividir por √hs?",
+        "¿olvidaste dividir por √d_k?",
     );
 }
 
@@ -473,10 +473,10 @@ const MUTANTS: &[&[Mutant]] = &[
         mutant!("5.3 sin decaimiento", "5.3", "cap05",
             "w[i] = w[i] * (1.0 - lr * wd) - lr * m_hat / (v_hat.sqrt() + eps);"
             => "w[i] -= lr * m_hat / (v_hat.sqrt() + eps);"),
-        mutant!("5.6 por T", "5.6", "cap05",
+        mutant!("5.6 por τ", "5.6", "cap05",
             "let scaled: Vec<f32> = logits.iter().map(|l| l / temperature).collect();"
             => "let scaled: Vec<f32> = logits.iter().map(|l| l * temperature).collect();"),
-        mutant!("6.3 sin 1/√hs", "6.3", "cap06",
+        mutant!("6.3 sin 1/√d_k", "6.3", "cap06",
             "scores[[i, j]] = q.row(i).dot(&k.row(j)) / (hs as f32).sqrt();"
             => "scores[[i, j]] = q.row(i).dot(&k.row(j));"),
         mutant!("7.3 sin dropout", "7.3", "cap07",

@@ -79,7 +79,7 @@ fn descarga_completa_y_despues_usa_la_cache() {
     assert_eq!(std::fs::read(&cache).unwrap(), TEXTO.as_bytes());
     assert_eq!(servidor.peticiones(), 1);
     // La caché es un archivo normal, con los permisos de cualquier archivo nuevo (0644 con la
-    // umask habitual), como los checkpoints.
+    // umask habitual), como los puntos de control.
     #[cfg(unix)]
     assert_eq!(permisos(&cache), permisos_de_un_archivo_nuevo(dir.path()));
     // Ni temporales ni restos: solo la carpeta y el archivo de la caché.
@@ -608,7 +608,7 @@ fn los_temporales_que_deja_un_kill_9_en_la_cache_se_borran() {
     assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "Borrados en «{}» los temporales de una escritura que no terminó (4,1 KB).",
+            "Borrados en «{}» los temporales de una escritura que no terminó (4,0 KiB).",
             datos.display()
         )),
         "{stderr}"

@@ -29,7 +29,7 @@ fn corpus() -> &'static (usize, Dataset) {
     })
 }
 
-/// El preset `diminuto` entero con dropout 0,2.
+/// La configuración `diminuto` entera con dropout 0,2.
 fn config() -> GptConfig {
     GptConfig {
         dropout: 0.2,
@@ -124,7 +124,7 @@ fn assert_same_curve(reference: &[LossPoint], fast: &[LossPoint], what: &str) {
     }
 }
 
-/// El preset `diminuto` completo con dropout 0,2: cada estimación (entrenamiento y
+/// La configuración `diminuto` completa con dropout 0,2: cada estimación (entrenamiento y
 /// validación) de la implementación rápida difiere como mucho 1e-4 de la del libro, con un
 /// núcleo (las dos mitades del lote una tras otra) y con dos (a la vez). En una máquina de un
 /// solo núcleo, el segundo caso repite el primero (y lo dice).

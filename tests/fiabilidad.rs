@@ -87,7 +87,7 @@ fn un_entrenamiento_nuevo_no_borra_un_modelo_entrenado() {
         ],
     );
     let despues = (std::fs::read(&last).unwrap(), std::fs::read(&best).unwrap());
-    assert!(antes == despues, "los checkpoints cambiaron");
+    assert!(antes == despues, "los puntos de control cambiaron");
 
     // Pedido explícitamente, sí se reemplaza; y reanudar sigue funcionando.
     ok(&entrenar(dir.path(), &["--sobrescribir"]));
@@ -231,7 +231,8 @@ fn los_temporales_de_una_escritura_cortada_se_borran() {
     assert!(temporales(dir.path()).is_empty());
 }
 
-/// Lanza un entrenamiento largo, espera a su primer checkpoint y le manda `senales` SIGINT.
+/// Lanza un entrenamiento largo, espera a su primer punto de control y le manda `senales`
+/// SIGINT.
 #[cfg(unix)]
 fn interrumpir(senales: usize) -> (Output, tempfile::TempDir) {
     real_corpus();
@@ -262,7 +263,7 @@ fn interrumpir(senales: usize) -> (Output, tempfile::TempDir) {
 #[test]
 fn dos_ctrl_c_cortan_sin_dejar_temporales() {
     // Un Ctrl-C lo prueba tests/gpt.rs; dos seguidos cortan enseguida, pero nunca a mitad
-    // de una escritura: esperan a que termine el checkpoint en curso.
+    // de una escritura: esperan a que termine el punto de control en curso.
     let (out, dir) = interrumpir(2);
     assert_eq!(out.status.code(), Some(130));
     assert!(
@@ -274,7 +275,7 @@ fn dos_ctrl_c_cortan_sin_dejar_temporales() {
         &dir.path().join("gpt.safetensors"),
         &candle_core::Device::Cpu,
     )
-    .expect("el checkpoint se lee entero");
+    .expect("el punto de control se lee entero");
 }
 
 #[test]
@@ -364,7 +365,11 @@ fn codigos_de_salida_y_mensajes() {
     let out = run(ATENCION, &["--intervalo-eval", "5"]);
     assert_falla(&out, 2, &["ahora se llama «--eval-cada»"]);
     let out = run(GPT, &["entrenar", "--preset", "semilla"]);
-    assert_falla(&out, 2, &["el preset «semilla» ahora se llama «cuaderno»"]);
+    assert_falla(
+        &out,
+        2,
+        &["la configuración «semilla» ahora se llama «cuaderno»"],
+    );
 }
 
 // --- descarga y archivos ---
@@ -467,7 +472,7 @@ fn un_checkpoint_que_no_es_un_archivo_normal_se_rechaza_sin_leerlo() {
             &out,
             1,
             &[
-                "no se pudo leer el checkpoint",
+                "no se pudo leer el punto de control",
                 ruta,
                 "no es un archivo normal",
                 dice,
@@ -534,14 +539,14 @@ fn un_entrenamiento_que_diverge_no_guarda_pesos_no_finitos() {
     );
     let stderr = assert_falla(&out, 1, &["dejó de ser un número finito", "--lr"]);
     let last = dir.path().join("gpt.safetensors");
-    // Lo que dice el mensaje es verdad: el checkpoint que queda es el del paso que nombra,
-    // y se carga (la carga rechaza pesos no finitos).
+    // Lo que dice el mensaje es verdad: el punto de control que queda es el del paso que
+    // nombra, y se carga (la carga rechaza pesos no finitos).
     let paso: usize = stderr
         .split("sigue siendo el del paso ")
         .nth(1)
         .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("el mensaje no dice qué checkpoint queda:\n{stderr}"));
+        .unwrap_or_else(|| panic!("el mensaje no dice qué punto de control queda:\n{stderr}"));
     let loaded = checkpoint::load(&last, &candle_core::Device::Cpu).unwrap();
     assert_eq!(loaded.progress.step, paso);
     for p in &loaded.progress.history {
@@ -684,7 +689,7 @@ fn una_carpeta_de_salida_es_de_un_solo_proceso() {
     real_corpus();
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path().to_str().unwrap();
-    // Un entrenamiento largo que guarda checkpoints sin parar.
+    // Un entrenamiento largo que guarda puntos de control sin parar.
     let mut primero = Command::new(GPT)
         .args(["entrenar", "--preset", "diminuto", "--pasos", "100000000"])
         .args(["--eval-cada", "1", "--eval-lotes", "1", "--salidas", s])
@@ -885,7 +890,7 @@ fn las_opciones_numericas_con_coma_o_punto() {
             "/no/existe",
         ],
     );
-    assert_falla(&out, 1, &["no existe el checkpoint"]);
+    assert_falla(&out, 1, &["no existe el punto de control"]);
     // Lo demás se rechaza con una pista (error de uso: 2).
     let out = run(GPT, &["entrenar", "--lr", "1.000,5"]);
     assert_falla(&out, 2, &["--lr", "sin separar los miles"]);

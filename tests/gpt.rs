@@ -1,5 +1,5 @@
-//! Capítulo 07: el GPT completo. Recuento de parámetros, formas, checkpoints, reanudación
-//! exacta, generación con semilla y los errores del programa `07_gpt`.
+//! Capítulo 07: el GPT completo. Recuento de parámetros, formas, puntos de control,
+//! reanudación exacta, generación con semilla y los errores del programa `07_gpt`.
 
 mod comun;
 
@@ -38,7 +38,7 @@ fn fails(args: &[&str]) -> String {
     stderr
 }
 
-/// Entrena un checkpoint diminuto en `dir` con argumentos extra.
+/// Entrena un punto de control diminuto en `dir` con argumentos extra.
 fn train_tiny(dir: &Path, extra: &[&str]) -> String {
     let salidas = dir.to_str().unwrap();
     let mut args = vec!["entrenar", "--preset", "diminuto", "--salidas", salidas];
@@ -161,7 +161,7 @@ fn training_writes_checkpoints_and_curve_and_generation_is_seeded() {
     comun::cabe_en_80_columnas(&shown);
     insta::assert_snapshot!("gpt_entrenar_diminuto", shown);
 
-    // Los metadatos del checkpoint: configuración, vocabulario y progreso.
+    // Los metadatos del punto de control: configuración, vocabulario y progreso.
     let best = dir.path().join("gpt-mejor.safetensors");
     let loaded = checkpoint::load(&best, &Device::Cpu).unwrap();
     assert_eq!(loaded.vocabulary.len(), 89);
@@ -380,7 +380,8 @@ fn resuming_continues_exactly() {
         "16",
     ]);
     assert!(
-        e.contains("otra configuración") && e.contains("n_embd = 32 en el checkpoint y 16 ahora"),
+        e.contains("otra configuración")
+            && e.contains("n_embd = 32 en el punto de control y 16 ahora"),
         "{e}"
     );
     // Con otro corpus (otro vocabulario), también.
@@ -515,7 +516,7 @@ fn gelu_and_cosine_travel_in_the_checkpoint() {
         "20",
     ]);
     assert!(
-        e.contains("activation = gelu en el checkpoint y relu ahora"),
+        e.contains("activation = gelu en el punto de control y relu ahora"),
         "{e}"
     );
 
@@ -562,7 +563,8 @@ fn the_ladder_prints_one_row_per_rung() {
     assert_eq!(params(rows[9]), params(rows[8]), "{stdout}");
 }
 
-/// Ctrl-C (SIGINT) no corta a mitad: termina el paso, estima y guarda un checkpoint entero.
+/// Ctrl-C (SIGINT) no corta a mitad: termina el paso, estima y guarda un punto de control
+/// entero.
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_cleanly_and_keeps_a_checkpoint() {
@@ -577,7 +579,8 @@ fn ctrl_c_stops_cleanly_and_keeps_a_checkpoint() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // El primer checkpoint aparece tras la estimación del paso 0, ya con el manejador puesto.
+    // El primer punto de control aparece tras la estimación del paso 0, ya con el manejador
+    // puesto.
     let ckpt = dir.path().join("gpt.safetensors");
     while !ckpt.exists() {
         assert!(

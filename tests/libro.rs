@@ -1885,6 +1885,7 @@ fn saved_measures() -> serde_json::Map<String, serde_json::Value> {
 #[test]
 fn cada_tiempo_del_libro_y_del_readme_es_una_medida_guardada() {
     let measures = saved_measures();
+    let iso_date = Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap();
     for (key, m) in &measures {
         for field in ["que", "orden", "texto", "maquina", "instrucciones", "fecha"] {
             assert!(
@@ -1896,7 +1897,7 @@ fn cada_tiempo_del_libro_y_del_readme_es_una_medida_guardada() {
         }
         let date = m["fecha"].as_str().unwrap();
         assert!(
-            Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap().is_match(date),
+            iso_date.is_match(date),
             "la fecha de «{key}» no es AAAA-MM-DD: {date}"
         );
     }

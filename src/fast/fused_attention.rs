@@ -34,8 +34,8 @@ pub struct AttentionDropout {
 
 /// `qkv (B, T, 3·C)` → `(B, T, C)`: la salida concatenada de `n_head` cabezas de atención
 /// causal. Las columnas de `qkv` son, por este orden, las consultas de todas las cabezas
-/// (`C = n_head · hs` columnas, la cabeza `h` en `h·hs..(h+1)·hs`), las claves y los
-/// valores. Los pesos se escalan por `1/√hs`, como en el libro.
+/// (`C = n_head · d_k` columnas, la cabeza `h` en `h·d_k..(h+1)·d_k`), las claves y los
+/// valores. Los pesos se escalan por `1/√d_k`, como en el libro.
 pub fn causal_attention(
     qkv: &Tensor,
     n_head: usize,
@@ -87,7 +87,7 @@ struct CausalAttentionBackward {
     dropout: Option<AttentionDropout>,
 }
 
-/// Las tres matrices `(T, hs)` de la cabeza `h` del elemento `b` del lote, dentro de `qkv`.
+/// Las tres matrices `(T, d_k)` de la cabeza `h` del elemento `b` del lote, dentro de `qkv`.
 fn head_views<T>(qkv: &[T], d: Dims, b: usize, h: usize) -> [View<'_, T>; 3] {
     let (c, rs) = (d.c(), 3 * d.c());
     let base = b * d.t * rs + h * d.hs;
@@ -110,13 +110,13 @@ fn head_mask<T: Float>(
 }
 
 // ANCHOR: pesos
-/// Los pesos de atención de una cabeza, en `p (T, T)`: `softmax(q kᵀ / √hs)` fila a fila, con
+/// Los pesos de atención de una cabeza, en `p (T, T)`: `softmax(q kᵀ / √d_k)` fila a fila, con
 /// el futuro a 0. Por bloques de filas, y sin calcular las columnas que nunca se miran.
 fn attention_weights<T: Float + 'static>(q: View<T>, k: View<T>, t: usize, hs: usize, p: &mut [T]) {
     let scale = T::from(hs).expect("hs representable").sqrt().recip();
     for r0 in (0..t).step_by(ROW_BLOCK) {
         let r1 = (r0 + ROW_BLOCK).min(t);
-        // Afinidades del bloque: (r1-r0, hs) × (hs, r1).
+        // Afinidades del bloque: (r1-r0, d_k) × (d_k, r1).
         matmul(
             (r1 - r0, r1, hs),
             &mut p[r0 * t..],
@@ -168,7 +168,7 @@ fn forward<T: Float + 'static>(qkv: &[T], d: Dims, dropout: &Option<AttentionDro
             for r0 in (0..t).step_by(ROW_BLOCK) {
                 let r1 = (r0 + ROW_BLOCK).min(t);
                 mask_block(&mut p, mask, t, r0, r1);
-                // Salida del bloque: (r1-r0, r1) × (r1, hs).
+                // Salida del bloque: (r1-r0, r1) × (r1, d_k).
                 let pw = View::rows(&p[r0 * t..], t);
                 matmul(
                     (r1 - r0, d.hs, r1),
@@ -235,10 +235,10 @@ fn backward<T: Float + 'static>(
                 }
                 let ds = View::rows(&dp[r0 * t..], t);
                 let pdv = View::rows(&pd[r0 * t..], t);
-                // dq = ds · k / √hs (cada fila de q solo la toca su bloque).
+                // dq = ds · k / √d_k (cada fila de q solo la toca su bloque).
                 let dq = &mut dqkv[base + r0 * 3 * c..];
                 matmul((rows, hs, r1), dq, 3 * c, false, ds, k, scale);
-                // dk += dsᵀ · q / √hs y dv += pdᵀ · dout (todas las filas hasta r1).
+                // dk += dsᵀ · q / √d_k y dv += pdᵀ · dout (todas las filas hasta r1).
                 let dk = &mut dqkv[base + c..];
                 matmul(
                     (r1, hs, rows),

@@ -238,12 +238,12 @@ impl<'a> KvCache<'a> {
         q.matmul(&k.t()?)? * (head_size as f64).powf(-0.5)
     }
 
-    /// Lo que sigue a la atención en un bloque: juntar las cabezas `att (n_head, T, hs)`,
+    /// Lo que sigue a la atención en un bloque: juntar las cabezas `att (n_head, T, d_k)`,
     /// proyectar, sumar al residuo `x (T, C)`, y la red de avance con su residuo.
     fn finish_block(&self, layer: usize, x: &Tensor, att: &Tensor) -> Result<Tensor> {
         let block = &self.model.blocks[layer];
         let (t, c) = x.dims2()?;
-        let att = att.transpose(0, 1)?.reshape((t, c))?; // (T, n_head · hs)
+        let att = att.transpose(0, 1)?.reshape((t, c))?; // (T, n_head · d_k)
         let x = (x + self.linear(&block.sa.proj, &att)?)?;
         let h = self.layer_norm(&block.ln2, &x)?;
         &x + self.kernels.feed_forward(&block.ffwd, &h)?
@@ -281,7 +281,7 @@ impl<'a> KvCache<'a> {
             };
             x = self.finish_block(layer, &x, &att)?;
             if self.host.is_some() {
-                // (n_head, T, hs) → filas (T, C), con sitio para llenar la ventana.
+                // (n_head, T, d_k) → filas (T, C), con sitio para llenar la ventana.
                 let rows = |t: &Tensor| -> Result<Vec<f32>> {
                     let mut out = Vec::with_capacity(cfg.block_size * cfg.n_embd);
                     out.extend(t.transpose(0, 1)?.flatten_all()?.to_vec1::<f32>()?);
@@ -308,11 +308,11 @@ impl<'a> KvCache<'a> {
         let mut x = self.embed(&[token], self.tokens.len())?; // (1, C)
         for layer in 0..self.model.blocks.len() {
             let h = self.layer_norm(&self.model.blocks[layer].ln1, &x)?;
-            let (q, k, v) = self.project(layer, &h)?; // (n_head, 1, hs)
-            let keys = Tensor::cat(&[&self.keys[layer], &k], 1)?; // (n_head, T + 1, hs)
+            let (q, k, v) = self.project(layer, &h)?; // (n_head, 1, d_k)
+            let keys = Tensor::cat(&[&self.keys[layer], &k], 1)?; // (n_head, T + 1, d_k)
             let values = Tensor::cat(&[&self.values[layer], &v], 1)?;
             let wei = candle_nn::ops::softmax_last_dim(&self.scores(&q, &keys)?)?;
-            let att = wei.matmul(&values)?; // (n_head, 1, hs)
+            let att = wei.matmul(&values)?; // (n_head, 1, d_k)
             x = self.finish_block(layer, &x, &att)?;
             self.keys[layer] = keys;
             self.values[layer] = values;

@@ -1,7 +1,7 @@
 //! AdamW con la fórmula de `torch.optim.AdamW`, escrito sobre tensores de candle.
 //!
 //! `candle_nn::AdamW` hace la misma cuenta, pero guarda sus momentos en privado; para poder
-//! guardarlos en un checkpoint y reanudar exactamente, tenemos el nuestro. Una prueba
+//! guardarlos en un punto de control y reanudar exactamente, tenemos el nuestro. Una prueba
 //! comprueba que los dos dan los mismos pesos.
 
 use candle_core::backprop::GradStore;

@@ -108,7 +108,7 @@ pub fn average_softmax(x: ArrayView3<f32>) -> Array3<f32> {
 }
 // ANCHOR_END: version3
 
-/// La mayor diferencia absoluta entre dos arreglos de la misma forma.
+/// La mayor diferencia absoluta entre dos tensores de la misma forma.
 pub fn max_abs_diff(a: ArrayView3<f32>, b: ArrayView3<f32>) -> f32 {
     assert_eq!(a.dim(), b.dim(), "formas distintas");
     a.iter()
@@ -160,18 +160,18 @@ impl HeadWeights {
     }
 }
 
-/// El resultado de una cabeza: los pesos de atención `(B, T, T)` y la salida `(B, T, hs)`.
+/// El resultado de una cabeza: los pesos de atención `(B, T, T)` y la salida `(B, T, d_k)`.
 #[derive(Debug, Clone)]
 pub struct HeadOutput {
     pub weights: Array3<f32>,
     pub out: Array3<f32>,
 }
 
-/// `x @ Wᵀ` para cada posición: `(B, T, C)` → `(B, T, hs)`.
+/// `x @ Wᵀ` para cada posición: `(B, T, C)` → `(B, T, d_k)`.
 fn project(x: ArrayView3<f32>, w: &Array2<f32>) -> Array3<f32> {
     let (b, t, c) = x.dim();
     let flat = x.to_shape((b * t, c)).expect("forma compatible");
-    let y = flat.dot(&w.t()); // (B·T, hs)
+    let y = flat.dot(&w.t()); // (B·T, d_k)
     Array3::from_shape_fn((b, t, w.nrows()), |(i, j, k)| y[[i * t + j, k]])
 }
 
@@ -181,9 +181,9 @@ fn project(x: ArrayView3<f32>, w: &Array2<f32>) -> Array3<f32> {
 /// y softmax la convierten en pesos, y la salida es la media ponderada de los valores `v`.
 pub fn head_forward(w: &HeadWeights, x: ArrayView3<f32>) -> HeadOutput {
     let (b_size, t_size, _) = x.dim();
-    let k = project(x, &w.key); // (B, T, hs)
-    let q = project(x, &w.query); // (B, T, hs)
-    let v = project(x, &w.value); // (B, T, hs)
+    let k = project(x, &w.key); // (B, T, d_k)
+    let q = project(x, &w.query); // (B, T, d_k)
+    let v = project(x, &w.value); // (B, T, d_k)
     let scale = (w.head_size() as f32).powf(-0.5);
     let mut weights = Array3::zeros((b_size, t_size, t_size));
     let mut out = Array3::zeros((b_size, t_size, w.head_size()));
@@ -193,9 +193,9 @@ pub fn head_forward(w: &HeadWeights, x: ArrayView3<f32>) -> HeadOutput {
             k.index_axis(Axis(0), b),
             v.index_axis(Axis(0), b),
         );
-        let scores = q_b.dot(&k_b.t()) * scale; // (T, hs) @ (hs, T) → (T, T)
+        let scores = q_b.dot(&k_b.t()) * scale; // (T, d_k) @ (d_k, T) → (T, T)
         let wei = causal_softmax(scores.view());
-        out.index_axis_mut(Axis(0), b).assign(&wei.dot(&v_b)); // (T, T) @ (T, hs)
+        out.index_axis_mut(Axis(0), b).assign(&wei.dot(&v_b)); // (T, T) @ (T, d_k)
         weights.index_axis_mut(Axis(0), b).assign(&wei);
     }
     HeadOutput { weights, out }
@@ -291,14 +291,14 @@ impl Head {
         })
     }
 
-    /// `(B, T, C)` → la salida `(B, T, hs)` y los pesos de atención `(B, T, T)`.
+    /// `(B, T, C)` → la salida `(B, T, d_k)` y los pesos de atención `(B, T, T)`.
     pub fn forward_with_weights(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let (_b, t, _c) = x.dims3()?;
-        let k = self.key.forward(x)?; // (B, T, hs)
-        let q = self.query.forward(x)?; // (B, T, hs)
+        let k = self.key.forward(x)?; // (B, T, d_k)
+        let q = self.query.forward(x)?; // (B, T, d_k)
         let scores = (q.matmul(&k.t()?)? * (self.head_size as f64).powf(-0.5))?; // (B, T, T)
         let wei = layers::masked_softmax(&scores, &layers::causal_mask(t, x.device())?)?;
-        let v = self.value.forward(x)?; // (B, T, hs)
+        let v = self.value.forward(x)?; // (B, T, d_k)
         Ok((wei.matmul(&v)?, wei))
     }
 }
@@ -401,7 +401,7 @@ impl HeadModel {
         let positions = Tensor::arange(0u32, t as u32, idx.device())?;
         let pos_emb = self.position_embedding.forward(&positions)?; // (T, C)
         let x = tok_emb.broadcast_add(&pos_emb)?; // (B, T, C)
-        let (x, wei) = self.head.forward_with_weights(&x)?; // (B, T, hs)
+        let (x, wei) = self.head.forward_with_weights(&x)?; // (B, T, d_k)
         Ok((self.lm_head.forward(&x)?, wei)) // (B, T, vocab_size)
     }
 
@@ -599,7 +599,7 @@ pub fn train(
     Ok(trainer.progress.history)
 }
 
-/// Un tensor de candle `(B, T, C)` a partir de un arreglo de `ndarray`.
+/// Un tensor de candle `(B, T, C)` a partir de uno de `ndarray`.
 pub fn to_tensor3(x: ArrayView3<f32>, device: &Device) -> Result<Tensor> {
     Tensor::from_vec(x.iter().copied().collect::<Vec<f32>>(), x.dim(), device)
 }

@@ -1,4 +1,4 @@
-//! El modelo bigram: una tabla `(vocab, vocab)` cuya fila `c` son los logits del carácter
+//! El modelo bigrama: una tabla `(vocab, vocab)` cuya fila `c` son los logits del carácter
 //! que sigue a `c`. Dos versiones: a mano en ndarray (pérdida, gradiente y AdamW escritos
 //! aquí) y en candle (con autograd). Las pruebas comprueban que coinciden.
 
@@ -155,11 +155,11 @@ impl AdamW {
         let correction1 = 1.0 - b1.powi(self.t);
         let correction2 = 1.0 - b2.powi(self.t);
         let decay = 1.0 - lr * self.weight_decay;
-        // Recorremos los cuatro arreglos como slices contiguos: el compilador vectoriza el bucle.
-        let w = param.as_slice_mut().expect("arreglo contiguo");
-        let g = grad.as_slice().expect("arreglo contiguo");
-        let m = self.m.as_slice_mut().expect("arreglo contiguo");
-        let v = self.v.as_slice_mut().expect("arreglo contiguo");
+        // Las cuatro matrices, como slices de memoria contigua: el compilador vectoriza el bucle.
+        let w = param.as_slice_mut().expect("memoria contigua");
+        let g = grad.as_slice().expect("memoria contigua");
+        let m = self.m.as_slice_mut().expect("memoria contigua");
+        let v = self.v.as_slice_mut().expect("memoria contigua");
         for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
             *m = b1 * *m + (1.0 - b1) * g; // media móvil del gradiente
             *v = b2 * *v + (1.0 - b2) * g * g; // y de su cuadrado
@@ -179,7 +179,7 @@ pub use crate::model::sampling::{sample, sample_with, softmax};
 // Los dos motores detrás de una misma interfaz.
 // ---------------------------------------------------------------------------------------
 
-/// Lo que el bucle de entrenamiento necesita de un modelo bigram.
+/// Lo que el bucle de entrenamiento necesita de un modelo bigrama.
 pub trait Bigram {
     /// Pérdida sin entrenar (para `estimate_loss`).
     fn loss(&self, x: &[u32], y: &[u32]) -> candle_core::Result<f32>;
@@ -195,7 +195,7 @@ pub fn initial_table(vocab_size: usize, rng: &mut Rng) -> Array2<f32> {
     Array2::from_shape_vec((vocab_size, vocab_size), values).expect("forma correcta")
 }
 
-/// El bigram a mano, en ndarray.
+/// El bigrama a mano, en ndarray.
 #[derive(Debug, Clone)]
 pub struct HandBigram {
     pub table: Array2<f32>,
@@ -233,7 +233,7 @@ impl Bigram for HandBigram {
     }
 }
 
-/// El mismo bigram en candle: la tabla es una `Var`, la pérdida se construye con
+/// El mismo bigrama en candle: la tabla es una `Var`, la pérdida se construye con
 /// operaciones de candle y `backward()` calcula el gradiente.
 pub struct CandleBigram {
     pub table: Var,
@@ -303,7 +303,7 @@ pub struct TrainConfig {
     pub eval_iters: usize,
 }
 
-/// Lo que ocupa entrenar el bigram, por arriba: la tabla V×V con su derivada y los dos
+/// Lo que ocupa entrenar el bigrama, por arriba: la tabla V×V con su derivada y los dos
 /// momentos de AdamW, los logits de un lote (con sus probabilidades y su derivada) y los
 /// lotes de las estimaciones. `None` si la cuenta no cabe en 64 bits.
 pub fn training_memory(cfg: &TrainConfig, vocab_size: usize) -> Option<u64> {

@@ -1,4 +1,4 @@
-//! `estimate_loss` del cuaderno, una sola vez para los tres modelos del libro: el bigram
+//! `estimate_loss` del cuaderno, una sola vez para los tres modelos del libro: el bigrama
 //! (capítulo 5), el modelo de una cabeza (capítulo 6) y el GPT (capítulo 7).
 
 use ndarray::Array2;

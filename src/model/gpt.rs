@@ -5,8 +5,8 @@
 //! Los parámetros tienen los mismos nombres que el `state_dict` de PyTorch
 //! (`blocks.0.sa.heads.0.key.weight`, …). El modelo se arma en dos pasos: [`init_params`] crea
 //! los parámetros (normal(0, 0.02) y sesgos a cero, con el RNG del proyecto) y
-//! [`Gpt::from_params`] los busca por nombre y monta las capas. Así, cargar un checkpoint es
-//! solo cambiar de dónde salen los valores.
+//! [`Gpt::from_params`] los busca por nombre y monta las capas. Así, cargar un punto de
+//! control es solo cambiar de dónde salen los valores.
 
 use std::fmt;
 
@@ -124,11 +124,11 @@ impl LrSchedule {
 /// Las configuraciones con nombre.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
-    /// Minúsculo, para las pruebas: segundos.
+    /// Minúscula, para las pruebas: segundos.
     Diminuto,
-    /// El de nanoGPT para CPU: unos minutos en un portátil.
+    /// La de nanoGPT para CPU: unos minutos en un portátil.
     Cpu,
-    /// El del cuaderno: 10,8 millones de parámetros, pensado para una GPU.
+    /// La del cuaderno: 10,8 millones de parámetros, pensado para una GPU.
     Cuaderno,
 }
 
@@ -160,7 +160,7 @@ pub struct ConfigError {
 
 impl GptConfig {
     // ANCHOR: presets
-    /// La configuración de un preset para un vocabulario de `vocab_size` caracteres.
+    /// La configuración predefinida `preset` para un vocabulario de `vocab_size` caracteres.
     pub fn preset(preset: Preset, vocab_size: usize) -> Self {
         match preset {
             Preset::Diminuto => Self {
@@ -403,15 +403,15 @@ impl Head {
     // ANCHOR: head
     /// `x (B, T, C)` → `(B, T, head_size)`. `mask` es la máscara causal `(T, T)`.
     pub fn forward(&self, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-        let k = self.key.forward(x)?; // (B, T, hs)
-        let q = self.query.forward(x)?; // (B, T, hs)
+        let k = self.key.forward(x)?; // (B, T, d_k)
+        let q = self.query.forward(x)?; // (B, T, d_k)
         let head_size = k.dim(D::Minus1)?;
-        // Afinidades: (B, T, hs) @ (B, hs, T) → (B, T, T), escaladas por 1/√hs.
+        // Afinidades: (B, T, d_k) @ (B, d_k, T) → (B, T, T), escaladas por 1/√d_k.
         let wei = (q.matmul(&k.t()?)? * (head_size as f64).powf(-0.5))?;
         let wei = layers::masked_softmax(&wei, mask)?; // el futuro no cuenta
         let wei = mode.dropout(&wei, self.dropout)?;
-        let v = self.value.forward(x)?; // (B, T, hs)
-        wei.matmul(&v) // (B, T, T) @ (B, T, hs) → (B, T, hs)
+        let v = self.value.forward(x)?; // (B, T, d_k)
+        wei.matmul(&v) // (B, T, T) @ (B, T, d_k) → (B, T, d_k)
     }
     // ANCHOR_END: head
 }
@@ -433,7 +433,7 @@ impl MultiHeadAttention {
             .iter()
             .map(|h| h.forward(x, mask, mode))
             .collect::<Result<Vec<_>>>()?;
-        let out = Tensor::cat(&outs, D::Minus1)?; // (B, T, n_head · hs)
+        let out = Tensor::cat(&outs, D::Minus1)?; // (B, T, n_head · d_k)
         mode.dropout(&self.proj.forward(&out)?, self.dropout)
     }
     // ANCHOR_END: multi_head

@@ -1,7 +1,7 @@
-//! La escalera: el camino de la clase, del bigram al GPT, peldaño a peldaño, cada uno
+//! La escalera: el camino de la clase, del bigrama al GPT, peldaño a peldaño, cada uno
 //! entrenado con la misma configuración pequeña para ver cuánto aporta cada idea.
 //!
-//! 1. bigram: una tabla `(vocab, vocab)` de logits;
+//! 1. bigrama: una tabla `(vocab, vocab)` de logits;
 //! 2. + una cabeza de atención e incrustaciones de posición;
 //! 3. + varias cabezas (concatenadas);
 //! 4. + red de avance tras la atención;
@@ -245,7 +245,7 @@ impl Partial {
         let tok = self.token_embedding_table.forward(idx)?;
         let (Some(pos_table), Some(lm_head)) = (&self.position_embedding_table, &self.lm_head)
         else {
-            return Ok(tok); // bigram: la incrustación ya son los logits
+            return Ok(tok); // bigrama: la incrustación ya son los logits
         };
         let t = idx.dim(1)?;
         let pos = pos_table.forward(&Tensor::arange(0u32, t as u32, idx.device())?)?;

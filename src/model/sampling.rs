@@ -1,8 +1,8 @@
 //! Del vector de logits al siguiente carácter: softmax, temperatura, top-k, top-p y el sorteo. Una
-//! sola versión para los tres modelos que generan texto (el bigram del capítulo 5, el modelo
+//! sola versión para los tres modelos que generan texto (el bigrama del capítulo 5, el modelo
 //! de una cabeza del 6 y el GPT del 7).
 //!
-//! Las funciones valen para `f32` y para `f64`: el bigram y la cabeza sortean en `f32`, el GPT
+//! Las funciones valen para `f32` y para `f64`: el bigrama y la cabeza sortean en `f32`, el GPT
 //! en `f64` (sus probabilidades, y el número uniforme que las recorre).
 
 use num_traits::Float;

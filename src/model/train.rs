@@ -4,12 +4,12 @@
 //! **Reproducible y reanudable.** Todo lo aleatorio sale del RNG del proyecto con la semilla
 //! del entrenamiento, y cada paso usa su propio flujo: el paso `s` saca sus lotes y sus
 //! máscaras de dropout de `ChaCha8(semilla, flujo s + 1)`, la inicialización usa el flujo 0 y
-//! las estimaciones otro flujo aparte. Así el «estado del RNG» de un checkpoint es solo
-//! `(semilla, paso)`: reanudar en el paso `k` produce exactamente los mismos números que
-//! no haberse detenido nunca, y evaluar más o menos veces no cambia el entrenamiento.
+//! las estimaciones otro flujo aparte. Así el «estado del RNG» de un punto de control es solo
+//! `(semilla, paso)`: reanudar en el paso `k` produce exactamente los mismos números que no
+//! haberse detenido nunca, y evaluar más o menos veces no cambia el entrenamiento.
 //!
-//! Lo que no es la lección (los checkpoints, Ctrl-C, el límite de tiempo, la vigilancia de
-//! una pérdida que diverge) lo pone `tools::training` desde fuera, con los ganchos
+//! Lo que no es la lección (los puntos de control, Ctrl-C, el límite de tiempo, la vigilancia
+//! de una pérdida que diverge) lo pone `tools::training` desde fuera, con los ganchos
 //! ([`Hooks`]) del bucle.
 
 use std::sync::Arc;
@@ -111,7 +111,7 @@ pub fn warmup_cosine_lr(
 // ANCHOR_END: warmup_cosine
 
 /// Los pasos de calentamiento de un entrenamiento de `max_iters` pasos con coseno: el 5 %
-/// (100 de los 2000 del preset `cpu`), al menos uno y siempre menos que `max_iters`.
+/// (100 de los 2000 de la configuración `cpu`), al menos uno y siempre menos que `max_iters`.
 pub fn warmup_steps(max_iters: usize) -> usize {
     (max_iters / 20).max(1).min(max_iters.saturating_sub(1))
 }
@@ -265,7 +265,7 @@ pub enum Finish {
     Interrupted,
 }
 
-/// Lo que el bucle avisa a quien lo vigila desde fuera (guardar checkpoints, contar el
+/// Lo que el bucle avisa a quien lo vigila desde fuera (guardar puntos de control, contar el
 /// progreso, parar con Ctrl-C…). Un error en un gancho para el entrenamiento.
 pub trait Hooks<L: ?Sized> {
     /// Tras cada estimación de la pérdida, ya apuntada en el historial; `best` si es la mejor
@@ -358,7 +358,8 @@ fn param_count(cfg: &GptConfig) -> f64 {
     2.0 * v * c + t * c + l * (12.0 * c * c + 13.0 * c) + 2.0 * c + v
 }
 
-/// Lo que ocupa en el disco un checkpoint para reanudar: pesos y los dos momentos de AdamW.
+/// Lo que ocupa en el disco un punto de control para reanudar: pesos y los dos momentos de
+/// AdamW.
 pub fn checkpoint_bytes(cfg: &GptConfig) -> Option<u64> {
     estimate::bytes(param_count(cfg) * 12.0)
 }

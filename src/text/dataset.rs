@@ -15,7 +15,7 @@ pub enum Split {
 }
 
 // ANCHOR: encode_text
-/// Codifica todo el texto como un arreglo 1-D de `u32` (`torch.tensor(encode(text))`).
+/// Codifica todo el texto como un tensor 1-D de `u32` (`torch.tensor(encode(text))`).
 pub fn encode_text(tokenizer: &Tokenizer, text: &str) -> Result<Array1<u32>, TokenizerError> {
     tokenizer.encode(text).map(Array1::from)
 }

@@ -66,7 +66,7 @@ impl Tokenizer {
     // ANCHOR_END: from_text
 
     /// Reconstruye un tokenizador a partir de su vocabulario (por ejemplo, el guardado en
-    /// un checkpoint). Los caracteres deben ser distintos y estar ordenados.
+    /// un punto de control). Los caracteres deben ser distintos y estar ordenados.
     pub fn from_chars(chars: Vec<char>) -> Result<Self, TokenizerError> {
         if let Some(w) = chars.windows(2).find(|w| w[0] >= w[1]) {
             return Err(TokenizerError::UnsortedVocabulary { ch: w[1] });

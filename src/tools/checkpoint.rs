@@ -1,12 +1,12 @@
-//! Checkpoints: los pesos del modelo (y, para reanudar, los momentos de AdamW) en un archivo
-//! safetensors, con la configuración, el vocabulario y el progreso en sus metadatos.
+//! Puntos de control: los pesos del modelo (y, para reanudar, los momentos de AdamW) en un
+//! archivo safetensors, con la configuración, el vocabulario y el progreso en sus metadatos.
 //!
 //! - Con el vocabulario dentro, generar texto no necesita el corpus.
 //! - Se escribe en un temporal de la misma carpeta y se renombra: si el programa se corta a
-//!   mitad (Ctrl-C, un apagón), el checkpoint anterior sigue entero.
+//!   mitad (Ctrl-C, un apagón), el punto de control anterior sigue entero.
 //! - Una suma de comprobación de todo lo que se lee (los datos y los metadatos) detecta
-//!   archivos dañados o editados; un checkpoint de otra configuración o de otro vocabulario
-//!   se rechaza diciendo en qué difiere.
+//!   archivos dañados o editados; un punto de control de otra configuración o de otro
+//!   vocabulario se rechaza diciendo en qué difiere.
 //! - Nunca se guarda ni se carga un modelo con valores no finitos (NaN o infinito): el de un
 //!   entrenamiento que diverge no sirve para nada, y no debe pisar uno bueno.
 
@@ -34,15 +34,19 @@ const OLD_FORMAT: &str = "gpt-desde-cero/gpt/1";
 const M_PREFIX: &str = "adamw.m.";
 const V_PREFIX: &str = "adamw.v.";
 
-/// Todo lo que puede salir mal con un checkpoint.
+/// Todo lo que puede salir mal con un punto de control.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    #[error("no se pudo leer el checkpoint «{}»: {}", path.display(), io_detail(source))]
+    #[error("no se pudo leer el punto de control «{}»: {}", path.display(), io_detail(source))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("no se pudo escribir el checkpoint «{}»: {}", path.display(), io_detail(source))]
+    #[error(
+        "no se pudo escribir el punto de control «{}»: {}",
+        path.display(),
+        io_detail(source)
+    )]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -53,17 +57,18 @@ pub enum CheckpointError {
     )]
     NotSafetensors { path: PathBuf, detail: String },
     #[error(
-        "«{}» no es un checkpoint de este proyecto (falta o no coincide el formato «{FORMAT}»)",
+        "«{}» no es un punto de control de este proyecto (falta o no coincide el formato \
+         «{FORMAT}»)",
         path.display()
     )]
     NotOurs { path: PathBuf },
     #[error(
-        "«{}» es un checkpoint de una versión anterior de este proyecto, sin suma de \
+        "«{}» es un punto de control de una versión anterior de este proyecto, sin suma de \
          comprobación de los metadatos; vuelve a entrenar el modelo (`07_gpt entrenar`)",
         path.display()
     )]
     OldFormat { path: PathBuf },
-    #[error("el checkpoint «{}» está dañado: {detail}", path.display())]
+    #[error("el punto de control «{}» está dañado: {detail}", path.display())]
     Corrupt { path: PathBuf, detail: String },
     #[error(
         "no se guardó «{}»: el tensor «{name}» tiene valores que no son números finitos (NaN o \
@@ -72,7 +77,7 @@ pub enum CheckpointError {
     )]
     NonFinite { path: PathBuf, name: String },
     #[error(
-        "el checkpoint «{}» es de otra configuración: {}",
+        "el punto de control «{}» es de otra configuración: {}",
         path.display(),
         differences.join(", ")
     )]
@@ -81,7 +86,7 @@ pub enum CheckpointError {
         differences: Vec<String>,
     },
     #[error(
-        "el checkpoint «{}» se entrenó con otro vocabulario ({saved} caracteres) que el de este corpus ({current}); usa el mismo corpus",
+        "el punto de control «{}» se entrenó con otro vocabulario ({saved} caracteres) que el de este corpus ({current}); usa el mismo corpus",
         path.display()
     )]
     OtherVocabulary {
@@ -89,14 +94,17 @@ pub enum CheckpointError {
         saved: usize,
         current: usize,
     },
-    #[error("el checkpoint «{}» no guarda el estado del optimizador y no sirve para reanudar", path.display())]
+    #[error(
+        "el punto de control «{}» no guarda el estado del optimizador y no sirve para reanudar",
+        path.display()
+    )]
     NoOptimizerState { path: PathBuf },
-    #[error("error de candle con el checkpoint: {0}")]
+    #[error("error de candle con el punto de control: {0}")]
     Candle(#[from] candle_core::Error),
 }
 
-/// Un checkpoint leído: la configuración, el vocabulario, el modelo montado, el progreso y,
-/// si los guardaba, los momentos del optimizador.
+/// Un punto de control leído: la configuración, el vocabulario, el modelo montado, el progreso
+/// y, si los guardaba, los momentos del optimizador.
 #[derive(Debug)]
 pub struct Loaded {
     pub config: GptConfig,
@@ -119,9 +127,9 @@ fn fnv1a(chunks: &[&[u8]]) -> u64 {
     h
 }
 
-/// La suma de comprobación de un checkpoint: todos los metadatos salvo ella misma (en orden
-/// de clave, cada clave y valor con su longitud delante, para que no se puedan mover bytes de
-/// uno a otro) y después los datos de los tensores, en orden de nombre.
+/// La suma de comprobación de un punto de control: todos los metadatos salvo ella misma (en
+/// orden de clave, cada clave y valor con su longitud delante, para que no se puedan mover
+/// bytes de uno a otro) y después los datos de los tensores, en orden de nombre.
 fn checksum<'a>(
     meta: &HashMap<String, String>,
     tensors: impl IntoIterator<Item = (&'a str, &'a [u8])>,
@@ -286,7 +294,7 @@ pub fn save(
     })
 }
 
-/// Lee un checkpoint y monta el modelo en `device`, comprobando todo lo que se pueda.
+/// Lee un punto de control y monta el modelo en `device`, comprobando todo lo que se pueda.
 pub fn load(path: &Path, device: &Device) -> Result<Loaded, CheckpointError> {
     // Antes de leer: un FIFO esperaría para siempre y /dev/zero no se acaba nunca.
     resources::check_regular_file(path).map_err(|source| CheckpointError::Read {
@@ -495,7 +503,7 @@ pub struct LoadedTable {
 
 /// Guarda de forma atómica la tabla de un bigrama (`V×V`, con `V` el tamaño de `vocabulary`)
 /// con su vocabulario, sus pasos y su semilla, y la misma suma de comprobación que los
-/// checkpoints del GPT. Nunca una tabla con valores no finitos.
+/// puntos de control del GPT. Nunca una tabla con valores no finitos.
 pub fn save_table(
     path: &Path,
     table: ndarray::ArrayView2<f32>,
@@ -633,7 +641,7 @@ pub fn resume_differences(saved: &GptConfig, wanted: &GptConfig) -> Vec<String> 
             _ => true,
         })
         .filter(|((_, a), (_, b))| a != b)
-        .map(|((k, a), (_, b))| format!("{k} = {a} en el checkpoint y {b} ahora"))
+        .map(|((k, a), (_, b))| format!("{k} = {a} en el punto de control y {b} ahora"))
         .collect()
 }
 
@@ -713,8 +721,8 @@ mod tests {
         assert!(e.contains("no se pudo leer"), "{e}");
     }
 
-    /// Reescribe un checkpoint cambiando sus metadatos o sus datos con `edit`, con la suma de
-    /// comprobación recalculada: un archivo «bien sellado» con contenido malo.
+    /// Reescribe un punto de control cambiando sus metadatos o sus datos con `edit`, con la
+    /// suma de comprobación recalculada: un archivo «bien sellado» con contenido malo.
     fn reseal(
         path: &Path,
         edit: impl FnOnce(&mut HashMap<String, String>, &mut Vec<(String, Vec<usize>, Vec<u8>)>),
@@ -869,13 +877,13 @@ mod tests {
         b.n_embd = 64;
         assert_eq!(
             resume_differences(&a, &b),
-            vec!["n_embd = 128 en el checkpoint y 64 ahora"]
+            vec!["n_embd = 128 en el punto de control y 64 ahora"]
         );
         let mut c = a.clone();
         c.activation = Activation::Gelu;
         assert_eq!(
             resume_differences(&a, &c),
-            vec!["activation = relu en el checkpoint y gelu ahora"]
+            vec!["activation = relu en el punto de control y gelu ahora"]
         );
         // Con el coseno, el calendario depende de los pasos totales: no pueden cambiar.
         let mut d = a.clone();
@@ -884,7 +892,7 @@ mod tests {
         e.max_iters = 5000;
         assert_eq!(
             resume_differences(&d, &e),
-            vec!["max_iters = 2000 en el checkpoint y 5000 ahora"]
+            vec!["max_iters = 2000 en el punto de control y 5000 ahora"]
         );
     }
 

@@ -1,15 +1,17 @@
 //! Convenciones comunes de los programas de cada capítulo: argumentos en español, errores
 //! claros en español con salida distinta de cero, y barras de progreso.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::error::{ContextKind, ErrorKind};
 use clap::{Arg, ArgAction, Command};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use crate::model::gpt::{ConfigError, Preset};
 use crate::tools::download::{self, Corpus};
+use crate::tools::pretty;
 
 /// Argumento común a todos los programas: el texto con el que trabajar.
 #[derive(Debug, Clone, clap::Args)]
@@ -201,7 +203,7 @@ static STDOUT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// Escribe en la salida estándar sin entrar en pánico si no se puede (el `println!` de la
 /// biblioteca estándar sí entra). El primer error se guarda y [`run`] lo informa al final;
-/// mientras tanto el programa sigue, para no perder el trabajo (un checkpoint) por una
+/// mientras tanto el programa sigue, para no perder el trabajo (un punto de control) por una
 /// salida que no se pudo mostrar.
 pub fn write_stdout(args: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
@@ -256,7 +258,7 @@ macro_rules! print {
 /// mismos tensores grandes, y por defecto glibc los pide al sistema con `mmap` y los devuelve
 /// al liberarlos, así que el paso siguiente paga otra vez los fallos de página de memoria
 /// nueva. Con umbrales altos, la memoria liberada se reutiliza (la mitad de fallos de página
-/// y ~10 % menos de CPU en el preset `cpu`). glibc no deja subir el umbral de `mmap` de
+/// y ~10 % menos de CPU en la configuración `cpu`). glibc no deja subir el umbral de `mmap` de
 /// 32 MB, y en la configuración del cuaderno hay tensores de 50 MB: sin `mmap` (todo sale
 /// del montón y se reutiliza) el paso tarda un 16 % menos. No cambia ningún resultado.
 pub fn tune_allocator() {
@@ -351,7 +353,7 @@ fn renamed_hint(old: &str) -> Option<String> {
         if name.starts_with("--") {
             format!("; ahora se llama «{new}»")
         } else {
-            format!("; el preset «{name}» ahora se llama «{new}»")
+            format!("; la configuración «{name}» ahora se llama «{new}»")
         }
     })
 }
@@ -576,8 +578,9 @@ fn spanish_usage_from(mut cmd: Command, built: &mut Command) -> Command {
     cmd.override_usage(usage)
 }
 
-/// Los presets del GPT como valores de una opción (`--preset cpu`), con su ayuda en español.
-/// Vive aquí, y no junto a [`Preset`], porque la lección no sabe nada de la línea de órdenes.
+/// Las configuraciones predefinidas del GPT como valores de una opción (`--preset cpu`), con
+/// su ayuda en español. Vive aquí, y no junto a [`Preset`], porque la lección no sabe nada de
+/// la línea de órdenes.
 impl clap::ValueEnum for Preset {
     fn value_variants<'a>() -> &'a [Self] {
         &Preset::ALL
@@ -585,10 +588,10 @@ impl clap::ValueEnum for Preset {
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         let help = match self {
-            Preset::Diminuto => "Minúsculo, para las pruebas: segundos",
-            Preset::Cpu => "El de nanoGPT para CPU: unos minutos en un portátil",
+            Preset::Diminuto => "Minúscula, para las pruebas: segundos",
+            Preset::Cpu => "La de nanoGPT para CPU: unos minutos en un portátil",
             Preset::Cuaderno => {
-                "El del cuaderno: 10,8 millones de parámetros, pensado para una GPU"
+                "La del cuaderno: 10,8 millones de parámetros, pensado para una GPU"
             }
         };
         Some(clap::builder::PossibleValue::new(self.name()).help(help))
@@ -639,14 +642,25 @@ pub fn config_error(e: ConfigError) -> anyhow::Error {
     }
 }
 
-/// Barra de progreso de pasos (entrenamiento), con pasos por segundo y tiempo restante.
+/// Barra de progreso de pasos (entrenamiento), con pasos por segundo y tiempo restante. Los
+/// números van con la norma del libro (`{pos}`, `{len}` y `{per_sec}` de indicatif los
+/// escriben a la inglesa: «2,345.1234/s»).
 pub fn step_bar(steps: u64, message: &'static str) -> ProgressBar {
     let bar = ProgressBar::new(steps);
     bar.set_style(
         ProgressStyle::with_template(
-            "{msg} {bar:30} {pos}/{len} pasos ({per_sec}, quedan {eta}) {prefix}",
+            "{msg} {bar:30} {paso}/{pasos} pasos ({ritmo}, quedan {eta}) {prefix}",
         )
-        .expect("plantilla fija"),
+        .expect("plantilla fija")
+        .with_key("paso", |s: &ProgressState, w: &mut dyn fmt::Write| {
+            let _ = w.write_str(&pretty::integer(s.pos()));
+        })
+        .with_key("pasos", |s: &ProgressState, w: &mut dyn fmt::Write| {
+            let _ = w.write_str(&s.len().map_or_else(|| "?".to_string(), pretty::integer));
+        })
+        .with_key("ritmo", |s: &ProgressState, w: &mut dyn fmt::Write| {
+            let _ = w.write_str(&pretty::per_second(s.per_sec()));
+        }),
     );
     bar.set_message(message);
     bar

@@ -766,16 +766,30 @@ pub fn wait_spinner(message: &str) -> indicatif::ProgressBar {
 }
 
 /// Convierte el aviso de espera en la barra de una descarga de `len` bytes (o de tamaño
-/// desconocido).
+/// desconocido). Los tamaños van con prefijos binarios y la norma del libro
+/// ([`resources::bytes`]: «1,5 MiB»), no a la inglesa como `{bytes}` de indicatif.
 pub fn into_byte_bar(bar: &indicatif::ProgressBar, len: Option<u64>, message: &'static str) {
+    use indicatif::ProgressState;
+    use std::fmt::Write;
     let template = match len {
         Some(n) => {
             bar.set_length(n);
-            "{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})"
+            "{msg} {bar:30} {recibido}/{total} ({ritmo})"
         }
-        None => "{spinner} {msg} {bytes} ({bytes_per_sec})",
+        None => "{spinner} {msg} {recibido} ({ritmo})",
     };
-    bar.set_style(indicatif::ProgressStyle::with_template(template).expect("plantilla fija"));
+    let style = indicatif::ProgressStyle::with_template(template)
+        .expect("plantilla fija")
+        .with_key("recibido", |s: &ProgressState, w: &mut dyn Write| {
+            let _ = w.write_str(&resources::bytes(s.pos()));
+        })
+        .with_key("total", |s: &ProgressState, w: &mut dyn Write| {
+            let _ = w.write_str(&s.len().map_or_else(|| "?".to_string(), resources::bytes));
+        })
+        .with_key("ritmo", |s: &ProgressState, w: &mut dyn Write| {
+            let _ = w.write_str(&resources::bytes_per_second(s.per_sec()));
+        });
+    bar.set_style(style);
     bar.set_message(message);
 }
 

@@ -18,7 +18,7 @@ use crate::tools::resources::io_detail;
 /// Las opciones de `07_gpt generar`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenerateArgs {
-    /// Checkpoint con el modelo entrenado
+    /// Punto de control con el modelo entrenado
     #[arg(
         long,
         value_name = "RUTA",
@@ -90,8 +90,8 @@ pub fn memory(tokens: usize) -> Option<u64> {
 pub fn load(path: &Path, device: &Device) -> anyhow::Result<Loaded> {
     if !path.exists() {
         anyhow::bail!(
-            "no existe el checkpoint «{}»; entrena primero con `07_gpt entrenar` o indica otro \
-             con --checkpoint",
+            "no existe el punto de control «{}»; entrena primero con `07_gpt entrenar` o indica \
+             otro con --checkpoint",
             path.display()
         );
     }

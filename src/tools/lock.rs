@@ -1,11 +1,11 @@
 //! La carpeta de salida de un entrenamiento, para un solo proceso a la vez.
 //!
 //! Dos entrenamientos en la misma carpeta se pisarían: el segundo borraría los temporales que
-//! el primero está escribiendo, o reemplazaría sus checkpoints. [`OutputDir::claim`] crea la
-//! carpeta, comprueba que se puede escribir en ella y la cierra con un cerrojo (`flock`) sobre
-//! un archivo suyo, que guarda el PID de quien la usa. El sistema suelta el cerrojo cuando el
-//! proceso termina, de cualquier forma (también con `kill -9` o un apagón): un cerrojo de un
-//! proceso muerto no estorba nunca, y el archivo que queda se reutiliza.
+//! el primero está escribiendo, o reemplazaría sus puntos de control. [`OutputDir::claim`]
+//! crea la carpeta, comprueba que se puede escribir en ella y la cierra con un cerrojo
+//! (`flock`) sobre un archivo suyo, que guarda el PID de quien la usa. El sistema suelta el
+//! cerrojo cuando el proceso termina, de cualquier forma (también con `kill -9` o un apagón):
+//! un cerrojo de un proceso muerto no estorba nunca, y el archivo que queda se reutiliza.
 
 use std::fs::File;
 use std::io::{self, Read as _, Seek as _, Write as _};

@@ -58,6 +58,24 @@ pub fn number(x: impl std::fmt::Display) -> String {
     book_number(&x.to_string())
 }
 
+/// Un ritmo para las barras de progreso, con la norma del libro y las cifras que se pueden
+/// leer mientras cambia: sin decimales desde 100 («2345/s», «12\u{202F}345/s»), uno desde 10
+/// («12,3/s») y dos por debajo («0,52/s»). Sin datos todavía (un ritmo que no es finito o
+/// es negativo), «—/s».
+pub fn per_second(x: f64) -> String {
+    if !x.is_finite() || x < 0.0 {
+        return "—/s".to_string();
+    }
+    let decimals = if x >= 100.0 {
+        0
+    } else if x >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{}/s", decimal(x, decimals))
+}
+
 /// Una lista de identificadores alineados en columnas, `per_line` por línea, como los
 /// imprime PyTorch: `[27, 38, 37,  1, ...]`.
 pub fn ids(values: &[u32], per_line: usize) -> String {
@@ -259,6 +277,17 @@ mod tests {
         assert_eq!(ids_2d(m.view()), "[[ 1, 20],\n [ 3,  4]]");
         assert_eq!(shape(&[4, 8]), "(4, 8)");
         assert_eq!(shape(&[7]), "(7,)");
+    }
+
+    #[test]
+    fn rates_follow_the_book() {
+        assert_eq!(per_second(2345.1234), "2345/s");
+        assert_eq!(per_second(12345.6), "12\u{202F}346/s");
+        assert_eq!(per_second(12.34), "12,3/s");
+        assert_eq!(per_second(0.5234), "0,52/s");
+        assert_eq!(per_second(0.0), "0,00/s");
+        assert_eq!(per_second(f64::INFINITY), "—/s");
+        assert_eq!(per_second(f64::NAN), "—/s");
     }
 
     #[test]

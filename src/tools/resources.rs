@@ -73,9 +73,16 @@ fn os_error_detail(e: &io::Error) -> String {
     format!("error de entrada/salida ({:?})", e.kind())
 }
 
-/// Un tamaño en bytes para leerlo: «1,5 GB», «820 MB», «12 KB».
+/// Un tamaño en bytes para leerlo, con prefijos binarios (1 KiB = 1024 bytes, 1 MiB = 1024²,
+/// 1 GiB = 1024³) y la norma del libro: «1,5 GiB», «820 MiB», «12 KiB».
 pub fn bytes(n: u64) -> String {
-    const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)];
+    const KIB: f64 = 1024.0;
+    const UNITS: [(&str, f64); 4] = [
+        ("TiB", KIB * KIB * KIB * KIB),
+        ("GiB", KIB * KIB * KIB),
+        ("MiB", KIB * KIB),
+        ("KiB", KIB),
+    ];
     for (unit, size) in UNITS {
         let x = n as f64 / size;
         if x >= 1.0 {
@@ -84,6 +91,15 @@ pub fn bytes(n: u64) -> String {
         }
     }
     format!("{} bytes", crate::tools::pretty::integer(n))
+}
+
+/// Un ritmo de descarga para las barras: «1,5 MiB/s», con [`bytes`]; sin datos todavía (un
+/// ritmo que no es finito o es negativo), «—/s».
+pub fn bytes_per_second(x: f64) -> String {
+    if !x.is_finite() || x < 0.0 {
+        return "—/s".to_string();
+    }
+    format!("{}/s", bytes(x as u64))
 }
 
 /// Escribe `bytes` en `path` de forma atómica: un temporal en la misma carpeta, `fsync` y
@@ -406,9 +422,14 @@ mod tests {
     #[test]
     fn sizes_read_in_spanish() {
         assert_eq!(bytes(512), "512 bytes");
-        assert_eq!(bytes(1_500), "1,5 KB");
-        assert_eq!(bytes(820_000_000), "820 MB");
-        assert_eq!(bytes(4_300_000_000_000), "4,3 TB");
+        assert_eq!(bytes(1023), "1023 bytes");
+        assert_eq!(bytes(1536), "1,5 KiB");
+        assert_eq!(bytes(820 << 20), "820 MiB");
+        assert_eq!(bytes(1_000_000_000), "954 MiB");
+        assert_eq!(bytes(3 << 29), "1,5 GiB");
+        assert_eq!(bytes(3 << 39), "1,5 TiB");
+        assert_eq!(bytes_per_second(1_572_864.0), "1,5 MiB/s");
+        assert_eq!(bytes_per_second(f64::NAN), "—/s");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! La maquinaria alrededor del bucle de entrenamiento de la lección ([`model::train::train`]):
-//! checkpoints, Ctrl-C, el límite de tiempo y la vigilancia de una pérdida que diverge. Todo
-//! entra por los ganchos del bucle ([`Hooks`]); el bucle no sabe nada de esto.
+//! puntos de control, Ctrl-C, el límite de tiempo y la vigilancia de una pérdida que diverge.
+//! Todo entra por los ganchos del bucle ([`Hooks`]); el bucle no sabe nada de esto.
 //!
 //! También el dispositivo en el que se ejecuta (la CPU o una GPU con CUDA).
 //!
@@ -36,9 +36,9 @@ pub struct Outputs {
 /// Opciones del entrenamiento vigilado.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Parar limpiamente (estimación y checkpoint) pasado este tiempo.
+    /// Parar limpiamente (estimación y punto de control) pasado este tiempo.
     pub time_limit: Option<Duration>,
-    /// Checkpoints; sin ellos, solo se entrena en memoria.
+    /// Puntos de control; sin ellos, solo se entrena en memoria.
     pub outputs: Option<Outputs>,
 }
 
@@ -88,13 +88,14 @@ pub fn resume(
     })
 }
 
-/// Los ganchos de [`run`]: checkpoints tras cada estimación, ni un paso más con una pérdida
-/// que no es finita, Ctrl-C y el límite de tiempo.
+/// Los ganchos de [`run`]: puntos de control tras cada estimación, ni un paso más con una
+/// pérdida que no es finita, Ctrl-C y el límite de tiempo.
 struct Supervisor<'a, F: FnMut(Event)> {
     options: &'a RunOptions,
     vocabulary: &'a [char],
     start: Instant,
-    /// El paso del último checkpoint escrito, para decir la verdad si algo sale mal después.
+    /// El paso del último punto de control escrito, para decir la verdad si algo sale mal
+    /// después.
     saved: Option<usize>,
     on_event: F,
 }
@@ -134,8 +135,8 @@ impl<L: Learner + AsRef<Trainer>, F: FnMut(Event)> Hooks<L> for Supervisor<'_, F
 
 impl<F: FnMut(Event)> Supervisor<'_, F> {
     /// El error de un entrenamiento que diverge (una pérdida NaN o infinita en el paso
-    /// `step`), que dice qué checkpoints quedan: nada se guarda después de que la pérdida deje
-    /// de ser finita, y los guardados antes siguen intactos.
+    /// `step`), que dice qué puntos de control quedan: nada se guarda después de que la
+    /// pérdida deje de ser finita, y los guardados antes siguen intactos.
     fn diverged(&self, loss: f32, step: usize) -> anyhow::Error {
         let kept = match (&self.options.outputs, self.saved) {
             (None, _) => String::new(),
@@ -144,8 +145,8 @@ impl<F: FnMut(Event)> Supervisor<'_, F> {
                 out.last.display(),
                 integer(s)
             ),
-            (Some(_), None) => " En esta ejecución no se llegó a guardar ningún checkpoint; \
-                 los que hubiera en la carpeta siguen como estaban."
+            (Some(_), None) => " En esta ejecución no se llegó a guardar ningún punto de \
+                 control; los que hubiera en la carpeta siguen como estaban."
                 .to_string(),
         };
         let step = integer(step);
@@ -157,7 +158,7 @@ impl<F: FnMut(Event)> Supervisor<'_, F> {
     }
 }
 
-/// Entrena con el bucle de la lección, vigilado: guarda checkpoints tras cada estimación
+/// Entrena con el bucle de la lección, vigilado: guarda puntos de control tras cada estimación
 /// (el último y el de mejor validación), para con un error si la pérdida deja de ser finita
 /// (sin guardar nada más), para limpiamente con Ctrl-C ([`install_ctrl_c`]) o pasado
 /// `time_limit`, y al terminar guarda el estado final. Cuenta lo que pasa con `on_event`.
@@ -189,9 +190,9 @@ pub fn run<L: Learner + AsRef<Trainer>>(
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// Con esto, el primer Ctrl-C pide parar tras el paso en curso (con su estimación y su
-/// checkpoint) y el segundo corta enseguida, pero nunca a mitad de una escritura: espera a
-/// que acabe el checkpoint en curso, así que no quedan temporales. Sale con 130, el código
+/// Con esto, el primer Ctrl-C pide parar tras el paso en curso (con su estimación y su punto
+/// de control) y el segundo corta enseguida, pero nunca a mitad de una escritura: espera a que
+/// acabe el punto de control en curso, así que no quedan temporales. Sale con 130, el código
 /// de un programa interrumpido. (El crate `ctrlc` atiende Ctrl-C y `kill` en Linux, macOS y
 /// Windows.)
 pub fn install_ctrl_c() {
@@ -295,7 +296,7 @@ pub fn implementation(
 }
 
 /// Cómo entrenar el GPT, además de las opciones comunes ([`crate::tools::cli::TrainingArgs`]):
-/// el preset y los tamaños del modelo.
+/// la configuración predefinida y los tamaños del modelo.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ModelArgs {
     /// Configuración de partida (las opciones de abajo cambian valores sueltos)
@@ -331,7 +332,7 @@ fn dropout(text: &str) -> Result<f32, String> {
     Ok(p)
 }
 
-/// La configuración del preset con los valores que el usuario cambió, comprobada.
+/// La configuración predefinida con los valores que el usuario cambió, comprobada.
 pub fn gpt_config(
     train: &crate::tools::cli::TrainingArgs,
     model: &ModelArgs,
@@ -441,7 +442,7 @@ pub fn check_before_training(
         .map(|m| m.len())
         .sum();
     let needed = one.saturating_mul(3).saturating_sub(present);
-    resources::check_disk("guardar los checkpoints", dir, needed)?;
+    resources::check_disk("guardar los puntos de control", dir, needed)?;
     Ok(claimed)
 }
 
@@ -485,7 +486,7 @@ pub fn load_to_resume(
     let mut differences = checkpoint::resume_differences(&loaded.config, cfg);
     if loaded.progress.seed != seed {
         differences.push(format!(
-            "semilla = {} en el checkpoint y {seed} ahora",
+            "semilla = {} en el punto de control y {seed} ahora",
             loaded.progress.seed
         ));
     }
@@ -500,7 +501,8 @@ pub fn load_to_resume(
     trainer.model.config = cfg.clone();
     if trainer.progress.step >= cfg.max_iters {
         anyhow::bail!(
-            "el checkpoint ya tiene {} pasos y se pidieron {}: usa --pasos con un número mayor",
+            "el punto de control ya tiene {} pasos y se pidieron {}: usa --pasos con un número \
+             mayor",
             integer(trainer.progress.step),
             integer(cfg.max_iters)
         );
@@ -523,7 +525,7 @@ impl RunArgs {
 /// con lo que ya haya en la carpeta de salida.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Para limpiamente (estimación y checkpoint) pasados estos minutos
+    /// Para limpiamente (estimación y punto de control) pasados estos minutos
     #[arg(long, value_name = "MIN", value_parser = crate::tools::cli::minutes)]
     pub max_minutos: Option<std::time::Duration>,
     /// Dónde entrenar (por defecto la GPU si el programa tiene CUDA y hay una; si no, la CPU)
@@ -535,7 +537,7 @@ pub struct RunArgs {
     /// Continúa el entrenamiento guardado en <salidas>/gpt.safetensors
     #[arg(long, conflicts_with = "sobrescribir")]
     pub reanudar: bool,
-    /// Empieza de cero aunque <salidas> ya tenga checkpoints, y los reemplaza
+    /// Empieza de cero aunque <salidas> ya tenga puntos de control, y los reemplaza
     #[arg(long)]
     pub sobrescribir: bool,
 }
@@ -625,8 +627,8 @@ impl Watch {
                 crate::println!("Se acabó el tiempo (--max-minutos): parado en el paso {step}.")
             }
             Finish::Interrupted => crate::println!(
-                "Interrumpido con Ctrl-C: parado en el paso {step}, con su checkpoint guardado \
-                 (sigue con --reanudar)."
+                "Interrumpido con Ctrl-C: parado en el paso {step}, con su punto de control \
+                 guardado (sigue con --reanudar)."
             ),
         }
         crate::println!(
@@ -640,7 +642,7 @@ impl Watch {
             crate::println!("Mejor pérdida de validación: {}", decimal(best.into(), 4));
         }
         crate::println!(
-            "Checkpoints: {} (para reanudar)\ny {} (el de mejor validación)",
+            "Puntos de control: {} (para reanudar)\ny {} (el de mejor validación)",
             outputs.last.display(),
             outputs.best.display()
         );

@@ -33,7 +33,7 @@ pub const SAMPLE_EDGES: &[(&[f32], f32)] = &[
 
 /// Califica `sample(probs, u)` contra la biblioteca y, si difiere, dice por qué suele pasar.
 fn check_sample(probs: &[f32], u: f32) -> Grade {
-    let input = format!("(probs = {probs:?}, u = {u})");
+    let input = format!("(probs = {}, u = {})", nums(probs), num(u));
     let got = with_input(&input, || graded::cap05::sample(probs, u));
     let want = bigram::sample_with(probs, u);
     if got == want {
@@ -160,7 +160,7 @@ pub fn exercises() -> Vec<Exercise> {
                     let mut opt = bigram::AdamW::new((1, n), lr);
                     for t in 1..=5 {
                         let g = rng::normal_vec(r, n, 0.0, 1.0);
-                        let input = format!("{n} pesos, lr = {lr}, tras el paso t = {t}");
+                        let input = format!("{n} pesos, lr = {}, tras el paso t = {t}", num(lr));
                         with_input(&input, || {
                             graded::cap05::adamw_step(&mut w, &g, &mut m, &mut v, t, lr)
                         });
@@ -255,7 +255,7 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap05::sample_with_temperature",
             title: "Ejercicio 5.6 — Muestrear con temperatura",
             file: "ejercicios/cap05_bigram.rs",
-            hint: "primero divide cada logit por T; después la softmax (restando el máximo) y tu `sample`.",
+            hint: "primero divide cada logit por τ (`temperature`); después la softmax (restando el máximo) y tu `sample`.",
             more_hints: &[
                 "`iter().map(|l| l / temperature)` escala; el máximo con `fold(f32::NEG_INFINITY, f32::max)`; `exp()`, la suma y tu `sample(&probs, u)`.",
                 "escala los logits, resta el máximo, exp de cada uno, divide por la suma y llama a tu `sample` con esas probabilidades y `u`.",
@@ -275,7 +275,12 @@ pub fn exercises() -> Vec<Exercise> {
                     let t = [0.25f32, 0.5, 1.0, 2.0, 5.0][r.random_range(0..5)];
                     let u: f32 = r.random();
                     let scaled: Vec<f32> = logits.iter().map(|l| l / t).collect();
-                    let input = format!("logits = {logits:?}, temperatura {t}, u = {u}");
+                    let input = format!(
+                        "logits = {}, temperatura {}, u = {}",
+                        nums(&logits),
+                        num(t),
+                        num(u)
+                    );
                     check(
                         &input,
                         with_input(&input, || {

@@ -5,7 +5,7 @@ use ndarray::{Array, Array2, Dimension};
 
 use super::*;
 
-/// Compara dos arreglos: [`check_array`] con la tolerancia de este capítulo.
+/// Compara dos tensores: [`check_array`] con la tolerancia de este capítulo.
 fn close<D: Dimension>(input: &str, got: Array<f32, D>, want: Array<f32, D>, tol: f32) -> Grade {
     check_array(input, &got, &want, tol)
 }
@@ -18,8 +18,8 @@ fn random_shape(r: &mut rng::Rng) -> (usize, usize, usize) {
     )
 }
 
-/// 6.3: si la salida `got` es la de una cabeza con una escala equivocada (ninguna, `1/hs`,
-/// `√hs` o `1/√C`) y no la de `1/√hs`, qué escala parece y qué cambiar. Las salidas de esas
+/// 6.3: si la salida `got` es la de una cabeza con una escala equivocada (ninguna, `1/d_k`,
+/// `√d_k` o `1/√C`) y no la de `1/√d_k`, qué escala parece y qué cambiar. Las salidas de esas
 /// escalas se calculan con la cabeza de la biblioteca multiplicando la consulta por un factor:
 /// las afinidades q·kᵀ se multiplican por él. Sin la escala, la softmax no da un múltiplo de
 /// la salida buena, así que [`check_close`] no lo reconoce por sí solo.
@@ -31,25 +31,27 @@ fn wrong_scale(
 ) -> Option<String> {
     let (hs, c) = (w.head_size(), w.n_embd());
     let (hs_f, c_f) = (hs as f32, c as f32);
-    let scale = format!("\n      (la escala es 1/√hs, con hs = head_size = {hs})");
+    let scale = format!("\n      (la escala es 1/√d_k, con d_k = head_size = {hs})");
     let candidates = [
         (
             hs_f.sqrt(),
-            format!("tus valores son los de q·kᵀ sin escalar: ¿olvidaste dividir por √hs?{scale}"),
+            format!("tus valores son los de q·kᵀ sin escalar: ¿olvidaste dividir por √d_k?{scale}"),
         ),
         (
             hs_f.sqrt().recip(),
-            format!("tus valores son los de q·kᵀ dividido por hs: ¿hs en vez de √hs?{scale}"),
+            format!("tus valores son los de q·kᵀ dividido por d_k: ¿d_k en vez de √d_k?{scale}"),
         ),
         (
             hs_f,
-            format!("tus valores son los de q·kᵀ multiplicado por √hs: ¿en vez de dividir?{scale}"),
+            format!(
+                "tus valores son los de q·kᵀ multiplicado por √d_k: ¿en vez de dividir?{scale}"
+            ),
         ),
         (
             (hs_f / c_f).sqrt(),
             format!(
                 "tus valores son los de q·kᵀ dividido por √C (C = n_embd = {c}): ¿√C en vez de \
-                 √hs?{scale}"
+                 √d_k?{scale}"
             ),
         ),
     ];
@@ -136,7 +138,7 @@ pub fn exercises() -> Vec<Exercise> {
                    de la máscara y la softmax; la salida es pesos·v.",
             more_hints: &[
                 "`x.index_axis(Axis(0), b)` es la secuencia b; `x_b.dot(&key.t())` proyecta todas las posiciones a la vez (`key.t()` traspone sin copiar); `(hs as f32).sqrt()`; tu `causal_softmax`.",
-                "para cada b: k, q y v = x_b·Wᵀ; afinidades = q.dot(&k.t()) / √hs; pesos = causal_softmax(afinidades); out[b] = pesos.dot(&v) (`assign` en `out`, de forma (B, T, hs)).",
+                "para cada b: k, q y v = x_b·Wᵀ; afinidades = q.dot(&k.t()) / √d_k; pesos = causal_softmax(afinidades); out[b] = pesos.dot(&v) (`assign` en `out`, de forma (B, T, d_k)).",
             ],
             optional: false,
             needs: &["cap06::causal_softmax"],
@@ -183,7 +185,7 @@ pub fn exercises() -> Vec<Exercise> {
                     let scale = [0.5f32, 3.0, 30.0][r.random_range(0..3)];
                     let x = Array2::from_shape_vec((n, c), rng::normal_vec(r, n * c, 0.0, scale))
                         .unwrap();
-                    let input = format!("x de forma ({n}, {c}) y escala {scale}: {x:?}");
+                    let input = format!("x de forma ({n}, {c}) y escala {}: {x:?}", num(scale));
                     let got = with_input(&input, || graded::cap06::gelu(x.view()));
                     let k = (2.0 / std::f64::consts::PI).sqrt();
                     let want = x.mapv(|v| {

@@ -168,7 +168,9 @@ pub fn exercises() -> Vec<Exercise> {
                     let p: f32 = rng::seeded(s).random();
                     let x = Tensor::new(&[1.5f32, -2.0, 0.25], &Device::Cpu).unwrap();
                     let input = format!(
-                        "x = [1.5, -2.0, 0.25], p = {p}, entrenando, y el primer número del RNG vale justo p"
+                        "x = {}, p = {}, entrenando, y el primer número del RNG vale justo p",
+                        nums(&[1.5, -2.0, 0.25]),
+                        num(p)
                     );
                     let (want, _) = run_mode(Some(s), |mode| mode.dropout(&x, p).unwrap());
                     let (got, _) = run_mode(Some(s), |mode| {
@@ -193,7 +195,8 @@ pub fn exercises() -> Vec<Exercise> {
                     let training = r.random_bool(0.7);
                     let s = training.then(|| r.random::<u64>());
                     let input = format!(
-                        "x de forma {shape:?}, p = {p}, {}",
+                        "x de forma {shape:?}, p = {}, {}",
+                        num(p),
                         if training { "entrenando" } else { "evaluando" }
                     );
                     let (want, want_next) = run_mode(s, |mode| mode.dropout(&x, p).unwrap());
@@ -273,10 +276,10 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap07::head_forward",
             title: "Ejercicio 7.3 — Una cabeza de autoatención",
             file: "ejercicios/cap07_gpt.rs",
-            hint: "q·kᵀ de forma (B, T, T), por 1/√hs; la máscara y la softmax; tu dropout sobre esos pesos (no sobre la salida); y pesos·v.",
+            hint: "q·kᵀ de forma (B, T, T), por 1/√d_k; la máscara y la softmax; tu dropout sobre esos pesos (no sobre la salida); y pesos·v.",
             more_hints: &[
                 "`head.key.forward(x)` (con `Module`), `k.t()` traspone las dos últimas dimensiones, `q.matmul(&…)`, `t * escala`; `layers::masked_softmax(&afinidades, mask)` y tu `dropout(&pesos, head.dropout, mode)`.",
-                "k, q, v; escala = 1/√hs (hs = `k.dim(D::Minus1)?`); afinidades = q·kᵀ·escala; pesos = tu dropout de masked_softmax(afinidades, mask); devuelve pesos.matmul(&v).",
+                "k, q, v; escala = 1/√d_k (d_k = `k.dim(D::Minus1)?`); afinidades = q·kᵀ·escala; pesos = tu dropout de masked_softmax(afinidades, mask); devuelve pesos.matmul(&v).",
             ],
             optional: false,
             needs: &["cap07::dropout"],
@@ -342,7 +345,7 @@ pub fn exercises() -> Vec<Exercise> {
             id: "cap07::multi_head_attention",
             title: "Ejercicio 7.4 — Atención de varias cabezas",
             file: "ejercicios/cap07_gpt.rs",
-            hint: "tus cabezas en orden sobre la misma x, concatenadas en la última dimensión (n_head·hs canales), la proyección `proj` y, al final, tu dropout.",
+            hint: "tus cabezas en orden sobre la misma x, concatenadas en la última dimensión (n_head·d_k canales), la proyección `proj` y, al final, tu dropout.",
             more_hints: &[
                 "tu `head_forward(cabeza, x, mask, mode)` para cada `sa.heads`; `Tensor::cat(&salidas, D::Minus1)`; `sa.proj.forward(&…)`; tu `dropout` con `sa.dropout`.",
                 "un `Vec` con la salida de cada cabeza, en orden; concatena en la última dimensión; proyecta; dropout; devuelve.",
@@ -487,7 +490,7 @@ pub fn exercises() -> Vec<Exercise> {
                     )
                     .unwrap();
                     let s = r.random::<u64>();
-                    let input = format!("{input}, entrenando con dropout 0.3");
+                    let input = format!("{input}, entrenando con dropout {}", num(0.3));
                     let (want, want_next) = run_mode(Some(s), |mode| m.loss(&x, &y, mode).unwrap());
                     let (got, got_next) = run_mode(Some(s), |mode| {
                         with_input(&input, || graded::cap07::gpt_loss(&m, &x, &y, mode))
@@ -572,7 +575,7 @@ pub fn exercises() -> Vec<Exercise> {
                         "un GPT diminuto, max_iters = {}, eval_interval = {}, semilla {seed}",
                         cfg.max_iters, cfg.eval_interval
                     );
-                    // La biblioteca: su entrenador, sin checkpoints.
+                    // La biblioteca: su entrenador, sin puntos de control.
                     let mut lib =
                         Trainer::new(&cfg, &Device::Cpu, seed, Arc::new(Reference)).unwrap();
                     let (mut lib_evals, mut lib_steps) = (Vec::new(), Vec::new());
@@ -705,7 +708,7 @@ pub fn exercises() -> Vec<Exercise> {
                     (proptest::strategy::Just(logits), 0..n + 2)
                 });
                 shrinking(73, 300, case, |(logits, k)| {
-                    let input = format!("logits = {logits:?}, k = {k}");
+                    let input = format!("logits = {}, k = {k}", nums(&logits));
                     check(
                         &input,
                         graded::cap07::top_k_filter(&logits, k),
@@ -764,7 +767,7 @@ pub fn exercises() -> Vec<Exercise> {
                         .iter()
                         .map(|&l| if l < threshold { f32::NEG_INFINITY } else { l })
                         .collect();
-                    let input = format!("logits = {logits:?}, p = {p}");
+                    let input = format!("logits = {}, p = {}", nums(&logits), num(p));
                     check(
                         &input,
                         with_input(&input, || graded::cap07::top_p_filter(&logits, p)),

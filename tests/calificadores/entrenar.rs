@@ -11,7 +11,7 @@
 //!   tensores de la biblioteca: `07_gpt generar --checkpoint …` lo lee.
 //! - El bigrama se guarda en `salidas/mi_bigram/bigrama.safetensors`.
 //! - La comparación es con una cifra guardada de la biblioteca (`cifras_biblioteca.txt`, que
-//!   escribe y comprueba `scripts/cifras_alumno.py`), sin reentrenarla; con otra semilla o
+//!   escribe y comprueba `scripts/cifras.py`, grupo alumno), sin reentrenarla; con otra semilla o
 //!   configuración no hay cifra, y se dice. `--comprobar` (lo usa la integración continua)
 //!   entrena además la biblioteca con la misma configuración y falla si las pérdidas se
 //!   separan más de 0,03.
@@ -45,10 +45,10 @@ pub const BIGRAM_DIR: &str = "salidas/mi_bigram";
 pub const BIGRAM_FILE: &str = "bigrama.safetensors";
 
 /// Las pérdidas de validación finales de la biblioteca con la semilla por defecto, una por
-/// modelo y preset: las escribe y las comprueba `scripts/cifras_alumno.py`.
+/// modelo y configuración: las escribe y las comprueba `scripts/cifras.py` (grupo alumno).
 const LIBRARY_FIGURES: &str = include_str!("cifras_biblioteca.txt");
 
-/// Las piezas que usa tu bigram, en el orden de sus dependencias.
+/// Las piezas que usa tu bigrama, en el orden de sus dependencias.
 const BIGRAM_PIECES: &[&str] = &[
     "cap02::vocabulary",
     "cap02::encode",
@@ -168,14 +168,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(options)
 }
 
-/// Un preset por su nombre.
+/// Una configuración predefinida por su nombre.
 pub fn preset(name: &str) -> Result<Preset, String> {
     match name {
         "diminuto" => Ok(Preset::Diminuto),
         "cpu" => Ok(Preset::Cpu),
         "cuaderno" => Ok(Preset::Cuaderno),
         other => Err(format!(
-            "preset desconocido «{other}»: diminuto, cpu o cuaderno"
+            "configuración desconocida «{other}»: diminuto, cpu o cuaderno"
         )),
     }
 }
@@ -250,7 +250,7 @@ pub fn main(args: &[String], grading_student: bool) -> ExitCode {
     };
     let command = format!("--entrenar {}", options.model);
     let result = if options.model == "bigram" {
-        if !pieces_ready(BIGRAM_PIECES, "Tu bigram aún no puede entrenar", &command) {
+        if !pieces_ready(BIGRAM_PIECES, "Tu bigrama aún no puede entrenar", &command) {
             return ExitCode::FAILURE;
         }
         train_bigram(&options, who)
@@ -299,7 +299,7 @@ pub fn enter_project(grading_student: bool) -> Result<(), ExitCode> {
     })
 }
 
-/// Tu bigram para el bucle de la biblioteca: tu pérdida, tu gradiente y tu AdamW.
+/// Tu bigrama para el bucle de la biblioteca: tu pérdida, tu gradiente y tu AdamW.
 struct StudentBigram {
     table: Array2<f32>,
     m: Vec<f32>,
@@ -384,7 +384,7 @@ fn train_bigram(options: &Options, who: &str) -> Result<ExitCode, String> {
     let initial = graded::cap05::table_loss_and_grad(&table, x, y).0;
     let before = bigram_text(&table, newline(&vocabulary), 100, 1.0, &mut r);
     println!(
-        "{who} bigram: pérdida inicial en un lote de 4×{} {} (al azar sería ln {} = {})",
+        "{who} bigrama: pérdida inicial en un lote de 4×{} {} (al azar sería ln {} = {})",
         cfg.block_size,
         pretty_loss(initial),
         vocabulary.len(),
@@ -411,14 +411,14 @@ fn train_bigram(options: &Options, who: &str) -> Result<ExitCode, String> {
     );
     let (curve, seconds) = run_bigram(&mut model, &ds, &cfg, &mut r, true)?;
     let last = curve.last().expect("al menos una estimación").val;
-    save_curve(BIGRAM_DIR, "Tu bigram", &curve)?;
+    save_curve(BIGRAM_DIR, "Tu bigrama", &curve)?;
     checkpoint::save_table(&path, model.table.view(), &vocabulary, cfg.steps, seed)
         .map_err(|e| e.to_string())?;
     println!("Tu bigrama está en {}", path.display());
 
     let after = bigram_text(&model.table, newline(&vocabulary), 300, 1.0, &mut r);
     println!(
-        "\nTexto de tu bigram (300 caracteres):\n{}",
+        "\nTexto de tu bigrama (300 caracteres):\n{}",
         pretty::wrap(&graded::cap02::decode(&vocabulary, &after), 80)
     );
     println!(
@@ -608,7 +608,7 @@ fn train_gpt(options: &Options, who: &str) -> Result<ExitCode, String> {
         }));
     }
     println!(
-        "{who} GPT, preset {} (semilla {}):\n  {}",
+        "{who} GPT, configuración {} (semilla {}):\n  {}",
         options.preset,
         options.seed,
         training::describe(&cfg)
@@ -626,7 +626,7 @@ fn train_gpt(options: &Options, who: &str) -> Result<ExitCode, String> {
     let mut watch = training::Watch::new(
         &student.0,
         dir,
-        format!("Tu GPT, preset {}", options.preset),
+        format!("Tu GPT, configuración {}", options.preset),
     );
     let finish = training::run(&mut student, &ds, &vocabulary, &run_options, |e| {
         watch.event(e)
@@ -727,7 +727,7 @@ fn save_curve(dir: &str, title: &str, curve: &[LossPoint]) -> Result<(), String>
 
 /// Una pérdida con coma decimal, como en el libro.
 fn pretty_loss(x: f32) -> String {
-    format!("{x:.4}").replace('.', ",")
+    pretty::decimal(x.into(), 4)
 }
 
 /// La pérdida de validación final guardada de la biblioteca para `key` («bigram», «gpt

@@ -192,7 +192,7 @@ pub fn with_input<T>(input: &str, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// Compara dos arreglos de ndarray: misma forma (y si no, si es la traspuesta) y los valores
+/// Compara dos tensores de ndarray: misma forma (y si no, si es la traspuesta) y los valores
 /// con [`check_close`].
 pub fn check_array<D: ndarray::Dimension>(
     input: &str,
@@ -322,6 +322,19 @@ pub fn many(cases: usize, seed: u64, mut case: impl FnMut(&mut rng::Rng) -> Grad
     (0..cases).try_for_each(|_| case(&mut r))
 }
 
+/// Un número real de un mensaje con la norma del libro, con los decimales que necesita:
+/// `num(0.25) == "0,25"`, `num(-2.0) == "-2"` (como [`gpt_desde_cero::tools::pretty::number`]).
+pub fn num(x: f32) -> String {
+    gpt_desde_cero::tools::pretty::number(x)
+}
+
+/// Una lista de números reales con la norma del libro: como la coma es la decimal, los separa
+/// un punto y coma: `nums(&[1.5, -2.0, 0.25]) == "[1,5; -2; 0,25]"`.
+pub fn nums(xs: &[f32]) -> String {
+    let items: Vec<String> = xs.iter().map(|&x| num(x)).collect();
+    format!("[{}]", items.join("; "))
+}
+
 /// Como [`check`], para números reales: iguales salvo `tol` (absoluta o relativa). Un NaN o
 /// un infinito nunca se dan por buenos.
 pub fn check_close(input: &str, got: &[f32], want: &[f32], tol: f32) -> Grade {
@@ -354,7 +367,7 @@ pub fn check_close(input: &str, got: &[f32], want: &[f32], tol: f32) -> Grade {
     } else if let Some(factor) = constant_factor(got, want) {
         format!(
             " (todos tus valores son {} veces los esperados: ¿sobra o falta un factor, \
-             como 1/N o 1/√hs?)",
+             como 1/N o 1/√d_k?)",
             gpt_desde_cero::tools::pretty::decimal(factor.into(), 4)
         )
     } else {
@@ -362,10 +375,10 @@ pub fn check_close(input: &str, got: &[f32], want: &[f32], tol: f32) -> Grade {
     };
     Err(format!(
         "con {input}\n      primera diferencia en la posición {first} de {}{why}\n      \
-         se esperaba [{from}..{to}] = {:?}\n      y se obtuvo [{from}..{to}] = {:?}",
+         se esperaba [{from}..{to}] = {}\n      y se obtuvo [{from}..{to}] = {}",
         got.len(),
-        &want[from..to],
-        &got[from..to]
+        nums(&want[from..to]),
+        nums(&got[from..to])
     ))
 }
 
@@ -465,7 +478,7 @@ Opciones:
                        guarda; --reanudar sigue el GPT; --sobrescribir
                        empieza de cero; --comprobar entrena también la
                        biblioteca y compara con ella
-  --generar [gpt|bigram] [--checkpoint RUTA] [--prompt TEXTO] [--temperatura T]
+  --generar [gpt|bigram] [--checkpoint RUTA] [--prompt TEXTO] [--temperatura τ]
             [--top-k K] [--top-p P] [--tokens N] [--semilla N] [--ancho N]
                        escribe con tu modelo guardado (por defecto
                        salidas/mi_gpt/gpt-mejor.safetensors) y tus piezas: tu
