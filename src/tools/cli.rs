@@ -644,12 +644,13 @@ pub fn config_error(e: ConfigError) -> anyhow::Error {
 
 /// Barra de progreso de pasos (entrenamiento), con pasos por segundo y tiempo restante. Los
 /// números van con la norma del libro (`{pos}`, `{len}` y `{per_sec}` de indicatif los
-/// escriben a la inglesa: «2,345.1234/s»).
+/// escriben a la inglesa: «2,345.1234/s»), y el tiempo con sus unidades («3 min 05 s»; `{eta}`
+/// escribe «3m»).
 pub fn step_bar(steps: u64, message: &'static str) -> ProgressBar {
     let bar = ProgressBar::new(steps);
     bar.set_style(
         ProgressStyle::with_template(
-            "{msg} {bar:30} {paso}/{pasos} pasos ({ritmo}, quedan {eta}) {prefix}",
+            "{msg} {bar:30} {paso}/{pasos} pasos ({ritmo}, quedan {quedan}) {prefix}",
         )
         .expect("plantilla fija")
         .with_key("paso", |s: &ProgressState, w: &mut dyn fmt::Write| {
@@ -660,6 +661,9 @@ pub fn step_bar(steps: u64, message: &'static str) -> ProgressBar {
         })
         .with_key("ritmo", |s: &ProgressState, w: &mut dyn fmt::Write| {
             let _ = w.write_str(&pretty::per_second(s.per_sec()));
+        })
+        .with_key("quedan", |s: &ProgressState, w: &mut dyn fmt::Write| {
+            let _ = w.write_str(&pretty::duration(s.eta()));
         }),
     );
     bar.set_message(message);

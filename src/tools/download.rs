@@ -757,8 +757,14 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 pub fn wait_spinner(message: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-            .expect("plantilla fija"),
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({pasado})")
+            .expect("plantilla fija")
+            .with_key(
+                "pasado",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = w.write_str(&crate::tools::pretty::duration(s.elapsed()));
+                },
+            ),
     );
     bar.set_message(message.to_string());
     bar.enable_steady_tick(std::time::Duration::from_millis(250));

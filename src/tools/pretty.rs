@@ -76,6 +76,17 @@ pub fn per_second(x: f64) -> String {
     format!("{}/s", decimal(x, decimals))
 }
 
+/// Un tiempo para las barras de progreso, en unidades del sistema internacional y con las
+/// cifras justas para leerlo de un vistazo: «0 s», «42 s», «3 min 05 s», «2 h 07 min».
+pub fn duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 /// Una lista de identificadores alineados en columnas, `per_line` por línea, como los
 /// imprime PyTorch: `[27, 38, 37,  1, ...]`.
 pub fn ids(values: &[u32], per_line: usize) -> String {
@@ -277,6 +288,16 @@ mod tests {
         assert_eq!(ids_2d(m.view()), "[[ 1, 20],\n [ 3,  4]]");
         assert_eq!(shape(&[4, 8]), "(4, 8)");
         assert_eq!(shape(&[7]), "(7,)");
+    }
+
+    #[test]
+    fn durations_read_in_si_units() {
+        use std::time::Duration;
+        assert_eq!(duration(Duration::from_millis(400)), "0 s");
+        assert_eq!(duration(Duration::from_secs(42)), "42 s");
+        assert_eq!(duration(Duration::from_secs(185)), "3 min 05 s");
+        assert_eq!(duration(Duration::from_secs(3600)), "1 h 00 min");
+        assert_eq!(duration(Duration::from_secs(7620)), "2 h 07 min");
     }
 
     #[test]

@@ -185,7 +185,16 @@ pub fn exercises() -> Vec<Exercise> {
                     let scale = [0.5f32, 3.0, 30.0][r.random_range(0..3)];
                     let x = Array2::from_shape_vec((n, c), rng::normal_vec(r, n * c, 0.0, scale))
                         .unwrap();
-                    let input = format!("x de forma ({n}, {c}) y escala {}: {x:?}", num(scale));
+                    let rows: Vec<String> = x
+                        .rows()
+                        .into_iter()
+                        .map(|row| nums(&row.to_vec()))
+                        .collect();
+                    let input = format!(
+                        "x de forma ({n}, {c}) y escala {}: [{}]",
+                        num(scale),
+                        rows.join(" ")
+                    );
                     let got = with_input(&input, || graded::cap06::gelu(x.view()));
                     let k = (2.0 / std::f64::consts::PI).sqrt();
                     let want = x.mapv(|v| {
